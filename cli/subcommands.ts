@@ -1,0 +1,32 @@
+/**
+ * The subcommands of the one `medmlops` binary. Each is loaded lazily so that `medmlops deid` does not
+ * pay for onnxruntime or the Kubernetes client, and each returns its process exit code.
+ */
+export interface Subcommand {
+  name: string;
+  summary: string;
+  run: (argv: string[]) => Promise<number>;
+}
+
+export const subcommands: Subcommand[] = [
+  {
+    name: "operator",
+    summary: "run the control plane that reconciles MedModel, ValidationPolicy, RetrainJob, ConsentRecord",
+    run: async (argv) => (await import("../operator/cli.ts")).main(argv),
+  },
+  {
+    name: "sidecar",
+    summary: "serve one ONNX model over the Open Inference Protocol v2 (JSON, binary tensors, DICOM)",
+    run: async (argv) => (await import("../inference-sidecar/cli.ts")).main(argv),
+  },
+  {
+    name: "deid",
+    summary: "de-identify DICOM files (PS3.15 Basic profile and options), verify a result",
+    run: async (argv) => (await import("../deid/cli.ts")).main(argv),
+  },
+  {
+    name: "crds",
+    summary: "print the CustomResourceDefinitions (YAML) for kubectl apply",
+    run: async (argv) => (await import("../crds/cli.ts")).main(argv),
+  },
+];
