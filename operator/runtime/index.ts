@@ -1,0 +1,39 @@
+/**
+ * The controller runtime's public door. Controllers (operator/medmodel/, …) import only from here.
+ * Contract: types.ts. Register a controller factory in operator/controllers.ts.
+ */
+export type {
+  ApplyOptions,
+  Cache,
+  Client,
+  Condition,
+  ControllerDeps,
+  ControllerFactory,
+  ControllerSpec,
+  DeleteOptions,
+  EventRecorder,
+  EventType,
+  GVK,
+  KubeObject,
+  ListOptions,
+  ObjectKey,
+  ObjectMeta,
+  OperatorConfig,
+  OwnerReference,
+  ReconcileContext,
+  ReconcileResult,
+  Reconciler,
+  Watch,
+} from "./types.ts";
+export { FIELD_MANAGER, REPORTING_CONTROLLER } from "./types.ts";
+export { Kinds, apiVersionOf, collectionPath, gvkId, keyOf, keyString, objectPath, parseKey } from "./gvk.ts";
+export {
+  type ConditionInput,
+  findCondition,
+  isConditionTrue,
+  removeCondition,
+  setCondition,
+  toRfc3339,
+} from "./conditions.ts";
+export { controllerOf, ownerKey, ownerReference } from "./owner.ts";
+export { type StatusWithGeneration, statusBody } from "./status.ts";

@@ -1,0 +1,182 @@
+/**
+ * The contract between the controller runtime (operator/runtime/) and the controllers built on it
+ * (operator/medmodel/, later validationpolicy/, retrainjob/, consentrecord/).
+ *
+ * A controller is a `ControllerSpec` built by a `ControllerFactory` from `ControllerDeps`; register the factory
+ * in operator/controllers.ts. The runtime watches `for`, `owns` and `watches` kinds with informers, keeps them in
+ * one shared read-only cache, and calls `reconciler.reconcile(key)` for the primary object's namespace/name —
+ * level-triggered: it never says which event happened, read the cache and converge.
+ *
+ * Objects in the cache and returned by the client are PLAIN JSON as the API server sends it (timestamps are
+ * RFC 3339 strings, unknown fields kept): the runtime does not pass them through client-node's ObjectSerializer.
+ */
+import type { Logger } from "pino";
+
+/** A resource kind the runtime can watch and write. `plural` is the URL segment; `namespaced` defaults to true. */
+export interface GVK {
+  group: string; // "" for the core group
+  version: string;
+  kind: string;
+  plural: string;
+  namespaced?: boolean;
+}
+
+/** The work-queue key of a namespaced object (namespace "" for cluster-scoped ones). */
+export interface ObjectKey {
+  namespace: string;
+  name: string;
+}
+
+export interface OwnerReference {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
+  controller?: boolean;
+  blockOwnerDeletion?: boolean;
+}
+
+export interface ObjectMeta {
+  name?: string;
+  generateName?: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+  generation?: number;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  ownerReferences?: OwnerReference[];
+  finalizers?: string[];
+  [field: string]: unknown;
+}
+
+/** Any Kubernetes object as plain JSON. Narrow with your own interface: `cache.get<MedModel>(...)`. */
+export interface KubeObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: ObjectMeta;
+  [field: string]: unknown;
+}
+
+/** metav1.Condition. `lastTransitionTime` is RFC 3339 and changes only when `status` flips (see conditions.ts). */
+export interface Condition {
+  type: string;
+  status: "True" | "False" | "Unknown";
+  reason: string;
+  message: string;
+  lastTransitionTime: string;
+  observedGeneration?: number;
+}
+
+export interface ReconcileResult {
+  /** Reconcile this key again after this delay even if nothing changes (canary pauses, unavailableAfter). */
+  requeueAfterMs?: number;
+}
+
+export interface ReconcileContext {
+  /** Aborted on shutdown or loss of leadership: pass to fetches and long waits. */
+  signal: AbortSignal;
+  /** Child logger already bound with controller, namespace and name. Never log PHI. */
+  log: Logger;
+  now: () => Date;
+}
+
+/**
+ * Throwing (or rejecting) means failure: the key is retried with per-key exponential backoff (5 ms … 5 min) and
+ * counted as `result="error"`. Returning means success: backoff for the key is reset.
+ */
+export interface Reconciler {
+  reconcile(key: ObjectKey, ctx: ReconcileContext): Promise<ReconcileResult | undefined>;
+}
+
+export interface ListOptions {
+  namespace?: string;
+  /** Equality match on labels (all must match). */
+  labels?: Record<string, string>;
+}
+
+/** Informer-backed, read-only view. Never mutate returned objects: copy (structuredClone) before editing. */
+export interface Cache {
+  get<T extends KubeObject = KubeObject>(gvk: GVK, key: ObjectKey): T | undefined;
+  list<T extends KubeObject = KubeObject>(gvk: GVK, opts?: ListOptions): T[];
+}
+
+export interface ApplyOptions {
+  /** Defaults to true: the operator owns what it applies, conflicts with other managers are overridden. */
+  force?: boolean;
+}
+
+export interface DeleteOptions {
+  propagationPolicy?: "Foreground" | "Background" | "Orphan";
+}
+
+/**
+ * Writes go straight to the API server (not the cache). Server-side apply with field manager
+ * "medmlops-operator": send the FULL desired object (apiVersion, kind, metadata.name/namespace, the fields you
+ * own); fields you applied before and leave out are removed.
+ */
+export interface Client {
+  apply<T extends KubeObject = KubeObject>(obj: T, opts?: ApplyOptions): Promise<T>;
+  /** SSA on the /status subresource: obj = {apiVersion, kind, metadata: {name, namespace}, status}. */
+  applyStatus<T extends KubeObject = KubeObject>(obj: T): Promise<T>;
+  /** JSON merge patch on the main resource (e.g. finalizers, annotations you do not want to own by SSA). */
+  mergePatch<T extends KubeObject = KubeObject>(gvk: GVK, key: ObjectKey, patch: object): Promise<T>;
+  /** Live read bypassing the cache; undefined on 404. */
+  get<T extends KubeObject = KubeObject>(gvk: GVK, key: ObjectKey): Promise<T | undefined>;
+  /** Resolves false when the object was already gone. */
+  delete(gvk: GVK, key: ObjectKey, opts?: DeleteOptions): Promise<boolean>;
+}
+
+export type EventType = "Normal" | "Warning";
+
+/** events.k8s.io/v1 Events. `note` is for humans: never PHI (no DICOM values, patient names, IDs, dates). */
+export interface EventRecorder {
+  record(regarding: KubeObject, type: EventType, reason: string, action: string, note: string): void;
+}
+
+/** Extra kinds a controller reacts to, mapped to the primary keys they affect (e.g. Pods by label). */
+export interface Watch {
+  gvk: GVK;
+  map: (obj: KubeObject) => ObjectKey[];
+}
+
+export interface ControllerSpec {
+  /** Short stable name: metric label, log field, queue name. */
+  name: string;
+  /** The primary kind; its namespace/name is the work key. */
+  for: GVK;
+  /** Child kinds: an event on a child enqueues the owner named by its controller ownerReference of kind `for`. */
+  owns?: GVK[];
+  watches?: Watch[];
+  reconciler: Reconciler;
+  /** Parallel workers (distinct keys only). Default 2. */
+  workers?: number;
+}
+
+/** Operator-wide settings from CLI flags, handed to every controller factory. */
+export interface OperatorConfig {
+  /** Watch only this namespace; undefined = all namespaces. */
+  namespace?: string;
+  /** Default image of the inference sidecar container (`--sidecar-image`). */
+  sidecarImage: string;
+  /** Pod name (reportingInstance of events, leader identity). */
+  identity: string;
+}
+
+export interface ControllerDeps {
+  cache: Cache;
+  client: Client;
+  events: EventRecorder;
+  log: Logger;
+  now: () => Date;
+  config: OperatorConfig;
+}
+
+export type ControllerFactory = (deps: ControllerDeps) => ControllerSpec;
+
+/** Field manager for every write the operator makes. */
+export const FIELD_MANAGER = "medmlops-operator";
+/** events.k8s.io reportingController. */
+export const REPORTING_CONTROLLER = "medmlops.io/operator";
