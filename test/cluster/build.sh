@@ -58,12 +58,27 @@ ldflags() {
   echo "-s -w ${flags[*]-}"
 }
 
+# kwok has no built-in lifecycle when run as a bare binary: it needs Stage objects in its config. Take the upstream
+# "fast" stages (node initialize + heartbeat, pod ready/complete/delete) from the pinned kwok module itself.
+post_build() {
+  [ "$1" = kwok ] || return 0
+  local src; src="$(cd "$HERE/kwok" && go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)/kustomize/stage"
+  local f out="$BIN/kwok-stages.yaml.tmp"
+  : > "$out"
+  for f in node/fast/node-initialize.yaml node/heartbeat/node-heartbeat.yaml \
+    pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml; do
+    { echo "---"; cat "$src/$f"; } >> "$out"
+  done
+  mv -f "$out" "$BIN/kwok-stages.yaml"
+}
+
 build_component() {
   local comp="$1" dir="$HERE/$1"
   local stamp="$BIN/.stamp-$comp"
   local want; want="$(cat "$dir/go.mod" "$dir/go.sum" "$HERE/build.sh" | sha256sum | cut -d' ' -f1)"
   local missing=0 bin pkg
   while read -r bin pkg; do [ -x "$BIN/$bin" ] || missing=1; done < <(targets "$comp")
+  [ "$comp" != kwok ] || [ -f "$BIN/kwok-stages.yaml" ] || missing=1
   if [ "$missing" = 0 ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
     echo "build.sh: $comp is up to date"
     return
@@ -76,6 +91,7 @@ build_component() {
     mv -f "$BIN/$bin.tmp" "$BIN/$bin"
     echo "build.sh:   $bin ($(du -h "$BIN/$bin" | cut -f1)) after $((SECONDS - start)) s"
   done < <(targets "$comp")
+  post_build "$comp"
   echo "$want" > "$stamp"
   echo "build.sh: $comp built in $((SECONDS - start)) s"
 }
