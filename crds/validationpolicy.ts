@@ -76,15 +76,20 @@ export const MetricSchema = withRules(
       check: (m) => m.min !== undefined || m.max !== undefined,
     },
     {
-      rule: "self.name == 'mae' || ((!has(self.min) || (self.min >= 0.0 && self.min <= 1.0)) && (!has(self.max) || (self.max >= 0.0 && self.max <= 1.0)))",
-      message: "min and max of a proportion metric must be within [0, 1]",
+      rule: "self.name == 'mae' || !has(self.min) || (self.min >= 0.0 && self.min <= 1.0)",
+      message: "min of a proportion metric must be within [0, 1]",
       field: "min",
-      check: (m) => m.name === "mae" || (inUnit(m.min) && inUnit(m.max)),
+      check: (m) => m.name === "mae" || inUnit(m.min),
+    },
+    {
+      rule: "self.name == 'mae' || !has(self.max) || (self.max >= 0.0 && self.max <= 1.0)",
+      message: "max of a proportion metric must be within [0, 1]",
+      field: "max",
+      check: (m) => m.name === "mae" || inUnit(m.max),
     },
     {
       rule: "self.name != 'mae' || ((!has(self.min) || self.min >= 0.0) && (!has(self.max) || self.max >= 0.0))",
       message: "min and max of mae must not be negative",
-      field: "min",
       check: (m) => m.name !== "mae" || ((m.min ?? 0) >= 0 && (m.max ?? 0) >= 0),
     },
     {
