@@ -1,7 +1,175 @@
+/**
+ * `medmlops sidecar`: serve one ONNX model. Startup order: listen (liveness answers at once), verify the
+ * digest, load, then ready. A digest mismatch or load failure is never ready and exits non-zero.
+ * SIGTERM/SIGINT: not ready, drain in-flight requests, exit 0.
+ */
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { pino } from "pino";
+import { z } from "zod";
 import { EXIT } from "../cli/exit-codes.ts";
+import { caseIdKeyFromEnv } from "./case-id.ts";
+import { ControlWatcher } from "./control.ts";
+import { loadCodecs } from "./dicom/pixels.ts";
+import { DigestMismatchError, loadModel } from "./model.ts";
+import { Sidecar } from "./server.ts";
+import { Signature } from "./signature.ts";
 
-// Placeholder until this room's issue lands; replaced by the real command.
-export async function main(_argv: string[]): Promise<number> {
-  process.stderr.write("not implemented yet\n");
-  return EXIT.failure;
+export const USAGE = `usage: medmlops sidecar --model F.onnx --name N [options]
+  --model F.onnx              the ONNX model file (required)
+  --name N                    model name served under /v2/models/N (required)
+  --version V                 model version (default "1")
+  --sha256 H                  expected sha256 of the model file; mismatch refuses to start
+  --signature F.json          signature (inputs, DICOM preprocessing, outputs, labels); default: from the model
+  --port P                    listen port (default 8080)
+  --host H                    listen address (default 0.0.0.0)
+  --max-batch-size B          dynamic batching: most items per run (default 8)
+  --max-queue-delay-ms D      dynamic batching: longest wait for a batch to fill (default 0)
+  --execution-providers L     comma list tried in order, CPU last (default cpu; e.g. cuda,cpu)
+  --control-file F            JSON {"suspended": bool, "reason"?: string}, polled every 2 s
+  --body-limit-mb M           largest request body (default 64)
+  --request-timeout-ms T      longest infer request (default 30000)
+  --shutdown-grace-ms G       longest drain on SIGTERM (default 20000)
+  --log-level L               pino level (default info)
+env: MEDMLOPS_CASE_ID_KEY or MEDMLOPS_CASE_ID_KEY_FILE: HMAC key for pseudonymous case ids`;
+
+const Flags = z.object({
+  model: z.string().min(1, "--model is required"),
+  name: z
+    .string()
+    .regex(
+      /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/,
+      "--name must be 1-128 characters of letters, digits, '.', '_', '-'",
+    ),
+  version: z
+    .string()
+    .regex(
+      /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/,
+      "--version must be 1-64 characters of letters, digits, '.', '_', '-'",
+    )
+    .default("1"),
+  sha256: z
+    .string()
+    .regex(/^[0-9a-fA-F]{64}$/, "--sha256 must be 64 hex digits")
+    .optional(),
+  signature: z.string().optional(),
+  port: z.coerce.number().int().min(0).max(65535).default(8080),
+  host: z.string().default("0.0.0.0"),
+  "max-batch-size": z.coerce.number().int().min(1).max(1024).default(8),
+  "max-queue-delay-ms": z.coerce.number().min(0).max(10_000).default(0),
+  "execution-providers": z.string().default("cpu"),
+  "control-file": z.string().optional(),
+  "body-limit-mb": z.coerce.number().positive().max(4096).default(64),
+  "request-timeout-ms": z.coerce.number().int().positive().default(30_000),
+  "shutdown-grace-ms": z.coerce.number().int().min(0).default(20_000),
+  "log-level": z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+export type SidecarFlags = z.infer<typeof Flags>;
+
+export function parseFlags(argv: string[]): SidecarFlags {
+  const names = Object.keys(Flags.shape) as (keyof SidecarFlags)[];
+  const { values } = parseArgs({
+    args: argv,
+    options: Object.fromEntries(names.map((n) => [n, { type: "string" }])),
+    strict: true,
+    allowPositionals: false,
+  });
+  return Flags.parse(values);
+}
+
+export function readSignatureFile(path: string): Signature {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, "utf8"));
+  } catch (e) {
+    throw new Error(`signature file ${path}: ${(e as Error).message}`);
+  }
+  const r = Signature.safeParse(raw);
+  if (!r.success)
+    throw new Error(
+      `signature file ${path}: ${r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
+    );
+  return r.data;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  if (argv.includes("--help") || argv.includes("-h")) {
+    process.stdout.write(`${USAGE}\n`);
+    return EXIT.ok;
+  }
+  let flags: SidecarFlags;
+  let signature: Signature | undefined;
+  try {
+    flags = parseFlags(argv);
+    if (flags.signature) signature = readSignatureFile(flags.signature);
+  } catch (e) {
+    const msg = e instanceof z.ZodError ? e.issues.map((i) => i.message).join("; ") : (e as Error).message;
+    process.stderr.write(`medmlops sidecar: ${msg}\n${USAGE}\n`);
+    return EXIT.usage;
+  }
+  const logger = pino({
+    level: flags["log-level"],
+    base: { component: "sidecar", model: flags.name, version: flags.version },
+  });
+  const caseIdKey = caseIdKeyFromEnv();
+  if (!caseIdKey.persistent)
+    logger.warn("no MEDMLOPS_CASE_ID_KEY(_FILE): case ids use a per-process key and change on restart");
+  const sidecar = new Sidecar({
+    modelName: flags.name,
+    modelVersion: flags.version,
+    maxBatchSize: flags["max-batch-size"],
+    maxQueueDelayMs: flags["max-queue-delay-ms"],
+    bodyLimit: Math.floor(flags["body-limit-mb"] * 1024 * 1024),
+    requestTimeoutMs: flags["request-timeout-ms"],
+    caseIdKey,
+    logger,
+  });
+  let watcher: ControlWatcher | undefined;
+  if (flags["control-file"]) {
+    watcher = new ControlWatcher(
+      flags["control-file"],
+      (s) => sidecar.setControl(s),
+      (m) => logger.warn(m),
+    );
+    await watcher.start();
+  }
+  await sidecar.app.listen({ port: flags.port, host: flags.host });
+
+  let stopping: Promise<number> | undefined;
+  const stop = (signal: string): Promise<number> => {
+    stopping ??= (async () => {
+      logger.info({ signal }, "shutting down: not ready, draining in-flight requests");
+      watcher?.stop();
+      await sidecar.drain(flags["shutdown-grace-ms"]);
+      return EXIT.ok;
+    })();
+    return stopping;
+  };
+  const stopped = new Promise<number>((resolve) => {
+    process.once("SIGTERM", () => void stop("SIGTERM").then(resolve));
+    process.once("SIGINT", () => void stop("SIGINT").then(resolve));
+  });
+
+  try {
+    const [model] = await Promise.all([
+      loadModel({
+        path: flags.model,
+        sha256: flags.sha256,
+        signature,
+        executionProviders: flags["execution-providers"].split(","),
+        log: (msg, fields) => logger.warn(fields ?? {}, msg),
+      }),
+      loadCodecs(),
+    ]);
+    sidecar.setModel(model);
+  } catch (e) {
+    const message = (e as Error).message;
+    sidecar.setFailed(message);
+    logger.error({ kind: e instanceof DigestMismatchError ? "digest-mismatch" : "load-failed" }, message);
+    process.stderr.write(`medmlops sidecar: ${message}\n`);
+    watcher?.stop();
+    await sidecar.app.close();
+    return EXIT.failure;
+  }
+  return stopped;
 }

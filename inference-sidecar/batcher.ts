@@ -1,0 +1,144 @@
+/**
+ * Dynamic batching. Requests queue; a batch leaves when it holds `maxBatchSize` items, when its oldest request
+ * has waited `maxQueueDelayMs`, or at once when delay is 0. One batch runs at a time (onnxruntime already
+ * uses every core), so under load the queue fills while the previous batch runs and batches grow by
+ * themselves; at low load a lone request pays no wait. Only requests with the same key (shape after dim 0)
+ * share a batch. The clock is injected so the policy is testable without real time.
+ */
+export interface Clock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const realClock: Clock = {
+  now: () => performance.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+export interface BatcherOptions<I, O> {
+  maxBatchSize: number;
+  maxQueueDelayMs: number;
+  /** Items a request contributes (its dim 0). */
+  size: (item: I) => number;
+  key: (item: I) => string;
+  run: (items: I[]) => Promise<O[]>;
+  clock?: Clock;
+  /** Called once per batch, for metrics. */
+  onBatch?: (info: { items: number; requests: number; queueMs: number[] }) => void;
+}
+
+interface Pending<I, O> {
+  item: I;
+  size: number;
+  key: string;
+  enqueuedAt: number;
+  resolve: (o: O) => void;
+  reject: (e: unknown) => void;
+}
+
+export class Batcher<I, O> {
+  private readonly queue: Pending<I, O>[] = [];
+  private running = false;
+  private timer: unknown;
+  private readonly clock: Clock;
+
+  constructor(private readonly opts: BatcherOptions<I, O>) {
+    if (!(opts.maxBatchSize >= 1)) throw new RangeError("maxBatchSize must be >= 1");
+    this.clock = opts.clock ?? realClock;
+  }
+
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  get busy(): boolean {
+    return this.running;
+  }
+
+  submit(item: I): Promise<O> {
+    return new Promise<O>((resolve, reject) => {
+      this.queue.push({
+        item,
+        size: this.opts.size(item),
+        key: this.opts.key(item),
+        enqueuedAt: this.clock.now(),
+        resolve,
+        reject,
+      });
+      this.schedule();
+    });
+  }
+
+  /** Decides whether to dispatch now or arm a timer for the oldest request's deadline. */
+  private schedule(): void {
+    if (this.running || this.queue.length === 0) return;
+    const head = this.queue[0] as Pending<I, O>;
+    const ready = this.collect(head.key);
+    const waited = this.clock.now() - head.enqueuedAt;
+    if (ready.items >= this.opts.maxBatchSize || waited >= this.opts.maxQueueDelayMs) {
+      this.dispatch();
+      return;
+    }
+    if (this.timer === undefined) {
+      this.timer = this.clock.setTimeout(() => {
+        this.timer = undefined;
+        this.schedule();
+      }, this.opts.maxQueueDelayMs - waited);
+    }
+  }
+
+  /** Indices of queued requests that fit one batch with the head's key, FIFO. */
+  private collect(key: string): { indices: number[]; items: number } {
+    const indices: number[] = [];
+    let items = 0;
+    for (let i = 0; i < this.queue.length; i++) {
+      const p = this.queue[i] as Pending<I, O>;
+      if (p.key !== key) continue;
+      if (items > 0 && items + p.size > this.opts.maxBatchSize) break;
+      indices.push(i);
+      items += p.size;
+      if (items >= this.opts.maxBatchSize) break;
+    }
+    return { indices, items };
+  }
+
+  private dispatch(): void {
+    if (this.timer !== undefined) {
+      this.clock.clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    const head = this.queue[0] as Pending<I, O>;
+    const { indices, items } = this.collect(head.key);
+    const batch = indices.map((i) => this.queue[i] as Pending<I, O>);
+    for (let k = indices.length - 1; k >= 0; k--) this.queue.splice(indices[k] as number, 1);
+    this.running = true;
+    const now = this.clock.now();
+    this.opts.onBatch?.({ items, requests: batch.length, queueMs: batch.map((p) => now - p.enqueuedAt) });
+    let promise: Promise<O[]>;
+    try {
+      promise = this.opts.run(batch.map((p) => p.item));
+    } catch (e) {
+      promise = Promise.reject(e);
+    }
+    promise
+      .then(
+        (outs) => {
+          if (outs.length !== batch.length)
+            throw new Error(`batch of ${batch.length} returned ${outs.length} results`);
+          for (let i = 0; i < batch.length; i++) (batch[i] as Pending<I, O>).resolve(outs[i] as O);
+        },
+        (e) => {
+          for (const p of batch) p.reject(e);
+        },
+      )
+      .catch((e) => {
+        for (const p of batch) p.reject(e);
+      })
+      .finally(() => {
+        this.running = false;
+        this.schedule();
+      });
+  }
+}

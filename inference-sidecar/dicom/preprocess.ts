@@ -1,0 +1,202 @@
+/**
+ * Decoded frame → model input, in the order radiology pipelines define it: modality LUT (rescale slope and
+ * intercept), VOI window to [0, 1] (MONOCHROME1 inverted), colour to the declared channels, bilinear resize
+ * (half-pixel centres, as OpenCV and torchvision), normalisation, layout. Pure functions over typed arrays.
+ */
+import type { DicomPreprocessing, InputSpec } from "../signature.ts";
+import type { ImageHeader, Samples } from "./pixels.ts";
+
+export interface Plan {
+  height: number;
+  width: number;
+  channels: 1 | 3;
+  layout: DicomPreprocessing["layout"];
+  pre: DicomPreprocessing;
+}
+
+/** Where the layout keeps height, width and channels in the input shape. */
+export function layoutAxes(layout: DicomPreprocessing["layout"]): {
+  h: number;
+  w: number;
+  c: number;
+  rank: number;
+} {
+  switch (layout) {
+    case "NCHW":
+      return { c: 1, h: 2, w: 3, rank: 4 };
+    case "NHWC":
+      return { h: 1, w: 2, c: 3, rank: 4 };
+    case "CHW":
+      return { c: 0, h: 1, w: 2, rank: 3 };
+    case "HWC":
+      return { h: 0, w: 1, c: 2, rank: 3 };
+  }
+}
+
+/** The target size: `resize` if declared, else the input shape's fixed dims, else the image's own size. */
+export function planFor(
+  spec: InputSpec,
+  pre: DicomPreprocessing,
+  image: { rows: number; columns: number },
+): Plan {
+  const ax = layoutAxes(pre.layout);
+  const dim = (i: number) =>
+    spec.shape.length === ax.rank && (spec.shape[i] ?? -1) > 0 ? (spec.shape[i] as number) : undefined;
+  const channels = (dim(ax.c) as 1 | 3 | undefined) ?? pre.channels;
+  return {
+    height: pre.resize?.height ?? dim(ax.h) ?? image.rows,
+    width: pre.resize?.width ?? dim(ax.w) ?? image.columns,
+    channels,
+    layout: pre.layout,
+    pre,
+  };
+}
+
+function minMax(data: Float32Array): [number, number] {
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i] as number;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  return [lo, hi];
+}
+
+/**
+ * Modality LUT + VOI window over the frame, fused in one pass: returns values in [0, 1] when windowed (or
+ * modality values with window "none"), with `channels` samples per pixel.
+ */
+export function toIntensity(
+  frame: Samples,
+  h: ImageHeader,
+  pre: DicomPreprocessing,
+  channels: 1 | 3,
+): Float32Array {
+  const pixels = h.rows * h.columns;
+  const samples = h.samplesPerPixel;
+  const [slope, intercept] =
+    pre.rescale === "none"
+      ? [1, 0]
+      : pre.rescale === "fromHeader"
+        ? [h.rescaleSlope, h.rescaleIntercept]
+        : [pre.rescale.slope, pre.rescale.intercept];
+  const outCh = samples === 3 && channels === 3 ? 3 : 1;
+  const out = new Float32Array(pixels * outCh);
+  // Modality values first (colour → luminance when one channel is wanted).
+  if (samples === 1 || outCh === 3) {
+    const n = pixels * outCh;
+    for (let i = 0; i < n; i++) out[i] = (frame[i] as number) * slope + intercept;
+  } else {
+    for (let p = 0; p < pixels; p++) {
+      const k = p * samples;
+      out[p] =
+        (0.299 * (frame[k] as number) + 0.587 * (frame[k + 1] as number) + 0.114 * (frame[k + 2] as number)) *
+          slope +
+        intercept;
+    }
+  }
+  const w = pre.window;
+  if (w === "none") return out;
+  let center: number;
+  let width: number;
+  const fromHeader = w === "fromHeader" || (typeof w === "object" && "fromHeader" in w);
+  if (typeof w === "object" && "center" in w) {
+    center = w.center;
+    width = w.width;
+  } else if (fromHeader && h.windowCenter !== undefined && h.windowWidth !== undefined && h.windowWidth > 0) {
+    center = h.windowCenter;
+    width = h.windowWidth;
+  } else {
+    // No window given or none in the header: stretch the frame's own range (PS3.3 C.11.2.1.2 linear form).
+    const [lo, hi] = minMax(out);
+    width = Math.max(hi - lo, 1) + 1;
+    center = lo + (width - 1) / 2 + 0.5;
+  }
+  // DICOM linear VOI: ((x - (c - 0.5)) / (w - 1) + 0.5), clamped to [0, 1].
+  const a = 1 / Math.max(width - 1, 1e-6);
+  const b = -(center - 0.5) * a + 0.5;
+  const invert = h.photometric === "MONOCHROME1";
+  for (let i = 0; i < out.length; i++) {
+    let v = (out[i] as number) * a + b;
+    v = v < 0 ? 0 : v > 1 ? 1 : v;
+    out[i] = invert ? 1 - v : v;
+  }
+  return out;
+}
+
+/**
+ * Bilinear resize + channel replication + normalisation + layout, written into `out` at `offset`
+ * (the item's slot in the batch tensor).
+ */
+export function resizeInto(
+  src: Float32Array,
+  srcH: number,
+  srcW: number,
+  srcCh: 1 | 3,
+  plan: Plan,
+  out: Float32Array,
+  offset: number,
+): void {
+  const { height: H, width: W, channels: C } = plan;
+  const mean = plan.pre.normalize?.mean ?? [0];
+  const std = plan.pre.normalize?.std ?? [1];
+  const scales = Array.from({ length: C }, (_, c) => 1 / (std[c] ?? std[0] ?? 1));
+  const shifts = Array.from({ length: C }, (_, c) => -(mean[c] ?? mean[0] ?? 0) * (scales[c] as number));
+  const chw = plan.layout === "NCHW" || plan.layout === "CHW";
+  const sy = srcH / H;
+  const sx = srcW / W;
+  // Precompute column taps once per image.
+  const x0s = new Int32Array(W);
+  const x1s = new Int32Array(W);
+  const fxs = new Float32Array(W);
+  for (let x = 0; x < W; x++) {
+    const fx = Math.min(Math.max((x + 0.5) * sx - 0.5, 0), srcW - 1);
+    const x0 = Math.floor(fx);
+    x0s[x] = x0;
+    x1s[x] = Math.min(x0 + 1, srcW - 1);
+    fxs[x] = fx - x0;
+  }
+  for (let y = 0; y < H; y++) {
+    const fy = Math.min(Math.max((y + 0.5) * sy - 0.5, 0), srcH - 1);
+    const y0 = Math.floor(fy);
+    const y1 = Math.min(y0 + 1, srcH - 1);
+    const wy = fy - y0;
+    const r0 = y0 * srcW;
+    const r1 = y1 * srcW;
+    for (let c = 0; c < C; c++) {
+      const sc = srcCh === 3 ? c : 0;
+      const scale = scales[c] as number;
+      const shift = shifts[c] as number;
+      const base = chw ? offset + c * H * W + y * W : offset + y * W * C + c;
+      const step = chw ? 1 : C;
+      for (let x = 0; x < W; x++) {
+        const x0 = x0s[x] as number;
+        const x1 = x1s[x] as number;
+        const wx = fxs[x] as number;
+        const a = src[(r0 + x0) * srcCh + sc] as number;
+        const b = src[(r0 + x1) * srcCh + sc] as number;
+        const d = src[(r1 + x0) * srcCh + sc] as number;
+        const e = src[(r1 + x1) * srcCh + sc] as number;
+        const top = a + (b - a) * wx;
+        const bottom = d + (e - d) * wx;
+        out[base + x * step] = (top + (bottom - top) * wy) * scale + shift;
+      }
+    }
+  }
+}
+
+/** The tensor shape for `n` items under the plan's layout. */
+export function tensorShape(plan: Plan, n: number): number[] {
+  const { height: H, width: W, channels: C } = plan;
+  switch (plan.layout) {
+    case "NCHW":
+      return [n, C, H, W];
+    case "NHWC":
+      return [n, H, W, C];
+    case "CHW":
+      return [C, H, W];
+    case "HWC":
+      return [H, W, C];
+  }
+}

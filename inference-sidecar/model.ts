@@ -1,0 +1,144 @@
+/**
+ * Loading one ONNX model: digest check before anything reads the bytes as a model, execution providers in
+ * order with fallback to CPU, and the signature (declared or derived) reconciled with the model.
+ */
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import * as ort from "onnxruntime-node";
+import { allocate, type Datatype, toOrtType } from "./datatypes.ts";
+import type { Tensor } from "./protocol.ts";
+import { deriveSignature, reconcileSignature, type Signature, type ValueMetadata } from "./signature.ts";
+
+export class DigestMismatchError extends Error {
+  override name = "DigestMismatchError";
+}
+
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+export interface LoadOptions {
+  path: string;
+  /** Expected sha256 (hex); the model is refused when it differs. */
+  sha256?: string;
+  signature?: Signature;
+  /** Providers to try in order, e.g. ["cuda", "cpu"]; CPU is always the last resort. */
+  executionProviders?: string[];
+  intraOpNumThreads?: number;
+  log?: (msg: string, fields?: Record<string, unknown>) => void;
+}
+
+export interface LoadedModel {
+  session: ort.InferenceSession;
+  signature: Signature;
+  sha256: string;
+  executionProvider: string;
+}
+
+export async function loadModel(opts: LoadOptions): Promise<LoadedModel> {
+  const bytes = await readFile(opts.path);
+  const digest = sha256Hex(bytes);
+  if (opts.sha256 !== undefined && digest !== opts.sha256.toLowerCase()) {
+    throw new DigestMismatchError(
+      `model digest mismatch: expected sha256 ${opts.sha256.toLowerCase()}, file has ${digest}; refusing to load`,
+    );
+  }
+  const wanted = (opts.executionProviders ?? ["cpu"]).map((p) => p.trim().toLowerCase()).filter(Boolean);
+  if (!wanted.includes("cpu")) wanted.push("cpu");
+  let session: ort.InferenceSession | undefined;
+  let used = "";
+  const errors: string[] = [];
+  for (const ep of wanted) {
+    try {
+      session = await ort.InferenceSession.create(bytes, {
+        executionProviders: [ep],
+        graphOptimizationLevel: "all",
+        ...(opts.intraOpNumThreads ? { intraOpNumThreads: opts.intraOpNumThreads } : {}),
+      });
+      used = ep;
+      break;
+    } catch (e) {
+      errors.push(`${ep}: ${(e as Error).message}`);
+      opts.log?.(`execution provider ${ep} unavailable, trying the next`, {
+        provider: ep,
+        reason: (e as Error).message.slice(0, 300),
+      });
+    }
+  }
+  if (!session) throw new Error(`no execution provider could load the model (${errors.join("; ")})`);
+  const derived = deriveSignature(
+    session.inputMetadata as readonly ValueMetadata[],
+    session.outputMetadata as readonly ValueMetadata[],
+  );
+  const signature = opts.signature ? reconcileSignature(opts.signature, derived) : derived;
+  return { session, signature, sha256: digest, executionProvider: used };
+}
+
+function toOrtTensor(t: Tensor): ort.Tensor {
+  if (t.datatype === "BYTES") return new ort.Tensor("string", t.data as string[], t.shape);
+  return new ort.Tensor(toOrtType(t.datatype) as "float32", t.data as Float32Array, t.shape);
+}
+
+/**
+ * Runs a batch: requests are stacked along dim 0 (each may carry several items), the session runs once and
+ * every output is split back by each request's item count. With one request the tensors pass straight through.
+ */
+export async function runBatch(
+  session: ort.InferenceSession,
+  sig: Signature,
+  requests: Map<string, Tensor>[],
+): Promise<Map<string, Tensor>[]> {
+  const feeds: Record<string, ort.Tensor> = {};
+  const counts = requests.map((r) => r.values().next().value?.shape[0] ?? 1);
+  for (const spec of sig.inputs) {
+    const parts = requests.map((r) => r.get(spec.name) as Tensor);
+    feeds[spec.name] = toOrtTensor(parts.length === 1 ? (parts[0] as Tensor) : concat(spec.datatype, parts));
+  }
+  const result = await session.run(feeds);
+  const outs = requests.map(() => new Map<string, Tensor>());
+  for (const spec of sig.outputs) {
+    const t = result[spec.name];
+    if (!t) throw new Error(`model produced no output "${spec.name}"`);
+    const shape = [...t.dims];
+    const data = t.data as Tensor["data"];
+    if (requests.length === 1) {
+      outs[0]?.set(spec.name, { datatype: spec.datatype, shape, data });
+      continue;
+    }
+    const total = counts.reduce((a, b) => a + b, 0);
+    if (shape[0] !== total)
+      throw new Error(`output "${spec.name}" dim 0 is ${shape[0]}, expected the batch size ${total}`);
+    const per = shape.slice(1).reduce((a, b) => a * b, 1);
+    let off = 0;
+    counts.forEach((n, i) => {
+      const slice = Array.isArray(data)
+        ? data.slice(off * per, (off + n) * per)
+        : data.slice(off * per, (off + n) * per);
+      outs[i]?.set(spec.name, { datatype: spec.datatype, shape: [n, ...shape.slice(1)], data: slice });
+      off += n;
+    });
+  }
+  return outs;
+}
+
+function concat(datatype: Datatype, parts: Tensor[]): Tensor {
+  const first = parts[0] as Tensor;
+  const rows = parts.reduce((a, p) => a + (p.shape[0] ?? 0), 0);
+  const shape = [rows, ...first.shape.slice(1)];
+  if (datatype === "BYTES") return { datatype, shape, data: parts.flatMap((p) => p.data as string[]) };
+  const total = parts.reduce((a, p) => a + p.data.length, 0);
+  const out = allocate(datatype, total);
+  let off = 0;
+  for (const p of parts) {
+    (out as Float32Array).set(p.data as Float32Array, off);
+    off += p.data.length;
+  }
+  return { datatype, shape, data: out };
+}
+
+/** The key requests must share to be stacked: every input's shape after dim 0. */
+export function batchKey(inputs: Map<string, Tensor>): string {
+  let key = "";
+  for (const [name, t] of inputs) key += `${name}:${t.shape.slice(1).join("x")};`;
+  return key;
+}

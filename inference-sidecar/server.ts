@@ -1,0 +1,449 @@
+/**
+ * The sidecar's HTTP face: Open Inference Protocol v2 REST over fastify, DICOM input, /metrics.
+ * State (loading → ready, suspended, draining) lives here; decoding, batching and preprocessing are in
+ * their own modules. Logs carry request ids, sizes, statuses and timings — never request content.
+ */
+import { randomUUID } from "node:crypto";
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  LogController,
+  type FastifyReply,
+  type FastifyRequest,
+} from "fastify";
+import type * as ort from "onnxruntime-node";
+import type { Logger } from "pino";
+import { Batcher } from "./batcher.ts";
+import { type CaseIdKey, caseId } from "./case-id.ts";
+import type { ControlState } from "./control.ts";
+import { type DicomCase, dicomRequestToTensor, isDicomContentType, pickDicomInput } from "./dicom/request.ts";
+import { fail, SidecarError } from "./errors.ts";
+import { SidecarMetrics } from "./metrics.ts";
+import { batchKey, type LoadedModel, runBatch } from "./model.ts";
+import { activate, predictions } from "./postprocess.ts";
+import { encodeInferResponse, parseInferRequest, type RequestedOutput, type Tensor } from "./protocol.ts";
+import { isBatchable, type Signature } from "./signature.ts";
+
+export const SERVER_NAME = "medmlops-sidecar";
+export const SERVER_VERSION = "0.1.0";
+export const SUSPENDED_MESSAGE = "AI unavailable — refer to clinician";
+
+export interface SidecarConfig {
+  modelName: string;
+  modelVersion: string;
+  maxBatchSize: number;
+  maxQueueDelayMs: number;
+  /** Largest accepted body, bytes. */
+  bodyLimit: number;
+  /** Longest an infer request may take from arrival to answer (queue + run), ms. */
+  requestTimeoutMs: number;
+  caseIdKey: CaseIdKey;
+  logger: Logger;
+}
+
+type Phase = "loading" | "ready" | "failed" | "draining";
+
+export class Sidecar {
+  readonly app: FastifyInstance;
+  readonly metrics: SidecarMetrics;
+  private phase: Phase = "loading";
+  private control: ControlState = { suspended: false };
+  private model: LoadedModel | undefined;
+  private batcher: Batcher<Map<string, Tensor>, Map<string, Tensor>> | undefined;
+  private inflight = 0;
+  private idleWaiters: (() => void)[] = [];
+  private failure = "";
+
+  constructor(private readonly cfg: SidecarConfig) {
+    this.metrics = new SidecarMetrics(cfg.modelName, cfg.modelVersion);
+    this.app = Fastify({
+      loggerInstance: cfg.logger as unknown as FastifyBaseLogger,
+      logController: new LogController({ disableRequestLogging: true }),
+      bodyLimit: cfg.bodyLimit,
+      requestTimeout: cfg.requestTimeoutMs,
+      genReqId: () => randomUUID(),
+      // Model names may contain dots and dashes; keep the default router but allow long segments.
+      routerOptions: { maxParamLength: 256 },
+    });
+    this.routes();
+  }
+
+  get ready(): boolean {
+    return this.phase === "ready";
+  }
+
+  get suspended(): boolean {
+    return this.control.suspended;
+  }
+
+  get signature(): Signature | undefined {
+    return this.model?.signature;
+  }
+
+  /** Installs a loaded model and starts serving it. */
+  setModel(model: LoadedModel): void {
+    this.model = model;
+    this.metrics.setSignature(model.signature);
+    this.metrics.setProvider(model.executionProvider);
+    const batchable = isBatchable(model.signature);
+    this.batcher = new Batcher({
+      maxBatchSize: batchable ? this.cfg.maxBatchSize : 1,
+      maxQueueDelayMs: batchable ? this.cfg.maxQueueDelayMs : 0,
+      size: (req) => (batchable ? (req.values().next().value?.shape[0] ?? 1) : 1),
+      key: (req) => (batchable ? batchKey(req) : ""),
+      run: (reqs) => this.run(model.session, model.signature, reqs),
+      onBatch: ({ items, queueMs }) => this.metrics.observeBatch(items, queueMs),
+    });
+    this.phase = "ready";
+    this.updateStateMetric();
+    this.cfg.logger.info(
+      { provider: model.executionProvider, batchable, sha256: model.sha256 },
+      "model ready",
+    );
+  }
+
+  setFailed(message: string): void {
+    this.phase = "failed";
+    this.failure = message;
+    this.updateStateMetric();
+  }
+
+  setControl(state: ControlState): void {
+    this.control = state;
+    this.updateStateMetric();
+    // The reason is operator-written text, not patient data; still logged only as a length-capped string.
+    this.cfg.logger.warn(
+      { suspended: state.suspended, reason: state.reason?.slice(0, 200) },
+      state.suspended ? "model suspended" : "model resumed",
+    );
+  }
+
+  private updateStateMetric(): void {
+    const s = this.phase === "ready" && this.control.suspended ? "suspended" : this.phase;
+    this.metrics.setState(s);
+  }
+
+  private async run(
+    session: ort.InferenceSession,
+    sig: Signature,
+    reqs: Map<string, Tensor>[],
+  ): Promise<Map<string, Tensor>[]> {
+    const t = performance.now();
+    try {
+      return await runBatch(session, sig, reqs);
+    } finally {
+      this.metrics.observeInference((performance.now() - t) / 1000);
+    }
+  }
+
+  /** Graceful shutdown: not ready first, let in-flight requests finish (bounded), then close. */
+  async drain(graceMs: number): Promise<void> {
+    this.phase = "draining";
+    this.updateStateMetric();
+    if (this.inflight > 0) {
+      await Promise.race([
+        new Promise<void>((r) => this.idleWaiters.push(r)),
+        new Promise((r) => setTimeout(r, graceMs).unref()),
+      ]);
+    }
+    await this.app.close();
+  }
+
+  private routes(): void {
+    const app = this.app;
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser("*", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
+
+    app.setErrorHandler((err: Error & { code?: string; statusCode?: number }, req, reply) => {
+      const e = this.toSidecarError(err);
+      if (e.status >= 500)
+        req.log.error(
+          { code: e.code, err: { type: err.name, message: err.message.slice(0, 300) } },
+          "request failed",
+        );
+      void reply.code(e.status).send(e.toJSON());
+    });
+    app.setNotFoundHandler((req, reply) => {
+      void reply
+        .code(404)
+        .send(new SidecarError("NOT_FOUND", `no route ${req.method} ${req.url.split("?")[0]}`).toJSON());
+    });
+
+    app.get("/v2/health/live", async () => ({ live: true }));
+    app.get("/v2/health/ready", async (_req, reply) => {
+      // Suspended still counts as ready: the pod must stay in the Service so callers get the clear 503.
+      reply.code(this.ready ? 200 : 400);
+      return { ready: this.ready };
+    });
+    app.get("/v2", async () => ({
+      name: SERVER_NAME,
+      version: SERVER_VERSION,
+      extensions: ["binary_tensor_data", "dicom"],
+      execution_provider: this.model?.executionProvider ?? null,
+    }));
+
+    const modelPaths = ["/v2/models/:model", "/v2/models/:model/versions/:version"];
+    for (const p of modelPaths) {
+      app.get(p, async (req) => {
+        this.resolveModel(req);
+        return this.metadata();
+      });
+      app.get(`${p}/ready`, async (req, reply) => {
+        this.resolveModel(req);
+        const ready = this.ready && !this.control.suspended;
+        reply.code(ready ? 200 : 400);
+        return { name: this.cfg.modelName, ready };
+      });
+      app.post(`${p}/infer`, (req, reply) => this.infer(req, reply));
+    }
+
+    app.get("/metrics", async (_req, reply) => {
+      reply.header("content-type", this.metrics.registry.contentType);
+      return this.metrics.registry.metrics();
+    });
+  }
+
+  private toSidecarError(err: Error & { code?: string; statusCode?: number }): SidecarError {
+    if (err instanceof SidecarError) return err;
+    switch (err.code) {
+      case "FST_ERR_CTP_BODY_TOO_LARGE":
+        return new SidecarError(
+          "BODY_TOO_LARGE",
+          `request body exceeds the limit of ${this.cfg.bodyLimit} bytes`,
+        );
+      case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
+        return new SidecarError("UNSUPPORTED_MEDIA_TYPE", "unsupported content type");
+    }
+    if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
+      return new SidecarError("BAD_REQUEST", err.message.slice(0, 200));
+    }
+    return new SidecarError("INTERNAL", "internal error");
+  }
+
+  private resolveModel(req: FastifyRequest): void {
+    const { model, version } = req.params as { model: string; version?: string };
+    if (model !== this.cfg.modelName)
+      fail(
+        "MODEL_NOT_FOUND",
+        `unknown model "${model.slice(0, 100)}"; this server serves "${this.cfg.modelName}"`,
+      );
+    if (version !== undefined && version !== this.cfg.modelVersion) {
+      fail(
+        "VERSION_NOT_FOUND",
+        `unknown version "${version.slice(0, 100)}" of model "${this.cfg.modelName}"; serving version "${this.cfg.modelVersion}"`,
+      );
+    }
+  }
+
+  metadata(): Record<string, unknown> {
+    const sig = this.model?.signature;
+    return {
+      name: this.cfg.modelName,
+      versions: [this.cfg.modelVersion],
+      platform: "onnxruntime_onnx",
+      inputs: sig?.inputs.map((t) => ({ name: t.name, datatype: t.datatype, shape: t.shape })) ?? [],
+      outputs: sig?.outputs.map((t) => ({ name: t.name, datatype: t.datatype, shape: t.shape })) ?? [],
+      parameters: {
+        sha256: this.model?.sha256 ?? null,
+        execution_provider: this.model?.executionProvider ?? null,
+        state: this.phase,
+        suspended: this.control.suspended,
+        ...(this.phase === "failed" ? { failure: this.failure } : {}),
+        ...(sig ? { signature: sig } : {}),
+      },
+    };
+  }
+
+  private async infer(req: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const started = performance.now();
+    const contentType = String(req.headers["content-type"] ?? "");
+    const protocol = isDicomContentType(contentType)
+      ? "dicom"
+      : req.headers["inference-header-content-length"] !== undefined
+        ? "binary"
+        : "json";
+    let status = 500;
+    this.inflight++;
+    this.metrics.incInflight(1);
+    try {
+      this.resolveModel(req);
+      if (this.control.suspended) fail("SUSPENDED", SUSPENDED_MESSAGE);
+      if (!this.ready || !this.model || !this.batcher)
+        fail(
+          "NOT_READY",
+          this.phase === "draining" ? "server is shutting down" : `model is not ready (${this.phase})`,
+        );
+      const body = req.body instanceof Buffer ? req.body : Buffer.alloc(0);
+      if (protocol === "dicom") await this.inferDicom(req, reply, body, contentType, started);
+      else await this.inferTensors(req, reply, body, protocol, started);
+      status = reply.statusCode;
+    } catch (err) {
+      const e = this.toSidecarError(err as Error);
+      status = e.status;
+      if (e.status >= 500 && e.code !== "SUSPENDED" && e.code !== "NOT_READY") {
+        req.log.error(
+          { code: e.code, err: { type: (err as Error).name, message: (err as Error).message.slice(0, 300) } },
+          "infer failed",
+        );
+      }
+      void reply.code(e.status).send(e.toJSON());
+    } finally {
+      const seconds = (performance.now() - started) / 1000;
+      this.metrics.request(protocol, status, status < 400 ? seconds : undefined);
+      req.log.info(
+        {
+          protocol,
+          status,
+          ms: Math.round(seconds * 10000) / 10,
+          bytes: (req.body as Buffer | undefined)?.length ?? 0,
+        },
+        "infer",
+      );
+      this.inflight--;
+      this.metrics.incInflight(-1);
+      if (this.inflight === 0) for (const w of this.idleWaiters.splice(0)) w();
+    }
+  }
+
+  private async submit(inputs: Map<string, Tensor>): Promise<Map<string, Tensor>> {
+    const batcher = this.batcher as NonNullable<typeof this.batcher>;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new SidecarError("TIMEOUT", `inference did not finish within ${this.cfg.requestTimeoutMs} ms`),
+          ),
+        this.cfg.requestTimeoutMs,
+      );
+    });
+    try {
+      return await Promise.race([batcher.submit(inputs), timeout]);
+    } catch (e) {
+      if (e instanceof SidecarError) throw e;
+      throw new SidecarError("INFERENCE_FAILED", `inference failed: ${(e as Error).message.slice(0, 300)}`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private recordInputs(inputs: Map<string, Tensor>): void {
+    for (const [name, t] of inputs)
+      if (!Array.isArray(t.data)) this.metrics.inputStats(name, t.data as ArrayLike<number>);
+  }
+
+  private recordPredictions(sig: Signature, outputs: Map<string, Tensor>): void {
+    for (const spec of sig.outputs) {
+      const t = outputs.get(spec.name);
+      if (
+        !t ||
+        t.shape.length > 2 ||
+        Array.isArray(t.data) ||
+        (spec.labels === undefined && spec.activation === "none")
+      )
+        continue;
+      const probs = activate(spec.activation, t.data as ArrayLike<number>, t.shape);
+      for (const p of predictions(spec, probs, t.shape))
+        this.metrics.prediction(spec.name, p.top.label, p.decision?.positive);
+    }
+  }
+
+  private async inferTensors(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    body: Buffer,
+    protocol: string,
+    started: number,
+  ): Promise<void> {
+    const model = this.model as LoadedModel;
+    const h = req.headers["inference-header-content-length"];
+    let headerLength: number | undefined;
+    if (h !== undefined) {
+      headerLength = Number(h);
+      if (!Number.isSafeInteger(headerLength))
+        fail("INVALID_BINARY", "Inference-Header-Content-Length is not an integer");
+    }
+    const parsed = parseInferRequest(body, headerLength, model.signature);
+    this.metrics.observePreprocess(protocol, (performance.now() - started) / 1000);
+    this.recordInputs(parsed.inputs);
+    const outputs = await this.submit(parsed.inputs);
+    this.recordPredictions(model.signature, outputs);
+    const requested: RequestedOutput[] =
+      parsed.outputs ??
+      model.signature.outputs.map((o) => ({ name: o.name, binary: parsed.binaryOutputsByDefault }));
+    const enc = encodeInferResponse(
+      { modelName: this.cfg.modelName, modelVersion: this.cfg.modelVersion, id: parsed.id ?? req.id },
+      outputs,
+      requested,
+    );
+    if (enc.headerLength !== undefined) {
+      reply
+        .header("inference-header-content-length", String(enc.headerLength))
+        .header("content-type", "application/octet-stream");
+    } else {
+      reply.header("content-type", "application/json");
+    }
+    await reply.code(200).send(enc.body);
+  }
+
+  private async inferDicom(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    body: Buffer,
+    contentType: string,
+    started: number,
+  ): Promise<void> {
+    const model = this.model as LoadedModel;
+    const input = pickDicomInput(model.signature);
+    let dicomCase: DicomCase;
+    try {
+      dicomCase = await dicomRequestToTensor(body, contentType, input);
+    } catch (e) {
+      if (e instanceof SidecarError) throw e;
+      throw new SidecarError(
+        "INVALID_DICOM",
+        `could not read the DICOM input: ${(e as Error).message.slice(0, 200)}`,
+      );
+    }
+    this.metrics.observePreprocess("dicom", (performance.now() - started) / 1000);
+    const inputs = new Map([[input.name, dicomCase.tensor]]);
+    this.recordInputs(inputs);
+    const batchable = isBatchable(model.signature);
+    let outputs: Map<string, Tensor>;
+    if (batchable || dicomCase.tensor.shape[0] === 1 || input.shape.length < 4) {
+      outputs = await this.submit(inputs);
+    } else {
+      fail(
+        "SHAPE_MISMATCH",
+        `the model takes one image per request (input "${input.name}" shape [${input.shape}]); send one instance, got ${dicomCase.tensor.shape[0]}`,
+      );
+    }
+    this.recordPredictions(model.signature, outputs);
+    const answer = model.signature.outputs.map((spec) => {
+      const t = outputs.get(spec.name) as Tensor;
+      const numeric = !Array.isArray(t.data);
+      const data = numeric
+        ? activate(spec.activation, t.data as ArrayLike<number>, t.shape)
+        : (t.data as string[]);
+      return {
+        name: spec.name,
+        datatype: spec.activation === "none" ? t.datatype : "FP32",
+        shape: t.shape,
+        activation: spec.activation,
+        data,
+        ...(numeric && t.shape.length <= 2
+          ? { predictions: predictions(spec, data as number[], t.shape) }
+          : {}),
+      };
+    });
+    await reply.code(200).send({
+      model_name: this.cfg.modelName,
+      model_version: this.cfg.modelVersion,
+      model_sha256: model.sha256,
+      id: req.id,
+      case_id: dicomCase.studyInstanceUid ? caseId(this.cfg.caseIdKey, dicomCase.studyInstanceUid) : null,
+      instances: dicomCase.instances,
+      outputs: answer,
+    });
+  }
+}
