@@ -1,0 +1,89 @@
+/**
+ * Public types of the de-identification library. The inference sidecar and the CLI both call
+ * `deidentify(input, options)`; keep these shapes stable.
+ */
+
+/** Options of PS3.15 Table E.1-1 (one per option column) plus the pixel and graphics cleaning options. */
+/** Names match `DeidOptionSchema` of the MedModel/RetrainJob CRDs (crds/common.ts). */
+export const DEID_OPTION_NAMES = [
+  "CleanPixelData",
+  "CleanRecognizableVisualFeatures",
+  "CleanGraphics",
+  "CleanStructuredContent",
+  "CleanDescriptors",
+  "RetainLongitudinalTemporalInformationFullDates",
+  "RetainLongitudinalTemporalInformationModifiedDates",
+  "RetainPatientCharacteristics",
+  "RetainDeviceIdentity",
+  "RetainInstitutionIdentity",
+  "RetainUIDs",
+  "RetainSafePrivate",
+] as const;
+export type DeidOptionName = (typeof DEID_OPTION_NAMES)[number];
+
+/** A per-hospital secret for keyed pseudonyms. `version` is recorded in DeidentificationMethod, never the secret. */
+export interface DeidKey {
+  readonly version: string;
+  readonly secret: Uint8Array;
+}
+
+/** A rectangle (in pixels, origin top-left) to blank in every frame. */
+export interface MaskRectangle {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/**
+ * Burned-in text regions of one kind of device. A mask applies when Rows/Columns match and the given
+ * manufacturer / model (if set) equal the image's (0008,0070) / (0008,1090), compared case-insensitively.
+ */
+export interface PixelMask {
+  manufacturer?: string;
+  model?: string;
+  rows: number;
+  columns: number;
+  rectangles: MaskRectangle[];
+}
+
+export interface DeidOptions {
+  key: DeidKey;
+  /** Options on top of the Basic profile (none: Basic profile only). */
+  options?: DeidOptionName[];
+  /** Used with CleanPixelData. */
+  pixelMasks?: PixelMask[];
+}
+
+/** Keyed pseudonyms of the de-identified instance (no PHI: HMACs and remapped UIDs only). */
+export interface DeidPseudonyms {
+  /** `pn:` + 64 hex = HMAC-SHA256(key, Patient ID): the form ConsentRecord.subject.pseudonym accepts. */
+  patient: string;
+  study?: string;
+  series?: string;
+  sop?: string;
+}
+
+export type DeidOutcome =
+  | { ok: true; output: Uint8Array; pseudonyms: DeidPseudonyms; warnings: string[] }
+  | { ok: false; reason: string; code: QuarantineCode };
+
+/**
+ * Stable quarantine codes. Reasons that go with them never contain values from the file (no PHI): only
+ * tags, transfer syntax UIDs, counts and offsets.
+ */
+export type QuarantineCode =
+  | "NOT_DICOM"
+  | "MALFORMED"
+  | "TRUNCATED"
+  | "UNSUPPORTED_TRANSFER_SYNTAX"
+  | "UNSUPPORTED_CHARACTER_SET"
+  | "BURNED_IN_ANNOTATION"
+  | "PIXEL_MASK_NOT_APPLICABLE"
+  | "MISSING_REQUIRED_UID"
+  | "UNSUPPORTED_OBJECT"
+  | "RECOGNIZABLE_VISUAL_FEATURES"
+  | "INVALID_OPTIONS"
+  | "RESIDUAL_IDENTIFIER"
+  | "OUTPUT_SANITY"
+  | "INTERNAL_ERROR";
