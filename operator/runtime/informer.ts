@@ -141,7 +141,7 @@ export class Informer {
   ): Promise<{ reason: RestartReason; sawEvent: boolean; durationMs: number }> {
     const ctl = new AbortController();
     const signal = AbortSignal.any([ctl.signal, this.stopCtl.signal]);
-    let reason: RestartReason = "closed";
+    let reason = "closed" as RestartReason;
     let sawEvent = false;
     const started = Date.now();
     const abortFor = (r: RestartReason) => {

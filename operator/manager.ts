@@ -1,0 +1,172 @@
+import { randomUUID } from "node:crypto";
+import os from "node:os";
+import type { KubeConfig } from "@kubernetes/client-node";
+import type { Logger } from "pino";
+import { SharedCache } from "./runtime/cache.ts";
+import { ApplyClient } from "./runtime/client.ts";
+import { Controller } from "./runtime/controller.ts";
+import { KubeEventRecorder } from "./runtime/events.ts";
+import { startHealthServer } from "./runtime/health-server.ts";
+import type { InformerOptions } from "./runtime/informer.ts";
+import { LeaderElector } from "./runtime/leader-elector.ts";
+import { OperatorMetrics } from "./runtime/metrics.ts";
+import { type RestClient, restClientFromKubeConfig } from "./runtime/rest.ts";
+import { RestMapper } from "./runtime/rest-mapper.ts";
+import type { ControllerDeps, ControllerFactory, OperatorConfig } from "./runtime/types.ts";
+
+export interface LeaderElectionOptions {
+  namespace: string;
+  /** Lease name. Default "medmlops-operator". */
+  name?: string;
+  leaseDurationMs?: number;
+  renewDeadlineMs?: number;
+  retryPeriodMs?: number;
+}
+
+export interface ManagerOptions {
+  kubeConfig: KubeConfig;
+  config: OperatorConfig;
+  controllers: ControllerFactory[];
+  log: Logger;
+  /** 0 picks a free port (tests). */
+  metricsPort: number;
+  metricsHost?: string;
+  leaderElection?: LeaderElectionOptions;
+  informer?: Omit<InformerOptions, "log" | "onRestart">;
+  /** How long in-flight reconciles may run on shutdown before their signal aborts. Default 10 s. */
+  shutdownGraceMs?: number;
+}
+
+/**
+ * Wires the runtime together: one REST client, one shared cache, one apply client and event recorder, the
+ * controllers from the registry, the health/metrics server and (optionally) leader election.
+ * Every replica runs informers and serves /readyz once caches synced; only the leader runs workers.
+ */
+export class Manager {
+  readonly rest: RestClient;
+  readonly cache: SharedCache;
+  readonly metrics = new OperatorMetrics();
+  readonly controllers: Controller[] = [];
+  readonly events: KubeEventRecorder;
+  private readonly stopCtl = new AbortController();
+  private elector: LeaderElector | undefined;
+  private server: { port: number; close: () => Promise<void> } | undefined;
+  private exitCode = 0;
+  private stopping: Promise<void> | undefined;
+  private resolveDone!: (code: number) => void;
+  /** Resolves with the process exit code once the manager stopped: 0 after stop(), 1 after losing the lease. */
+  readonly done: Promise<number>;
+  private workersStarted = false;
+
+  constructor(private readonly o: ManagerOptions) {
+    this.done = new Promise((resolve) => {
+      this.resolveDone = resolve;
+    });
+    this.rest = restClientFromKubeConfig(o.kubeConfig);
+    this.cache = new SharedCache(this.rest, {
+      namespace: o.config.namespace,
+      log: o.log.child({ component: "informer" }),
+      informer: o.informer,
+    });
+    const mapper = new RestMapper(this.rest);
+    this.events = new KubeEventRecorder(this.rest, o.config.identity, o.log.child({ component: "events" }));
+    const deps: ControllerDeps = {
+      cache: this.cache,
+      client: new ApplyClient(this.rest, mapper),
+      events: this.events,
+      log: o.log,
+      now: () => new Date(),
+      config: o.config,
+    };
+    for (const factory of o.controllers) {
+      const spec = factory(deps);
+      for (const gvk of [spec.for, ...(spec.owns ?? []), ...(spec.watches ?? []).map((w) => w.gvk)]) {
+        mapper.register(gvk);
+      }
+      this.controllers.push(new Controller(spec, this.cache, this.metrics, o.log));
+    }
+  }
+
+  get port(): number | undefined {
+    return this.server?.port;
+  }
+
+  isLeader(): boolean {
+    return this.elector ? this.elector.isLeader() : this.workersStarted;
+  }
+
+  async start(): Promise<void> {
+    const log = this.o.log;
+    this.server = await startHealthServer({
+      port: this.o.metricsPort,
+      host: this.o.metricsHost,
+      metrics: this.metrics,
+      healthy: () => !this.stopCtl.signal.aborted,
+      ready: () => this.cache.hasSynced(),
+    });
+    log.info({ port: this.server.port }, "health and metrics server listening");
+    this.cache.start();
+    const le = this.o.leaderElection;
+    if (!le) {
+      await this.cache.waitForSync();
+      this.startWorkers();
+      return;
+    }
+    this.metrics.leader.set(0);
+    this.elector = new LeaderElector({
+      rest: this.rest,
+      namespace: le.namespace,
+      name: le.name ?? "medmlops-operator",
+      identity: `${this.o.config.identity}_${randomUUID().slice(0, 8)}`,
+      log: log.child({ component: "leader-election" }),
+      leaseDurationMs: le.leaseDurationMs,
+      renewDeadlineMs: le.renewDeadlineMs,
+      retryPeriodMs: le.retryPeriodMs,
+      onStartedLeading: () => {
+        this.metrics.leader.set(1);
+        this.cache.waitForSync().then(() => {
+          if (!this.stopCtl.signal.aborted) this.startWorkers();
+        });
+      },
+      onStoppedLeading: () => {
+        this.metrics.leader.set(0);
+        // A replica that lost the lease may race the new leader: stop at once and exit non-zero so the
+        // kubelet restarts it as a clean standby.
+        this.exitCode = 1;
+        void this.stop();
+      },
+    });
+    void this.elector.run(this.stopCtl.signal);
+  }
+
+  private startWorkers(): void {
+    this.workersStarted = true;
+    this.metrics.leader.set(1);
+    for (const c of this.controllers) c.start();
+    this.o.log.info({ controllers: this.controllers.map((c) => c.spec.name) }, "controllers running");
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown();
+    return this.stopping;
+  }
+
+  private async shutdown(): Promise<void> {
+    const log = this.o.log;
+    log.info({ exitCode: this.exitCode }, "shutting down");
+    this.stopCtl.abort();
+    await Promise.all(this.controllers.map((c) => c.stop(this.o.shutdownGraceMs ?? 10_000)));
+    if (this.exitCode === 0) await this.elector?.release();
+    this.metrics.leader.set(0);
+    await this.events.flush();
+    await this.cache.stop();
+    await this.server?.close();
+    log.info("stopped");
+    this.resolveDone(this.exitCode);
+  }
+}
+
+/** The name this replica reports as (events' reportingInstance, lease holder prefix). */
+export function defaultIdentity(): string {
+  return process.env["POD_NAME"] || os.hostname();
+}
