@@ -15,7 +15,7 @@ describe("serving decision: first reconcile", () => {
     expect(condition(d, "Progressing")).toMatchObject({ status: "True", reason: "ScalingUp" });
     expect(condition(d, "Ready")).toMatchObject({ status: "False", reason: "Unavailable" });
     expect(condition(d, "Degraded")?.status).toBe("False");
-    expect(d.status.endpoint).toBe("http://chest.rad.svc:8080");
+    expect(d.status.endpoint).toBe("http://chest.rad.svc/v2/models/chest");
     expect(d.status.versions?.map((v) => v.phase)).toEqual(["Pending", "Retired"]);
   });
 

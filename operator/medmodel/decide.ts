@@ -485,7 +485,7 @@ export function decide(input: DecisionInput): Decision {
     ...(canary ? { canary } : {}),
     versions,
     failover: { count: failoverCount, ...(lastTransition ? { lastTransition } : {}) },
-    endpoint: `http://${model.name}.${model.namespace}.svc:8080`,
+    endpoint: `http://${model.name}.${model.namespace}.svc/v2/models/${model.name}`,
   };
 
   return {

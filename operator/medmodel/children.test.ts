@@ -1,0 +1,228 @@
+import { describe, expect, it } from "vitest";
+import {
+  buildChildren,
+  buildConfigMap,
+  buildDeployment,
+  buildStableService,
+  nameProblems,
+  sourceVolume,
+} from "./children.ts";
+import { medModel, SHA_V1 } from "./fixtures.ts";
+import type { Decision } from "./types.ts";
+
+const decision = (over: Partial<Decision> = {}): Decision => ({
+  servingVersion: "v1",
+  splitTraffic: false,
+  replicas: { v1: 2, v2: 0 },
+  status: {},
+  events: [],
+  consumeRetryAnnotation: false,
+  control: { suspended: false },
+  ...over,
+});
+const opts = { sidecarImage: "ghcr.io/medmlops/medmlops:0.1.0" };
+// biome-ignore lint/suspicious/noExplicitAny: tests read deep into plain JSON objects
+type Any = any;
+
+describe("buildChildren", () => {
+  const model = medModel();
+  const children = buildChildren(model, decision(), opts) as Any[];
+
+  it("builds the ConfigMap, one Deployment and Service per version, and the stable Service", () => {
+    expect(children.map((c) => `${c.kind}/${c.metadata.name}`)).toEqual([
+      "ConfigMap/chest-signature",
+      "Deployment/chest-v1",
+      "Deployment/chest-v2",
+      "Service/chest-v1",
+      "Service/chest-v2",
+      "Service/chest",
+    ]);
+  });
+
+  it("labels everything and gives every child a controller owner reference", () => {
+    for (const c of children) {
+      expect(c.metadata.namespace).toBe("rad");
+      expect(c.metadata.labels).toMatchObject({
+        "app.kubernetes.io/name": "medmlops-model",
+        "app.kubernetes.io/instance": "chest",
+        "app.kubernetes.io/managed-by": "medmlops",
+        "medmlops.io/model": "chest",
+      });
+      expect(c.metadata.ownerReferences).toEqual([
+        {
+          apiVersion: "medmlops.io/v1alpha1",
+          kind: "MedModel",
+          name: "chest",
+          uid: model.metadata.uid,
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ]);
+    }
+    const perVersion = children.filter((c) => c.metadata.name.startsWith("chest-v"));
+    for (const c of perVersion)
+      expect(c.metadata.labels["medmlops.io/version"]).toBe(c.metadata.name.slice(6));
+    const dep = children.find((c) => c.metadata.name === "chest-v2");
+    expect(dep.spec.template.metadata.labels["medmlops.io/version"]).toBe("v2");
+    expect(children.at(-1).metadata.labels["medmlops.io/version"]).toBeUndefined();
+  });
+
+  it("sets replicas from the decision", () => {
+    const deps = children.filter((c) => c.kind === "Deployment");
+    expect(deps.map((d) => d.spec.replicas)).toEqual([2, 0]);
+  });
+});
+
+describe("stable Service", () => {
+  const model = medModel();
+  it("selects the serving version", () => {
+    const s = buildStableService(model, decision({ servingVersion: "v2" })) as Any;
+    expect(s.spec.selector).toEqual({ "medmlops.io/model": "chest", "medmlops.io/version": "v2" });
+    expect(s.spec.ports).toEqual([{ name: "http", port: 80, targetPort: "http", protocol: "TCP" }]);
+  });
+  it("selects every running version while a canary splits traffic", () => {
+    const s = buildStableService(model, decision({ splitTraffic: true })) as Any;
+    expect(s.spec.selector).toEqual({ "medmlops.io/model": "chest" });
+  });
+});
+
+describe("Deployment", () => {
+  const v1 = (m = medModel()) => buildDeployment(m, m.spec.versions[0]!, 2, opts) as Any;
+
+  it("fetches and verifies the model in an init container, then runs the sidecar on it", () => {
+    const pod = v1().spec.template.spec;
+    expect(pod.initContainers[0]).toMatchObject({
+      name: "fetch-model",
+      image: opts.sidecarImage,
+      command: ["medmlops"],
+      args: [
+        "fetch-model",
+        "--uri",
+        "pvc://models/chest/v1/model.onnx",
+        "--sha256",
+        SHA_V1,
+        "--out",
+        "/models/model.onnx",
+      ],
+    });
+    const c = pod.containers[0];
+    expect(c.args).toEqual([
+      "sidecar",
+      "--model",
+      "/models/model.onnx",
+      "--name",
+      "chest",
+      "--version",
+      "v1",
+      "--sha256",
+      SHA_V1,
+      "--signature",
+      "/etc/medmlops/signature/signature.json",
+      "--control-file",
+      "/etc/medmlops/control/control.json",
+      "--port",
+      "8080",
+      "--execution-providers",
+      "cpu",
+      "--max-batch-size",
+      "8",
+      "--max-queue-delay-ms",
+      "5",
+    ]);
+    expect(c.livenessProbe.httpGet).toEqual({ path: "/v2/health/live", port: "http" });
+    expect(c.readinessProbe.httpGet).toEqual({ path: "/v2/health/ready", port: "http" });
+    expect(c.ports).toEqual([{ name: "http", containerPort: 8080, protocol: "TCP" }]);
+  });
+
+  it("mounts a pvc:// source read-only where fetch-model looks for it", () => {
+    const pod = v1().spec.template.spec;
+    expect(pod.volumes).toContainEqual({
+      name: "src-0",
+      persistentVolumeClaim: { claimName: "models", readOnly: true },
+    });
+    expect(pod.initContainers[0].volumeMounts).toContainEqual({
+      name: "src-0",
+      mountPath: "/sources/pvc/models",
+      readOnly: true,
+    });
+  });
+
+  it("mounts the version's signature and the control file from the model's ConfigMap", () => {
+    const pod = v1().spec.template.spec;
+    expect(pod.volumes).toContainEqual({
+      name: "signature",
+      configMap: { name: "chest-signature", items: [{ key: "signature-v1.json", path: "signature.json" }] },
+    });
+    expect(pod.volumes).toContainEqual({
+      name: "control",
+      configMap: { name: "chest-signature", items: [{ key: "control.json", path: "control.json" }] },
+    });
+  });
+
+  it("requests the GPU and carries scheduling constraints on device gpu", () => {
+    const m = medModel({
+      serving: {
+        device: { type: "gpu", gpuCount: 2, gpuResourceName: "amd.com/gpu" },
+        resources: { requests: { cpu: "1" }, limits: { memory: "4Gi" } },
+        nodeSelector: { "hospital.example/gpu": "a100" },
+        tolerations: [{ key: "gpu", operator: "Exists", effect: "NoSchedule" }],
+        image: "registry.hospital.example/medmlops:cuda",
+      },
+    });
+    const pod = v1(m).spec.template.spec;
+    const c = pod.containers[0];
+    expect(c.resources).toEqual({ requests: { cpu: "1" }, limits: { memory: "4Gi", "amd.com/gpu": 2 } });
+    expect(c.image).toBe("registry.hospital.example/medmlops:cuda");
+    expect(pod.initContainers[0].image).toBe("registry.hospital.example/medmlops:cuda");
+    expect(c.args).toContain("cuda,cpu");
+    expect(pod.nodeSelector).toEqual({ "hospital.example/gpu": "a100" });
+    expect(pod.tolerations).toEqual([{ key: "gpu", operator: "Exists", effect: "NoSchedule" }]);
+  });
+
+  it("restarts pods when the signature changes, not when the control file does", () => {
+    const a = v1().spec.template.metadata.annotations["medmlops.io/signature-sha256"];
+    const m = medModel();
+    m.spec.signature.outputs[0]!.labels = ["normal", "pneumothorax"];
+    const b = v1(m).spec.template.metadata.annotations["medmlops.io/signature-sha256"];
+    expect(a).toMatch(/^[0-9a-f]{64}$/);
+    expect(b).not.toBe(a);
+  });
+});
+
+describe("ConfigMap", () => {
+  it("holds each version's signature and the control file", () => {
+    const m = medModel();
+    m.spec.versions[1]!.signature = {
+      inputs: [{ name: "x", datatype: "FP32", shape: [-1, 3] }],
+      outputs: [{ name: "y", datatype: "FP32", shape: [-1, 1], activation: "none" }],
+    };
+    const cm = buildConfigMap(m, decision({ control: { suspended: true, reason: "stopped" } })) as Any;
+    expect(JSON.parse(cm.data["control.json"])).toEqual({ suspended: true, reason: "stopped" });
+    expect(JSON.parse(cm.data["signature-v1.json"]).inputs[0].name).toBe("image");
+    expect(JSON.parse(cm.data["signature-v2.json"]).inputs[0].name).toBe("x");
+  });
+});
+
+describe("sourceVolume", () => {
+  it.each([
+    [
+      "pvc://claim/a/b.onnx",
+      { name: "src-0", persistentVolumeClaim: { claimName: "claim", readOnly: true } },
+      "/sources/pvc/claim",
+    ],
+    ["configmap://cm/model.onnx", { name: "src-0", configMap: { name: "cm" } }, "/sources/configmap/cm"],
+    ["https://host/x.onnx", undefined, undefined],
+  ])("%s", (uri, volume, mountPath) => {
+    const s = sourceVolume(uri, 0);
+    expect(s.volume).toEqual(volume);
+    expect(s.mount?.mountPath).toBe(mountPath);
+  });
+});
+
+describe("nameProblems", () => {
+  it("accepts ordinary names and refuses names that cannot name a Service", () => {
+    expect(nameProblems(medModel())).toEqual([]);
+    expect(nameProblems(medModel({}, "a".repeat(62)))).toHaveLength(2);
+    expect(nameProblems(medModel({}, "x.y"))).toHaveLength(1);
+  });
+});

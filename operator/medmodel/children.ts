@@ -1,0 +1,315 @@
+/**
+ * Pure builders of a MedModel's children, as full objects for server-side apply: per version a Deployment and
+ * a Service `<model>-<version>`, the stable Service `<model>` clients use, and the ConfigMap `<model>-signature`
+ * (each version's signature and the stop-button control file). No I/O; the controller applies what this returns.
+ */
+import { createHash } from "node:crypto";
+import type { MedModel, MedModelVersion } from "../../crds/index.ts";
+import { type KubeObject, ownerReference } from "../runtime/index.ts";
+import type { Decision } from "./types.ts";
+
+export const LABEL = {
+  name: "app.kubernetes.io/name",
+  instance: "app.kubernetes.io/instance",
+  managedBy: "app.kubernetes.io/managed-by",
+  model: "medmlops.io/model",
+  version: "medmlops.io/version",
+} as const;
+
+export const PATHS = {
+  modelDir: "/models",
+  model: "/models/model.onnx",
+  signatureDir: "/etc/medmlops/signature",
+  signature: "/etc/medmlops/signature/signature.json",
+  controlDir: "/etc/medmlops/control",
+  control: "/etc/medmlops/control/control.json",
+  pvcRoot: "/sources/pvc",
+  configMapRoot: "/sources/configmap",
+} as const;
+
+export const SIDECAR_PORT = 8080;
+export const SERVICE_PORT = 80;
+
+export interface BuildOptions {
+  /** Default sidecar image (operator flag --sidecar-image); spec.serving.image overrides it per model. */
+  sidecarImage: string;
+}
+
+export const deploymentName = (model: string, version: string) => `${model}-${version}`;
+export const versionServiceName = deploymentName;
+export const configMapName = (model: string) => `${model}-signature`;
+export const signatureKey = (version: string) => `signature-${version}.json`;
+export const CONTROL_KEY = "control.json";
+
+export function modelLabels(model: string): Record<string, string> {
+  return {
+    [LABEL.name]: "medmlops-model",
+    [LABEL.instance]: model,
+    [LABEL.managedBy]: "medmlops",
+    [LABEL.model]: model,
+  };
+}
+
+export function versionLabels(model: string, version: string): Record<string, string> {
+  return { ...modelLabels(model), [LABEL.version]: version };
+}
+
+/** The stable Service's selector: the serving version, or every running version while a canary splits traffic. */
+export function stableSelector(
+  model: string,
+  decision: Pick<Decision, "servingVersion" | "splitTraffic">,
+): Record<string, string> {
+  return decision.splitTraffic
+    ? { [LABEL.model]: model }
+    : { [LABEL.model]: model, [LABEL.version]: decision.servingVersion };
+}
+
+const DNS_1035 = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+
+/**
+ * Child names must be Service names (DNS-1035 labels, ≤ 63) and label values (≤ 63): check before applying so
+ * the user gets one clear message instead of an API error per child.
+ */
+export function nameProblems(model: MedModel): string[] {
+  const name = model.metadata.name!;
+  const problems: string[] = [];
+  if (!DNS_1035.test(name) || name.length > 63) {
+    problems.push(
+      `model name must be a DNS-1035 label of at most 63 characters (it names the stable Service)`,
+    );
+  }
+  for (const v of model.spec.versions) {
+    const child = deploymentName(name, v.name);
+    if (child.length > 63)
+      problems.push(`"<model>-<version>" is longer than 63 characters for version ${v.name}`);
+  }
+  return problems;
+}
+
+interface Source {
+  volume?: Record<string, unknown>;
+  mount?: { name: string; mountPath: string; readOnly: true };
+}
+
+/** The volume an init container needs to read a pvc:// or configmap:// source (https:// needs none). */
+export function sourceVolume(uri: string, index: number): Source {
+  const m = /^(pvc|configmap):\/\/([^/]+)\//.exec(uri);
+  if (!m) return {};
+  const [, scheme, ref] = m as unknown as [string, "pvc" | "configmap", string];
+  const name = `src-${index}`;
+  if (scheme === "pvc") {
+    return {
+      volume: { name, persistentVolumeClaim: { claimName: ref, readOnly: true } },
+      mount: { name, mountPath: `${PATHS.pvcRoot}/${ref}`, readOnly: true },
+    };
+  }
+  return {
+    volume: { name, configMap: { name: ref } },
+    mount: { name, mountPath: `${PATHS.configMapRoot}/${ref}`, readOnly: true },
+  };
+}
+
+function stableJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v) =>
+    v && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)),
+        )
+      : v,
+  );
+}
+
+export function effectiveSignature(model: MedModel, version: MedModelVersion): string {
+  return stableJson(version.signature ?? model.spec.signature);
+}
+
+export function buildConfigMap(model: MedModel, decision: Pick<Decision, "control">): KubeObject {
+  const name = model.metadata.name!;
+  const data: Record<string, string> = { [CONTROL_KEY]: JSON.stringify(decision.control) };
+  for (const v of model.spec.versions) data[signatureKey(v.name)] = effectiveSignature(model, v);
+  return {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: {
+      name: configMapName(name),
+      namespace: model.metadata.namespace,
+      labels: modelLabels(name),
+      ownerReferences: [ownerReference(model)],
+    },
+    data,
+  };
+}
+
+export function buildDeployment(
+  model: MedModel,
+  version: MedModelVersion,
+  replicas: number,
+  opts: BuildOptions,
+): KubeObject {
+  const name = model.metadata.name!;
+  const { serving } = model.spec;
+  const image = serving.image ?? opts.sidecarImage;
+  const labels = versionLabels(name, version.name);
+  const source = sourceVolume(version.source.uri, 0);
+  const gpu = serving.device.type === "gpu";
+  const providers = serving.executionProviders ?? (gpu ? ["cuda", "cpu"] : ["cpu"]);
+  const resources = structuredClone(serving.resources ?? {}) as {
+    requests?: Record<string, string | number>;
+    limits?: Record<string, string | number>;
+  };
+  if (gpu)
+    resources.limits = { ...resources.limits, [serving.device.gpuResourceName]: serving.device.gpuCount };
+
+  const fetch = {
+    name: "fetch-model",
+    image,
+    command: ["medmlops"],
+    args: [
+      "fetch-model",
+      "--uri",
+      version.source.uri,
+      "--sha256",
+      version.source.sha256,
+      "--out",
+      PATHS.model,
+    ],
+    terminationMessagePolicy: "FallbackToLogsOnError",
+    volumeMounts: [{ name: "model", mountPath: PATHS.modelDir }, ...(source.mount ? [source.mount] : [])],
+    resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } },
+    securityContext: containerSecurity,
+  };
+  const probe = (path: string, failureThreshold: number) => ({
+    httpGet: { path, port: "http" },
+    periodSeconds: 5,
+    timeoutSeconds: 2,
+    failureThreshold,
+  });
+  const sidecar = {
+    name: "sidecar",
+    image,
+    command: ["medmlops"],
+    args: [
+      "sidecar",
+      ...["--model", PATHS.model, "--name", name, "--version", version.name],
+      ...["--sha256", version.source.sha256, "--signature", PATHS.signature, "--control-file", PATHS.control],
+      ...["--port", String(SIDECAR_PORT), "--execution-providers", providers.join(",")],
+      ...["--max-batch-size", String(serving.batching.maxBatchSize)],
+      ...["--max-queue-delay-ms", String(serving.batching.maxQueueDelayMs)],
+    ],
+    ports: [{ name: "http", containerPort: SIDECAR_PORT, protocol: "TCP" }],
+    startupProbe: probe("/v2/health/live", 60),
+    livenessProbe: probe("/v2/health/live", 3),
+    readinessProbe: probe("/v2/health/ready", 2),
+    resources,
+    terminationMessagePolicy: "FallbackToLogsOnError",
+    volumeMounts: [
+      { name: "model", mountPath: PATHS.modelDir, readOnly: true },
+      { name: "signature", mountPath: PATHS.signatureDir, readOnly: true },
+      { name: "control", mountPath: PATHS.controlDir, readOnly: true },
+    ],
+    securityContext: containerSecurity,
+  };
+  const signatureHash = createHash("sha256").update(effectiveSignature(model, version)).digest("hex");
+  return {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: {
+      name: deploymentName(name, version.name),
+      namespace: model.metadata.namespace,
+      labels,
+      ownerReferences: [ownerReference(model)],
+    },
+    spec: {
+      replicas,
+      revisionHistoryLimit: 3,
+      selector: { matchLabels: { [LABEL.model]: name, [LABEL.version]: version.name } },
+      template: {
+        metadata: {
+          labels,
+          // A changed signature restarts the pods; the control file is polled live, so it is not hashed here.
+          annotations: { "medmlops.io/signature-sha256": signatureHash },
+        },
+        spec: {
+          automountServiceAccountToken: false,
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: 65532,
+            runAsGroup: 65532,
+            fsGroup: 65532,
+            seccompProfile: { type: "RuntimeDefault" },
+          },
+          initContainers: [fetch],
+          containers: [sidecar],
+          volumes: [
+            { name: "model", emptyDir: {} },
+            {
+              name: "signature",
+              configMap: {
+                name: configMapName(name),
+                items: [{ key: signatureKey(version.name), path: "signature.json" }],
+              },
+            },
+            {
+              name: "control",
+              configMap: { name: configMapName(name), items: [{ key: CONTROL_KEY, path: "control.json" }] },
+            },
+            ...(source.volume ? [source.volume] : []),
+          ],
+          ...(serving.nodeSelector ? { nodeSelector: serving.nodeSelector } : {}),
+          ...(serving.tolerations ? { tolerations: serving.tolerations } : {}),
+          ...(serving.affinity ? { affinity: serving.affinity } : {}),
+        },
+      },
+    },
+  };
+}
+
+const containerSecurity = {
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  capabilities: { drop: ["ALL"] },
+};
+
+function service(
+  model: MedModel,
+  name: string,
+  labels: Record<string, string>,
+  selector: Record<string, string>,
+) {
+  return {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: { name, namespace: model.metadata.namespace, labels, ownerReferences: [ownerReference(model)] },
+    spec: {
+      type: "ClusterIP",
+      selector,
+      ports: [{ name: "http", port: SERVICE_PORT, targetPort: "http", protocol: "TCP" }],
+    },
+  };
+}
+
+export function buildVersionService(model: MedModel, version: string): KubeObject {
+  const name = model.metadata.name!;
+  return service(model, versionServiceName(name, version), versionLabels(name, version), {
+    [LABEL.model]: name,
+    [LABEL.version]: version,
+  });
+}
+
+export function buildStableService(
+  model: MedModel,
+  decision: Pick<Decision, "servingVersion" | "splitTraffic">,
+): KubeObject {
+  const name = model.metadata.name!;
+  return service(model, name, modelLabels(name), stableSelector(name, decision));
+}
+
+/** Every child, in apply order: the ConfigMap first (pods mount it), Deployments, then Services. */
+export function buildChildren(model: MedModel, decision: Decision, opts: BuildOptions): KubeObject[] {
+  return [
+    buildConfigMap(model, decision),
+    ...model.spec.versions.map((v) => buildDeployment(model, v, decision.replicas[v.name] ?? 0, opts)),
+    ...model.spec.versions.map((v) => buildVersionService(model, v.name)),
+    buildStableService(model, decision),
+  ];
+}
