@@ -96,7 +96,8 @@ export class Batcher<I, O> {
     for (let i = 0; i < this.queue.length; i++) {
       const p = this.queue[i] as Pending<I, O>;
       if (p.key !== key) continue;
-      if (items > 0 && items + p.size > this.opts.maxBatchSize) break;
+      // Skip (not stop at) a request that does not fit: smaller ones behind it may; it leads a later batch.
+      if (items > 0 && items + p.size > this.opts.maxBatchSize) continue;
       indices.push(i);
       items += p.size;
       if (items >= this.opts.maxBatchSize) break;

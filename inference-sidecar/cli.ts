@@ -34,7 +34,7 @@ export const USAGE = `usage: medmlops sidecar --model F.onnx --name N [options]
 env: MEDMLOPS_CASE_ID_KEY or MEDMLOPS_CASE_ID_KEY_FILE: HMAC key for pseudonymous case ids`;
 
 const Flags = z.object({
-  model: z.string().min(1, "--model is required"),
+  model: z.string({ error: "--model is required" }).min(1, "--model is required"),
   name: z
     .string()
     .regex(
@@ -103,7 +103,12 @@ export async function main(argv: string[]): Promise<number> {
     flags = parseFlags(argv);
     if (flags.signature) signature = readSignatureFile(flags.signature);
   } catch (e) {
-    const msg = e instanceof z.ZodError ? e.issues.map((i) => i.message).join("; ") : (e as Error).message;
+    const msg =
+      e instanceof z.ZodError
+        ? e.issues
+            .map((i) => (i.message.startsWith("--") ? i.message : `--${i.path.join(".")}: ${i.message}`))
+            .join("; ")
+        : (e as Error).message;
     process.stderr.write(`medmlops sidecar: ${msg}\n${USAGE}\n`);
     return EXIT.usage;
   }

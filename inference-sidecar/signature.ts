@@ -1,55 +1,58 @@
 /**
  * The model signature: what goes in (with DICOM preprocessing) and what comes out (labels, activation,
  * operating point). Shaped after the MedModel `signature` (docs/sidecar.md); read from the ConfigMap the
- * operator mounts (`--signature`) or derived from the model's own metadata.
+ * operator mounts (`--signature`) or derived from the model's own metadata. Wire-compatible with the MedModel
+ * `spec.signature` in crds/ (checked by a type test); unknown keys are ignored so a newer operator does not
+ * break an older sidecar. Accepts a little more: operating points with a label, CHW/HWC layouts, scalars.
  */
 import { z } from "zod";
 import { Datatype, fromOrtType } from "./datatypes.ts";
 
 const Dim = z.number().int().min(-1);
 
-export const DicomPreprocessing = z
-  .object({
-    /** Modality LUT. Default: the header's RescaleSlope/RescaleIntercept; explicit values override it. */
-    rescale: z
-      .union([
-        z.literal("fromHeader"),
-        z.literal("none"),
-        z.object({ slope: z.number(), intercept: z.number() }).strict(),
-      ])
-      .default("fromHeader"),
-    /** VOI window, applied after the modality LUT; maps to [0, 1]. Absent: min–max of the image. */
-    window: z
-      .union([
-        z.object({ center: z.number(), width: z.number().positive() }).strict(),
-        z.object({ fromHeader: z.literal(true) }).strict(),
-        z.literal("fromHeader"),
-        z.literal("none"),
-      ])
-      .optional(),
-    /** Target size (bilinear). Absent: the size the input shape fixes, else the image's own size. */
-    resize: z
-      .object({ height: z.number().int().positive(), width: z.number().int().positive() })
-      .strict()
-      .optional(),
-    normalize: z
-      .object({ mean: z.array(z.number()).min(1), std: z.array(z.number().positive()).min(1) })
-      .strict()
-      .optional(),
-    channels: z.union([z.literal(1), z.literal(3)]).default(1),
-    layout: z.enum(["NCHW", "NHWC", "CHW", "HWC"]).default("NCHW"),
-  })
-  .strict();
+export const DicomPreprocessing = z.object({
+  /** Modality LUT: the header's RescaleSlope/Intercept (default) or fixed values. */
+  rescale: z
+    .object({
+      fromHeader: z.boolean().default(true),
+      slope: z.number().optional(),
+      intercept: z.number().optional(),
+    })
+    .prefault({})
+    .refine(
+      (r) => r.fromHeader || (r.slope !== undefined && r.intercept !== undefined),
+      "rescale needs slope and intercept unless fromHeader is true",
+    ),
+  /** VOI window to [0, 1], after the modality LUT. Absent: the image's own min–max range. */
+  window: z
+    .object({
+      fromHeader: z.boolean().default(false),
+      center: z.number().optional(),
+      width: z.number().positive().optional(),
+    })
+    .refine(
+      (w) => w.fromHeader || (w.center !== undefined && w.width !== undefined),
+      "window needs center and width unless fromHeader is true",
+    )
+    .optional(),
+  invertMonochrome1: z.boolean().default(true),
+  /** Target size (bilinear). Absent: the size the input shape fixes, else the image's own size. */
+  resize: z.object({ height: z.number().int().positive(), width: z.number().int().positive() }).optional(),
+  normalize: z
+    .object({ mean: z.array(z.number()).min(1), std: z.array(z.number().positive()).min(1) })
+    .optional(),
+  channels: z.union([z.literal(1), z.literal(3)]).default(1),
+  /** NCHW/NHWC as the MedModel allows; CHW/HWC for models without a batch dimension. */
+  layout: z.enum(["NCHW", "NHWC", "CHW", "HWC"]).default("NCHW"),
+});
 export type DicomPreprocessing = z.infer<typeof DicomPreprocessing>;
 
-export const InputSpec = z
-  .object({
-    name: z.string().min(1),
-    datatype: Datatype,
-    shape: z.array(Dim),
-    dicom: DicomPreprocessing.optional(),
-  })
-  .strict();
+export const InputSpec = z.object({
+  name: z.string().min(1),
+  datatype: Datatype,
+  shape: z.array(Dim),
+  dicom: DicomPreprocessing.optional(),
+});
 export type InputSpec = z.infer<typeof InputSpec>;
 
 export const OperatingPoint = z.union([
@@ -58,16 +61,14 @@ export const OperatingPoint = z.union([
 ]);
 export type OperatingPoint = z.infer<typeof OperatingPoint>;
 
-export const OutputSpec = z
-  .object({
-    name: z.string().min(1),
-    datatype: Datatype,
-    shape: z.array(Dim),
-    labels: z.array(z.string().min(1)).optional(),
-    activation: z.enum(["none", "softmax", "sigmoid"]).default("none"),
-    operatingPoint: OperatingPoint.optional(),
-  })
-  .strict();
+export const OutputSpec = z.object({
+  name: z.string().min(1),
+  datatype: Datatype,
+  shape: z.array(Dim),
+  labels: z.array(z.string().min(1)).optional(),
+  activation: z.enum(["none", "softmax", "sigmoid"]).default("none"),
+  operatingPoint: OperatingPoint.optional(),
+});
 export type OutputSpec = z.infer<typeof OutputSpec>;
 
 export const Signature = z
@@ -75,7 +76,6 @@ export const Signature = z
     inputs: z.array(InputSpec).min(1),
     outputs: z.array(OutputSpec).min(1),
   })
-  .strict()
   .superRefine((sig, ctx) => {
     for (const [kind, list] of [
       ["inputs", sig.inputs],

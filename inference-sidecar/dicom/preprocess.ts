@@ -64,8 +64,8 @@ function minMax(data: Float32Array): [number, number] {
 }
 
 /**
- * Modality LUT + VOI window over the frame, fused in one pass: returns values in [0, 1] when windowed (or
- * modality values with window "none"), with `channels` samples per pixel.
+ * Modality LUT + VOI window over the frame: returns values in [0, 1] (MONOCHROME1 inverted unless told not
+ * to), with `channels` samples per pixel.
  */
 export function toIntensity(
   frame: Samples,
@@ -75,12 +75,10 @@ export function toIntensity(
 ): Float32Array {
   const pixels = h.rows * h.columns;
   const samples = h.samplesPerPixel;
-  const [slope, intercept] =
-    pre.rescale === "none"
-      ? [1, 0]
-      : pre.rescale === "fromHeader"
-        ? [h.rescaleSlope, h.rescaleIntercept]
-        : [pre.rescale.slope, pre.rescale.intercept];
+  const r = pre.rescale;
+  const [slope, intercept] = r.fromHeader
+    ? [h.rescaleSlope, h.rescaleIntercept]
+    : [r.slope ?? 1, r.intercept ?? 0];
   const outCh = samples === 3 && channels === 3 ? 3 : 1;
   const out = new Float32Array(pixels * outCh);
   // Modality values first (colour → luminance when one channel is wanted).
@@ -97,18 +95,25 @@ export function toIntensity(
     }
   }
   const w = pre.window;
-  if (w === "none") return out;
   let center: number;
   let width: number;
-  const fromHeader = w === "fromHeader" || (typeof w === "object" && "fromHeader" in w);
-  if (typeof w === "object" && "center" in w) {
+  if (w && !w.fromHeader && w.center !== undefined && w.width !== undefined) {
     center = w.center;
     width = w.width;
-  } else if (fromHeader && h.windowCenter !== undefined && h.windowWidth !== undefined && h.windowWidth > 0) {
+  } else if (
+    w?.fromHeader &&
+    h.windowCenter !== undefined &&
+    h.windowWidth !== undefined &&
+    h.windowWidth > 0
+  ) {
     center = h.windowCenter;
     width = h.windowWidth;
+  } else if (w?.fromHeader && w.center !== undefined && w.width !== undefined) {
+    // Header has no window: the declared one is the fallback.
+    center = w.center;
+    width = w.width;
   } else {
-    // No window given or none in the header: stretch the frame's own range (PS3.3 C.11.2.1.2 linear form).
+    // No window declared (or none in the header): stretch the frame's own range (PS3.3 C.11.2.1.2 linear form).
     const [lo, hi] = minMax(out);
     width = Math.max(hi - lo, 1) + 1;
     center = lo + (width - 1) / 2 + 0.5;
@@ -116,7 +121,7 @@ export function toIntensity(
   // DICOM linear VOI: ((x - (c - 0.5)) / (w - 1) + 0.5), clamped to [0, 1].
   const a = 1 / Math.max(width - 1, 1e-6);
   const b = -(center - 0.5) * a + 0.5;
-  const invert = h.photometric === "MONOCHROME1";
+  const invert = pre.invertMonochrome1 && h.photometric === "MONOCHROME1";
   for (let i = 0; i < out.length; i++) {
     let v = (out[i] as number) * a + b;
     v = v < 0 ? 0 : v > 1 ? 1 : v;

@@ -1,0 +1,84 @@
+import * as ort from "onnxruntime-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { decodeInferResponse, encodeBinaryRequest } from "./protocol.ts";
+import { type Harness, randomFloats, startHarness } from "./testing/harness.ts";
+
+async function infer(h: Harness, x: Float32Array, n: number, binary: boolean): Promise<Float32Array> {
+  const shape = [n, 1, 16, 16];
+  if (binary) {
+    const req = encodeBinaryRequest([{ name: "image", datatype: "FP32", shape, data: x }], {
+      outputs: [{ name: "logits" }],
+    });
+    const res = await fetch(`${h.url}/v2/models/cnn/infer`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/octet-stream",
+        "inference-header-content-length": String(req.headerLength),
+      },
+      body: req.body,
+    });
+    expect(res.status).toBe(200);
+    const buf = Buffer.from(await res.arrayBuffer());
+    return decodeInferResponse(buf, Number(res.headers.get("inference-header-content-length"))).outputs.get(
+      "logits",
+    )?.data as Float32Array;
+  }
+  const res = await fetch(`${h.url}/v2/models/cnn/infer`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ inputs: [{ name: "image", datatype: "FP32", shape, data: Array.from(x) }] }),
+  });
+  expect(res.status).toBe(200);
+  return Float32Array.from(((await res.json()) as { outputs: { data: number[] }[] }).outputs[0]?.data ?? []);
+}
+
+describe("dynamic batching under concurrency (real HTTP)", () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness("cnn", { listen: true, maxBatchSize: 8, maxQueueDelayMs: 5 });
+  });
+  afterAll(() => h.close());
+
+  it("batched answers equal unbatched session.run, request by request", async () => {
+    const requests = Array.from({ length: 40 }, (_, i) => {
+      const n = (i % 3) + 1;
+      return { n, x: randomFloats(n * 256, 100 + i), binary: i % 2 === 0 };
+    });
+    const answers = await Promise.all(requests.map((r) => infer(h, r.x, r.n, r.binary)));
+    for (const [i, r] of requests.entries()) {
+      const want = (await h.reference.run({ image: new ort.Tensor("float32", r.x, [r.n, 1, 16, 16]) }))
+        .logits as ort.Tensor;
+      expect(answers[i], `request ${i}`).toEqual(want.data);
+    }
+    const text = (await h.sidecar.app.inject("/metrics")).body;
+    const sum = Number(/medmlops_sidecar_batch_size_sum\{[^}]*\} (\d+)/.exec(text)?.[1]);
+    const count = Number(/medmlops_sidecar_batch_size_count\{[^}]*\} (\d+)/.exec(text)?.[1]);
+    expect(sum).toBe(requests.reduce((a, r) => a + r.n, 0));
+    // 40 concurrent requests must not have run one by one.
+    expect(count).toBeLessThan(requests.length);
+  });
+
+  it("a model without a batch dimension runs requests one at a time", async () => {
+    const n = await startHarness("numeric", { listen: true, maxBatchSize: 8, maxQueueDelayMs: 5 });
+    try {
+      const xs = Array.from({ length: 10 }, (_, i) => Array.from(randomFloats(6, 300 + i)));
+      const res = await Promise.all(
+        xs.map((x) =>
+          fetch(`${n.url}/v2/models/numeric/infer`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ inputs: [{ name: "0", datatype: "FP32", shape: [2, 3], data: x }] }),
+          }).then((r) => r.json() as Promise<{ outputs: { data: number[] }[] }>),
+        ),
+      );
+      res.forEach((r, i) =>
+        expect(r.outputs[0]?.data).toEqual(xs[i]?.map((v) => Math.max(0, Math.fround(v)))),
+      );
+      const text = (await n.sidecar.app.inject("/metrics")).body;
+      expect(text).toMatch(/medmlops_sidecar_batch_size_count\{[^}]*\} 10\n/);
+      expect(text).toMatch(/medmlops_sidecar_batch_size_sum\{[^}]*\} 10\n/);
+    } finally {
+      await n.close();
+    }
+  });
+});
