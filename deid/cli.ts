@@ -1,7 +1,243 @@
+/**
+ * medmlops deid <input> <output-dir> [--key-file F] [--option NAME]... [--quarantine DIR] [--report FILE]
+ *                [--jobs N] [--pixel-masks FILE]
+ * medmlops deid init            init-container mode (env-driven: reads /input, writes /output)
+ * medmlops deid verify <original> <deidentified> [--option NAME]...
+ *
+ * Exit codes: 0 every file de-identified · 3 some quarantined (the rest written) · 2 usage · 1 failure.
+ * Messages carry counts and codes only, never values from the files.
+ */
+import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { parseArgs } from "node:util";
+import { z } from "zod";
 import { EXIT } from "../cli/exit-codes.ts";
+import { runBatch } from "./batch.ts";
+import { KeyError, loadKey } from "./key.ts";
+import { DEID_OPTION_NAMES, type DeidOptionName, type PixelMask } from "./types.ts";
+import { verifyFiles } from "./verify.ts";
 
-// Placeholder until this room's issue lands; replaced by the real command.
-export async function main(_argv: string[]): Promise<number> {
-  process.stderr.write("not implemented yet\n");
-  return EXIT.failure;
+const USAGE = `Usage:
+  medmlops deid <input> <output-dir> [--key-file F] [--option NAME]... [--quarantine DIR] [--report FILE]
+                [--jobs N] [--pixel-masks FILE]
+  medmlops deid init          (init container: MEDMLOPS_DEID_INPUT=/input, MEDMLOPS_DEID_OUTPUT=/output, …)
+  medmlops deid verify <original> <deidentified> [--option NAME]...
+
+Options: ${DEID_OPTION_NAMES.join(", ")}
+Key: --key-file, or MEDMLOPS_DEID_KEY / MEDMLOPS_DEID_KEY_FILE / a Secret mounted at MEDMLOPS_DEID_KEY_DIR.
+Exit codes: 0 all de-identified, 3 some quarantined, 2 usage error, 1 failure.
+`;
+
+class UsageError extends Error {}
+
+const OptionSchema = z.enum(DEID_OPTION_NAMES);
+const JobsSchema = z.coerce.number().int().min(1).max(256);
+export const PixelMasksSchema = z.array(
+  z
+    .object({
+      manufacturer: z.string().min(1).optional(),
+      model: z.string().min(1).optional(),
+      rows: z.number().int().positive(),
+      columns: z.number().int().positive(),
+      rectangles: z
+        .array(
+          z.object({
+            x: z.number().int().min(0),
+            y: z.number().int().min(0),
+            width: z.number().int().positive(),
+            height: z.number().int().positive(),
+          }),
+        )
+        .min(1),
+    })
+    .strict(),
+);
+
+function parseOptions(values: readonly string[]): DeidOptionName[] {
+  const out: DeidOptionName[] = [];
+  for (const raw of values
+    .flatMap((v) => v.split(","))
+    .map((v) => v.trim())
+    .filter(Boolean)) {
+    const r = OptionSchema.safeParse(raw);
+    if (!r.success) throw new UsageError(`unknown option "${raw}"`);
+    out.push(r.data);
+  }
+  if (
+    out.includes("RetainLongitudinalTemporalInformationFullDates") &&
+    out.includes("RetainLongitudinalTemporalInformationModifiedDates")
+  ) {
+    throw new UsageError("the Full Dates and Modified Dates options exclude each other");
+  }
+  return [...new Set(out)];
+}
+
+function parseMasks(file: string | undefined): PixelMask[] {
+  if (!file) return [];
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, "utf8"));
+  } catch {
+    throw new UsageError("--pixel-masks: cannot read the file as JSON");
+  }
+  const r = PixelMasksSchema.safeParse(json);
+  if (!r.success) throw new UsageError(`--pixel-masks: ${r.error.issues[0]?.message ?? "invalid"}`);
+  return r.data;
+}
+
+function parseJobs(v: string | undefined): number {
+  if (v === undefined) return 1;
+  const r = JobsSchema.safeParse(v);
+  if (!r.success) throw new UsageError("--jobs must be an integer from 1 to 256");
+  return r.data;
+}
+
+const FLAGS = {
+  "key-file": { type: "string" },
+  option: { type: "string", multiple: true },
+  quarantine: { type: "string" },
+  report: { type: "string" },
+  jobs: { type: "string" },
+  "pixel-masks": { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+interface Plan {
+  input: string;
+  output: string;
+  keyFile?: string;
+  options: DeidOptionName[];
+  quarantine?: string;
+  report?: string;
+  jobs: number;
+  masks: PixelMask[];
+  init: boolean;
+}
+
+function batchPlan(argv: string[]): Plan | "help" {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: FLAGS,
+    allowPositionals: true,
+    strict: true,
+  });
+  if (values.help) return "help";
+  if (positionals.length !== 2) throw new UsageError("expected <input> and <output-dir>");
+  return {
+    input: positionals[0] as string,
+    output: positionals[1] as string,
+    keyFile: values["key-file"],
+    options: parseOptions(values.option ?? []),
+    quarantine: values.quarantine,
+    report: values.report,
+    jobs: parseJobs(values.jobs),
+    masks: parseMasks(values["pixel-masks"]),
+    init: false,
+  };
+}
+
+/** Init-container mode: everything from env (flags override), defaults for a batch/retraining pod. */
+export function initPlan(argv: string[], env: NodeJS.ProcessEnv): Plan | "help" {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: FLAGS,
+    allowPositionals: true,
+    strict: true,
+  });
+  if (values.help) return "help";
+  if (positionals.length > 0) throw new UsageError("init takes no positional arguments");
+  const output = env.MEDMLOPS_DEID_OUTPUT ?? "/output";
+  return {
+    input: env.MEDMLOPS_DEID_INPUT ?? "/input",
+    output,
+    keyFile: values["key-file"],
+    options: parseOptions(values.option ?? (env.MEDMLOPS_DEID_OPTIONS ? [env.MEDMLOPS_DEID_OPTIONS] : [])),
+    quarantine: values.quarantine ?? env.MEDMLOPS_DEID_QUARANTINE,
+    report: values.report ?? env.MEDMLOPS_DEID_REPORT ?? `${output.replace(/\/+$/, "")}/deid-report.json`,
+    jobs: parseJobs(values.jobs ?? env.MEDMLOPS_DEID_JOBS ?? String(Math.min(availableParallelism(), 4))),
+    masks: parseMasks(values["pixel-masks"] ?? env.MEDMLOPS_DEID_PIXEL_MASKS),
+    init: true,
+  };
+}
+
+async function execute(plan: Plan): Promise<number> {
+  let key: ReturnType<typeof loadKey>;
+  try {
+    key = loadKey({ file: plan.keyFile });
+  } catch (err) {
+    if (err instanceof KeyError) throw new UsageError(err.message);
+    throw err;
+  }
+  const report = await runBatch({
+    input: plan.input,
+    outputDir: plan.output,
+    key,
+    options: plan.options,
+    pixelMasks: plan.masks,
+    quarantineDir: plan.quarantine,
+    reportFile: plan.report,
+    jobs: plan.jobs,
+  });
+  const { total, deidentified, quarantined } = report.summary;
+  const codes = new Map<string, number>();
+  for (const f of report.files) if (f.code) codes.set(f.code, (codes.get(f.code) ?? 0) + 1);
+  const byCode = [...codes].map(([c, n]) => `${c}=${n}`).join(" ");
+  process.stderr.write(
+    `deid: ${total} files, ${deidentified} de-identified, ${quarantined} quarantined${byCode ? ` (${byCode})` : ""}\n`,
+  );
+  if (plan.init) {
+    if (deidentified > 0) return EXIT.ok;
+    return total === 0 ? EXIT.failure : EXIT.quarantined;
+  }
+  if (total === 0) {
+    process.stderr.write("deid: no input files\n");
+    return EXIT.failure;
+  }
+  return quarantined > 0 ? EXIT.quarantined : EXIT.ok;
+}
+
+async function verifyCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { option: { type: "string", multiple: true }, help: { type: "boolean", short: "h" } },
+    allowPositionals: true,
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return EXIT.ok;
+  }
+  if (positionals.length !== 2) throw new UsageError("verify expects <original> <deidentified>");
+  const result = await verifyFiles(
+    positionals[0] as string,
+    positionals[1] as string,
+    values.option ? parseOptions(values.option) : undefined,
+  );
+  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  return result.leaks.length === 0 ? EXIT.ok : EXIT.failure;
+}
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  try {
+    if (argv[0] === "verify") return await verifyCommand(argv.slice(1));
+    const plan = argv[0] === "init" ? initPlan(argv.slice(1), env) : batchPlan(argv);
+    if (plan === "help") {
+      process.stdout.write(USAGE);
+      return EXIT.ok;
+    }
+    return await execute(plan);
+  } catch (err) {
+    if (
+      err instanceof UsageError ||
+      (err instanceof TypeError && "code" in err && String(err.code).startsWith("ERR_PARSE_ARGS"))
+    ) {
+      process.stderr.write(`deid: ${err.message}\n\n${USAGE}`);
+      return EXIT.usage;
+    }
+    if (err instanceof Error && "code" in err && (err.code === "ENOENT" || err.code === "ENOTDIR")) {
+      process.stderr.write("deid: input path not found\n");
+      return EXIT.usage;
+    }
+    throw err;
+  }
 }

@@ -11,7 +11,6 @@
  * Usage: npx tsx deid/profile/generate.ts [DIR]   (DIR defaults to ../shared/data/dicom beside the checkout,
  * then /work/shared/data/dicom). The output is committed; nothing reads DIR at run time.
  */
-import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { createRequire } from "node:module";
@@ -147,6 +146,4 @@ const dir = sourceDir();
 generateTable(dir);
 generateSops(dir);
 generateVrDictionary();
-// Format like the rest of the tree so that regenerating leaves no diff.
-execFileSync(join(ROOT, "node_modules", ".bin", "biome"), ["format", "--write", OUT], { stdio: "ignore" });
 process.stdout.write(`generated ${OUT} from ${dir}\n`);
