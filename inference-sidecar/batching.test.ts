@@ -71,9 +71,9 @@ describe("dynamic batching under concurrency (real HTTP)", () => {
           }).then((r) => r.json() as Promise<{ outputs: { data: number[] }[] }>),
         ),
       );
-      res.forEach((r, i) =>
-        expect(r.outputs[0]?.data).toEqual(xs[i]?.map((v) => Math.max(0, Math.fround(v)))),
-      );
+      for (const [i, r] of res.entries()) {
+        expect(r.outputs[0]?.data).toEqual(xs[i]?.map((v) => Math.max(0, Math.fround(v))));
+      }
       const text = (await n.sidecar.app.inject("/metrics")).body;
       expect(text).toMatch(/medmlops_sidecar_batch_size_count\{[^}]*\} 10\n/);
       expect(text).toMatch(/medmlops_sidecar_batch_size_sum\{[^}]*\} 10\n/);
