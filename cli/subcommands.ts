@@ -25,6 +25,12 @@ export const subcommands: Subcommand[] = [
     run: async (argv) => (await import("../deid/cli.ts")).main(argv),
   },
   {
+    name: "fetch-model",
+    summary:
+      "init container: fetch a model (pvc://, configmap://, https://) and refuse it unless its sha256 matches",
+    run: async (argv) => (await import("../operator/fetch/cli.ts")).main(argv),
+  },
+  {
     name: "crds",
     summary: "print the CustomResourceDefinitions (YAML) for kubectl apply",
     run: async (argv) => (await import("../crds/cli.ts")).main(argv),
