@@ -49,8 +49,11 @@ const IDENTIFIER_TAGS = new Set<number>([
   0x00402017, // Filler Order Number / Imaging Service Request
 ]);
 
-/** Pixel data elements: never scanned for identifiers (compressed bytes), never altered except by masks. */
-const PIXEL_TAGS = new Set<number>([0x7fe00008, 0x7fe00009, TAG.PixelData]);
+/**
+ * Not searched for identifiers: pixel data (compressed bytes; never altered except by masks) and the
+ * conformance attributes we write ourselves (tool name, key version, CID 7050 meanings).
+ */
+const UNSCANNED_TAGS = new Set<number>([0x7fe00008, 0x7fe00009, TAG.PixelData, ...CONFORMANCE_TAGS]);
 
 interface Ctx extends ActionContext {
   options: ReadonlySet<DeidOptionName>;
@@ -406,7 +409,7 @@ function run(input: Uint8Array, options: DeidOptions): DeidOutcome {
       `output does not re-read: ${err instanceof DeidError ? err.message : "error"}`,
     );
   }
-  const residue = findResidue(reread.dataset, ctx.tokens, PIXEL_TAGS);
+  const residue = findResidue(reread.dataset, ctx.tokens, UNSCANNED_TAGS);
   if (residue !== undefined) {
     throw new DeidError("RESIDUAL_IDENTIFIER", `an identifier of the input remains in ${tagString(residue)}`);
   }

@@ -20,3 +20,4 @@ export {
   type PixelMask,
   type QuarantineCode,
 } from "./types.ts";
+export { type Leak, type VerifyResult, verifyBuffers, verifyFiles } from "./verify.ts";

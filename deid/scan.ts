@@ -111,6 +111,7 @@ export function findResidue(
   skipTags: ReadonlySet<number>,
 ): number | undefined {
   for (const e of ds) {
+    if (skipTags.has(e.tag)) continue;
     if (e.items) {
       for (const item of e.items) {
         const hit = findResidue(item, tokens, skipTags);
@@ -118,7 +119,7 @@ export function findResidue(
       }
       continue;
     }
-    if (e.fragments || skipTags.has(e.tag) || e.value.length === 0) continue;
+    if (e.fragments || e.value.length === 0) continue;
     const vr = e.vr === "UN" ? (dictionaryVr(e.tag) ?? "UN") : e.vr;
     if (SKIP_VRS.has(vr)) continue;
     if (tokens.generated.has(str(e))) continue;

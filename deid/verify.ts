@@ -10,7 +10,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { listInputs } from "./batch.ts";
-import { CID_7050 } from "./conformance.ts";
+import { CID_7050, CONFORMANCE_TAGS } from "./conformance.ts";
 import { type Element, find, TAG } from "./dicom/element.ts";
 import { readFile } from "./dicom/reader.ts";
 import { dictionaryVr, tagString } from "./dicom/vr.ts";
@@ -76,7 +76,8 @@ class Scorer {
   readonly patientMap = new Map<string, string>();
 
   record(file: string, tag: number, check: CheckKind, ok: boolean): void {
-    const c = (this.byCheck[check] ??= { passed: 0, total: 0 });
+    const c = this.byCheck[check] ?? { passed: 0, total: 0 };
+    this.byCheck[check] = c;
     c.total++;
     if (ok) c.passed++;
     else
@@ -106,7 +107,9 @@ function checkAttributes(
     }
     if (!rowFor(o.tag)) {
       if (o.items && d?.items && o.items.length === d.items.length) {
-        o.items.forEach((item, i) => checkAttributes(file, item, d.items?.[i] ?? [], options, s));
+        o.items.forEach((item, i) => {
+          checkAttributes(file, item, d.items?.[i] ?? [], options, s);
+        });
       }
       continue;
     }
@@ -140,7 +143,9 @@ function checkAttributes(
         break;
     }
     if (o.items && d?.items && o.items.length === d.items.length) {
-      o.items.forEach((item, i) => checkAttributes(file, item, d.items?.[i] ?? [], options, s));
+      o.items.forEach((item, i) => {
+        checkAttributes(file, item, d.items?.[i] ?? [], options, s);
+      });
     }
   }
 }
@@ -151,7 +156,9 @@ function pairUids(file: string, orig: readonly Element[], out: readonly Element[
     const d = find(out, o.tag);
     if (!d) continue;
     if (o.items && d.items && o.items.length === d.items.length) {
-      o.items.forEach((item, i) => pairUids(file, item, d.items?.[i] ?? [], s));
+      o.items.forEach((item, i) => {
+        pairUids(file, item, d.items?.[i] ?? [], s);
+      });
       continue;
     }
     if (vrOf(o) !== "UI" || o.tag >>> 16 === 0x0002) continue;
@@ -221,7 +228,17 @@ function verifyPair(
   const dates = new Set<string>();
   collectIdentifiers(o.dataset, tokens, dates);
   // PatientName / PatientID tokens must not remain anywhere (pixel data excluded).
-  const residue = findResidue(d.dataset, tokens, new Set([TAG.PixelData, 0x7fe00008, 0x7fe00009]));
+  // Pixel data, our conformance attributes and keyed pseudonyms (checked as text-changed above) are not searched.
+  const skip = new Set([
+    TAG.PixelData,
+    0x7fe00008,
+    0x7fe00009,
+    ...CONFORMANCE_TAGS,
+    TAG.PatientID,
+    TAG.AccessionNumber,
+    TAG.StudyID,
+  ]);
+  const residue = findResidue(d.dataset, tokens, skip);
   s.record(file, residue ?? 0, "free-text-clean", residue === undefined);
   if (!options.has("RetainLongitudinalTemporalInformationFullDates")) {
     const hits = findDate(d.dataset, dates);
@@ -261,6 +278,36 @@ function verifyPair(
   );
 }
 
+/** Verifies one in-memory pair (library use and tests). */
+export function verifyBuffers(
+  original: Uint8Array,
+  deidentified: Uint8Array,
+  options?: DeidOptionName[],
+): VerifyResult {
+  const s = new Scorer();
+  verifyPair("", original, deidentified, options, s);
+  return summarize(s, 1, []);
+}
+
+function summarize(s: Scorer, files: number, unreadable: string[]): VerifyResult {
+  let passed = 0;
+  let total = 0;
+  for (const c of Object.values(s.byCheck)) {
+    passed += c.passed;
+    total += c.total;
+  }
+  return {
+    files,
+    score: total === 0 ? 0 : Math.round((passed / total) * 10_000) / 100,
+    passed,
+    total,
+    byCheck: s.byCheck,
+    leaks: s.leaks,
+    overRemoved: s.overRemoved,
+    unreadable,
+  };
+}
+
 /** Verifies a file pair, or two folders paired by relative path (UID consistency is checked across all). */
 export async function verifyFiles(
   original: string,
@@ -283,20 +330,5 @@ export async function verifyFiles(
       unreadable.push(p.rel);
     }
   }
-  let passed = 0;
-  let total = 0;
-  for (const c of Object.values(s.byCheck)) {
-    passed += c.passed;
-    total += c.total;
-  }
-  return {
-    files: pairs.length,
-    score: total === 0 ? 0 : Math.round((passed / total) * 10_000) / 100,
-    passed,
-    total,
-    byCheck: s.byCheck,
-    leaks: s.leaks,
-    overRemoved: s.overRemoved,
-    unreadable,
-  };
+  return summarize(s, pairs.length, unreadable);
 }
