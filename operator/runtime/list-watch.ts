@@ -44,6 +44,7 @@ export function restListerWatcher(rest: RestClient, gvk: GVK, opts: ListWatchOpt
           query: { limit: opts.pageSize ?? 500, continue: cont, labelSelector: opts.labelSelector },
           signal,
           timeoutMs: 60_000,
+          fresh: true,
         });
         // List items carry no apiVersion/kind; fill them in so cached objects are complete (owner refs need them).
         for (const item of page.items ?? []) items.push({ apiVersion, kind: gvk.kind, ...item });

@@ -41,10 +41,17 @@ export interface RequestOptions {
   contentType?: string;
   signal?: AbortSignal;
   timeoutMs?: number;
+  /**
+   * Use a new connection instead of the keep-alive pool. Informers do (list and watch are rare and long): after
+   * a watch went silent, a pooled socket may be just as dead, and a relist must not hang on it.
+   */
+  fresh?: boolean;
 }
 
 export interface StreamOptions {
   query?: Query;
+  /** As RequestOptions.fresh; streams default to a fresh connection. */
+  fresh?: boolean;
   signal: AbortSignal;
   onLine: (line: string) => void;
 }
@@ -62,6 +69,7 @@ export function restClientFromKubeConfig(kc: KubeConfig): RestClient {
 class KubeRestClient implements RestClient {
   private readonly server: URL;
   private agent: http.Agent | undefined;
+  private freshAgent: http.Agent | undefined;
 
   constructor(private readonly kc: KubeConfig) {
     const cluster = kc.getCurrentCluster();
@@ -69,23 +77,17 @@ class KubeRestClient implements RestClient {
     this.server = new URL(cluster.server);
   }
 
-  private async options(method: string, path: string, query?: Query): Promise<https.RequestOptions> {
+  private async options(
+    method: string,
+    path: string,
+    query?: Query,
+    fresh = false,
+  ): Promise<https.RequestOptions> {
     const opts: https.RequestOptions = {};
     await this.kc.applyToHTTPSOptions(opts);
-    if (!this.agent) {
-      const isHttps = this.server.protocol === "https:";
-      this.agent = isHttps
-        ? new https.Agent({
-            keepAlive: true,
-            ca: opts.ca,
-            cert: opts.cert,
-            key: opts.key,
-            pfx: opts.pfx,
-            passphrase: opts.passphrase,
-            servername: opts.servername,
-            ...(opts.rejectUnauthorized !== undefined ? { rejectUnauthorized: opts.rejectUnauthorized } : {}),
-          })
-        : new http.Agent({ keepAlive: true });
+    if (!this.agent || !this.freshAgent) {
+      this.agent = this.makeAgent(opts, true);
+      this.freshAgent = this.makeAgent(opts, false);
     }
     const basePath = this.server.pathname.replace(/\/$/, "");
     const qs = new URLSearchParams();
@@ -97,10 +99,26 @@ class KubeRestClient implements RestClient {
       hostname: this.server.hostname.replace(/^\[|\]$/g, ""),
       port: this.server.port || (this.server.protocol === "https:" ? 443 : 80),
       path: `${basePath}${path}${search}`,
-      agent: this.agent,
+      agent: fresh ? this.freshAgent : this.agent,
       headers: { Accept: "application/json", ...(opts.headers ?? {}) },
       ...(opts.auth ? { auth: opts.auth } : {}),
     };
+  }
+
+  private makeAgent(opts: https.RequestOptions, keepAlive: boolean): http.Agent {
+    const isHttps = this.server.protocol === "https:";
+    return isHttps
+      ? new https.Agent({
+          keepAlive,
+          ca: opts.ca,
+          cert: opts.cert,
+          key: opts.key,
+          pfx: opts.pfx,
+          passphrase: opts.passphrase,
+          servername: opts.servername,
+          ...(opts.rejectUnauthorized !== undefined ? { rejectUnauthorized: opts.rejectUnauthorized } : {}),
+        })
+      : new http.Agent({ keepAlive });
   }
 
   private send(
@@ -118,7 +136,7 @@ class KubeRestClient implements RestClient {
   }
 
   async request<T>(method: string, path: string, o: RequestOptions = {}): Promise<T> {
-    const opts = await this.options(method, path, o.query);
+    const opts = await this.options(method, path, o.query, o.fresh);
     const body = o.body === undefined ? undefined : JSON.stringify(o.body);
     if (body !== undefined) {
       opts.headers = { ...opts.headers, "Content-Type": o.contentType ?? "application/json" };
@@ -136,7 +154,7 @@ class KubeRestClient implements RestClient {
   }
 
   async stream(path: string, o: StreamOptions): Promise<void> {
-    const opts = await this.options("GET", path, o.query);
+    const opts = await this.options("GET", path, o.query, o.fresh ?? true);
     const res = await this.send(opts, undefined, o.signal);
     const status = res.statusCode ?? 0;
     if (status !== 200) throw toApiError("GET", path, status, await readAll(res));
