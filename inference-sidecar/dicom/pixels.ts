@@ -8,10 +8,15 @@ import { inflateRawSync } from "node:zlib";
 import jpegFactory from "@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs";
 import charlsFactory from "@cornerstonejs/codec-charls/decodewasmjs";
 import openjpegFactory from "@cornerstonejs/codec-openjpeg/decodewasmjs";
-import * as dicomParser from "dicom-parser";
+import * as dicomParserNs from "dicom-parser";
 import { Decoder as LosslessDecoder } from "jpeg-lossless-decoder-js";
 import { SidecarError } from "../errors.ts";
 import { decodeRleFrame } from "./rle.ts";
+
+// dicom-parser ships a UMD bundle: under Node's ESM loader its functions sit on `default`, under bundlers on
+// the namespace itself.
+const dicomParser = ((dicomParserNs as unknown as { default?: typeof dicomParserNs }).default ??
+  dicomParserNs) as typeof dicomParserNs;
 
 export const TS = {
   implicitLE: "1.2.840.10008.1.2",
@@ -69,14 +74,14 @@ export interface DecodedImage {
   frames: Samples[];
 }
 
-function firstNumber(ds: dicomParser.DataSet, tag: string): number | undefined {
+function firstNumber(ds: dicomParserNs.DataSet, tag: string): number | undefined {
   const s = ds.string(tag);
   if (s === undefined || s === "") return undefined;
   const v = Number.parseFloat(s.split("\\")[0] ?? "");
   return Number.isFinite(v) ? v : undefined;
 }
 
-export function parseDicom(bytes: Uint8Array): dicomParser.DataSet {
+export function parseDicom(bytes: Uint8Array): dicomParserNs.DataSet {
   try {
     return dicomParser.parseDicom(bytes, {
       inflater: (arr: Uint8Array, position: number) => {
@@ -86,7 +91,7 @@ export function parseDicom(bytes: Uint8Array): dicomParser.DataSet {
         out.set(inflated, position);
         return out;
       },
-    } as dicomParser.ParseDicomOptions);
+    } as dicomParserNs.ParseDicomOptions);
   } catch (e) {
     const msg = typeof e === "string" ? e : e instanceof Error ? e.message : "parse error";
     // dicom-parser's messages name tags and offsets, never values.
@@ -94,7 +99,7 @@ export function parseDicom(bytes: Uint8Array): dicomParser.DataSet {
   }
 }
 
-export function readHeader(ds: dicomParser.DataSet): ImageHeader {
+export function readHeader(ds: dicomParserNs.DataSet): ImageHeader {
   const transferSyntax = (ds.string("x00020010") ?? TS.implicitLE).replace(/\0/g, "").trim();
   const rows = ds.uint16("x00280010") ?? 0;
   const columns = ds.uint16("x00280011") ?? 0;
@@ -130,14 +135,16 @@ let codecs: Promise<Codecs> | undefined;
 
 /** Instantiates the WASM codecs once (a few ms); call at startup so the first request does not pay it. */
 export function loadCodecs(): Promise<Codecs> {
-  codecs ??= Promise.all([jpegFactory(), charlsFactory(), openjpegFactory()]).then(
+  // Emscripten prints codec chatter (OpenJPEG's [INFO] lines) to stdout; logs must stay JSON.
+  const quiet = { print: () => {}, printErr: () => {} };
+  codecs ??= Promise.all([jpegFactory(quiet), charlsFactory(quiet), openjpegFactory(quiet)]).then(
     ([jpeg, charls, openjpeg]) => ({ jpeg, charls, openjpeg }),
   );
   return codecs;
 }
 
-function frameFragments(ds: dicomParser.DataSet, h: ImageHeader, index: number): Uint8Array {
-  const el = ds.elements.x7fe00010 as dicomParser.Element;
+function frameFragments(ds: dicomParserNs.DataSet, h: ImageHeader, index: number): Uint8Array {
+  const el = ds.elements.x7fe00010 as dicomParserNs.Element;
   const fragments = el.fragments ?? [];
   if (fragments.length === 0)
     throw new SidecarError("INVALID_DICOM", "encapsulated Pixel Data has no fragments");
@@ -186,17 +193,20 @@ function toStored(raw: Uint8Array | Uint16Array | Uint32Array, h: ImageHeader): 
   return out;
 }
 
-function nativeFrame(ds: dicomParser.DataSet, h: ImageHeader, index: number): Samples {
-  const el = ds.elements.x7fe00010 as dicomParser.Element;
+function nativeFrame(ds: dicomParserNs.DataSet, h: ImageHeader, index: number): Samples {
+  const el = ds.elements.x7fe00010 as dicomParserNs.Element;
   const bytesPer = h.bitsAllocated / 8;
   if (![1, 2, 4].includes(bytesPer))
     throw new SidecarError("UNSUPPORTED_PIXEL_DATA", `${h.bitsAllocated} bits allocated is not supported`);
   const count = h.rows * h.columns * h.samplesPerPixel;
-  const frameBytes = count * bytesPer;
+  // YBR_FULL_422 stores two luma samples per chroma pair: 2 bytes per pixel instead of 3.
+  const subsampled = h.samplesPerPixel === 3 && h.photometric === "YBR_FULL_422" && bytesPer === 1;
+  const frameBytes = subsampled ? h.rows * h.columns * 2 : count * bytesPer;
   const start = el.dataOffset + index * frameBytes;
   if (start + frameBytes > ds.byteArray.length)
     throw new SidecarError("INVALID_DICOM", "Pixel Data is shorter than Rows × Columns × frames");
   let bytes = ds.byteArray.subarray(start, start + frameBytes);
+  if (subsampled) return upsample422(bytes, h.rows * h.columns);
   const bigEndian = h.transferSyntax === TS.explicitBE;
   if ((bigEndian && bytesPer > 1) || bytes.byteOffset % bytesPer !== 0) {
     const copy = new Uint8Array(bytes);
@@ -251,7 +261,7 @@ function wasmDecode(decoder: WasmDecoder, encoded: Uint8Array, h: ImageHeader): 
   }
 }
 
-async function compressedFrame(ds: dicomParser.DataSet, h: ImageHeader, index: number): Promise<Samples> {
+async function compressedFrame(ds: dicomParserNs.DataSet, h: ImageHeader, index: number): Promise<Samples> {
   const encoded = frameFragments(ds, h, index);
   const ts = h.transferSyntax;
   if (ts === TS.rle) {
@@ -327,4 +337,16 @@ export function ybrFullToRgb(data: Samples): void {
     data[i + 1] = clamp(y - 0.344136 * cb - 0.714136 * cr);
     data[i + 2] = clamp(y + 1.772 * cb);
   }
+}
+
+/** YBR_FULL_422 (Y1 Y2 Cb Cr per pixel pair) → interleaved YBR_FULL, for ybrFullToRgb. */
+function upsample422(src: Uint8Array, pixels: number): Uint8Array {
+  const out = new Uint8Array(pixels * 3);
+  for (let p = 0, i = 0; p < pixels && i + 3 < src.length; p += 2, i += 4) {
+    const cb = src[i + 2] as number;
+    const cr = src[i + 3] as number;
+    out.set([src[i] as number, cb, cr], p * 3);
+    if (p + 1 < pixels) out.set([src[i + 1] as number, cb, cr], (p + 1) * 3);
+  }
+  return out;
 }

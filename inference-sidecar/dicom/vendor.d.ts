@@ -15,15 +15,15 @@ interface WasmDecoder {
   delete(): void;
 }
 declare module "@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs" {
-  const factory: () => Promise<{ JPEGDecoder: new () => WasmDecoder }>;
+  const factory: (opts?: object) => Promise<{ JPEGDecoder: new () => WasmDecoder }>;
   export default factory;
 }
 declare module "@cornerstonejs/codec-charls/decodewasmjs" {
-  const factory: () => Promise<{ JpegLSDecoder: new () => WasmDecoder }>;
+  const factory: (opts?: object) => Promise<{ JpegLSDecoder: new () => WasmDecoder }>;
   export default factory;
 }
 declare module "@cornerstonejs/codec-openjpeg/decodewasmjs" {
-  const factory: () => Promise<{ J2KDecoder: new () => WasmDecoder }>;
+  const factory: (opts?: object) => Promise<{ J2KDecoder: new () => WasmDecoder }>;
   export default factory;
 }
 declare module "@cornerstonejs/codec-libjpeg-turbo-8bit/wasmjs" {
