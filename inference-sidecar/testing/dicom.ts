@@ -3,12 +3,22 @@
  * sidecar uses): a CT-like image with known stored values, in native little/big endian, implicit VR, or RLE.
  * Identifiers are obviously fake; tests check that none of them leaks into answers or logs.
  */
-import dcmjs from "dcmjs";
+import { createRequire } from "node:module";
 import { TS } from "../dicom/pixels.ts";
 import { encodeRleFrame } from "../dicom/rle.ts";
 
+// dcmjs ships no types; the few calls used here are typed locally (an ambient `declare module` could clash
+// with another room's).
+interface Dcmjs {
+  data: {
+    DicomDict: new (meta: unknown) => { dict: unknown; write(): ArrayBuffer };
+    DicomMetaDictionary: { denaturalizeDataset(ds: Record<string, unknown>): unknown };
+  };
+  log?: { setLevel?: (level: string) => void };
+}
+const dcmjs = createRequire(import.meta.url)("dcmjs") as Dcmjs;
 const { DicomDict, DicomMetaDictionary } = dcmjs.data;
-(dcmjs as unknown as { log?: { setLevel?: (l: string) => void } }).log?.setLevel?.("error");
+dcmjs.log?.setLevel?.("error");
 
 export const FAKE_PATIENT = { PatientName: "Doe^Jane^Synthetic", PatientID: "PHI-123456" };
 
