@@ -1,0 +1,43 @@
+import { describe, expect, it } from "vitest";
+import { parseFlags } from "./cli.ts";
+
+describe("medmlops operator flags", () => {
+  it("has defaults for a single replica watching all namespaces", () => {
+    expect(parseFlags([])).toEqual({
+      "leader-elect": false,
+      "lease-name": "medmlops-operator",
+      "metrics-port": 8080,
+    });
+  });
+
+  it("parses every flag", () => {
+    expect(
+      parseFlags([
+        "--kubeconfig=/k",
+        "--namespace",
+        "radiology",
+        "--leader-elect",
+        "--lease-namespace=ops",
+        "--metrics-port=9090",
+        "--sidecar-image=reg/medmlops:1",
+        "--log-level=debug",
+      ]),
+    ).toMatchObject({
+      kubeconfig: "/k",
+      namespace: "radiology",
+      "leader-elect": true,
+      "lease-namespace": "ops",
+      "metrics-port": 9090,
+      "sidecar-image": "reg/medmlops:1",
+      "log-level": "debug",
+    });
+    expect(parseFlags(["-h"])).toBe("help");
+  });
+
+  it("rejects bad values with the flag named", () => {
+    expect(() => parseFlags(["--metrics-port=70000"])).toThrow(/--metrics-port/);
+    expect(() => parseFlags(["--namespace=Not_A_Namespace"])).toThrow(/--namespace/);
+    expect(() => parseFlags(["--log-level=loud"])).toThrow(/--log-level/);
+    expect(() => parseFlags(["--unknown"])).toThrow();
+  });
+});

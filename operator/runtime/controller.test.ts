@@ -1,0 +1,166 @@
+import pino from "pino";
+import { describe, expect, it } from "vitest";
+import { SharedCache } from "./cache.ts";
+import { Controller } from "./controller.ts";
+import { Kinds } from "./gvk.ts";
+import { OperatorMetrics } from "./metrics.ts";
+import type { RequestOptions, RestClient, StreamOptions } from "./rest.ts";
+import type { GVK, KubeObject, ObjectKey, ReconcileResult } from "./types.ts";
+
+const log = pino({ level: "silent" });
+const Parent: GVK = { group: "medmlops.io", version: "v1alpha1", kind: "MedModel", plural: "medmodels" };
+
+/** An API server in memory: lists from `objects`, watches stay open and receive `emit`ted events. */
+class FakeApi implements RestClient {
+  private watchers = new Map<string, (line: string) => void>();
+  constructor(private readonly objects: Record<string, KubeObject[]>) {}
+  async request<T>(_m: string, path: string, _o?: RequestOptions): Promise<T> {
+    return { items: this.objects[path] ?? [], metadata: { resourceVersion: "1" } } as T;
+  }
+  stream(path: string, o: StreamOptions): Promise<void> {
+    this.watchers.set(path, o.onLine);
+    return new Promise((resolve) => o.signal.addEventListener("abort", () => resolve(), { once: true }));
+  }
+  emit(path: string, type: string, object: KubeObject): void {
+    this.watchers.get(path)?.(JSON.stringify({ type, object }));
+  }
+}
+
+const parent = (name: string): KubeObject => ({
+  apiVersion: "medmlops.io/v1alpha1",
+  kind: "MedModel",
+  metadata: { namespace: "rad", name, uid: `uid-${name}`, resourceVersion: "1" },
+});
+const child = (name: string, owner: string, rv = "1"): KubeObject => ({
+  apiVersion: "apps/v1",
+  kind: "Deployment",
+  metadata: {
+    namespace: "rad",
+    name,
+    resourceVersion: rv,
+    ownerReferences: [
+      {
+        apiVersion: "medmlops.io/v1alpha1",
+        kind: "MedModel",
+        name: owner,
+        uid: `uid-${owner}`,
+        controller: true,
+      },
+    ],
+  },
+});
+
+async function until(cond: () => boolean, ms = 2000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error("condition not reached");
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+function setup(
+  reconcile: (key: ObjectKey) => Promise<ReconcileResult | undefined>,
+  objects: Record<string, KubeObject[]>,
+) {
+  const api = new FakeApi(objects);
+  const cache = new SharedCache(api, { log });
+  const metrics = new OperatorMetrics({ defaultMetrics: false });
+  const controller = new Controller(
+    { name: "medmodel", for: Parent, owns: [Kinds.Deployment], reconciler: { reconcile }, workers: 3 },
+    cache,
+    metrics,
+    log,
+    { backoffBaseMs: 1, backoffMaxMs: 5 },
+  );
+  return { api, cache, metrics, controller };
+}
+
+describe("Controller", () => {
+  it("reconciles every listed primary, and the owner of every child event", async () => {
+    const seen: string[] = [];
+    const { api, cache, controller } = setup(
+      async (k) => {
+        seen.push(`${k.namespace}/${k.name}`);
+        return undefined;
+      },
+      {
+        "/apis/medmlops.io/v1alpha1/medmodels": [parent("a"), parent("b")],
+        "/apis/apps/v1/deployments": [],
+      },
+    );
+    cache.start();
+    await cache.waitForSync();
+    controller.start();
+    await until(() => seen.length === 2);
+    expect(seen.sort()).toEqual(["rad/a", "rad/b"]);
+    api.emit("/apis/apps/v1/deployments", "ADDED", child("a-v1", "a"));
+    await until(() => seen.length === 3);
+    expect(seen[2]).toBe("rad/a");
+    // a child without a controller ref of our kind enqueues nothing
+    api.emit("/apis/apps/v1/deployments", "ADDED", {
+      ...child("x", "b"),
+      metadata: { namespace: "rad", name: "x" },
+    });
+    api.emit("/apis/apps/v1/deployments", "DELETED", child("a-v1", "a", "2"));
+    await until(() => seen.length === 4);
+    expect(seen[3]).toBe("rad/a");
+    await controller.stop();
+    await cache.stop();
+  });
+
+  it("never runs one key on two workers at once, and retries failures", async () => {
+    let running = 0;
+    let maxRunning = 0;
+    let calls = 0;
+    const { api, cache, controller, metrics } = setup(
+      async () => {
+        running++;
+        maxRunning = Math.max(maxRunning, running);
+        calls++;
+        await new Promise((r) => setTimeout(r, 5));
+        running--;
+        if (calls <= 2) throw new Error("transient");
+        return undefined;
+      },
+      { "/apis/medmlops.io/v1alpha1/medmodels": [parent("a")] },
+    );
+    cache.start();
+    await cache.waitForSync();
+    controller.start();
+    for (let i = 0; i < 20; i++) {
+      api.emit("/apis/medmlops.io/v1alpha1/medmodels", "MODIFIED", {
+        ...parent("a"),
+        metadata: { ...parent("a").metadata, resourceVersion: String(10 + i) },
+      });
+    }
+    await until(() => calls >= 3 && controller.queue.len() === 0 && controller.queue.processingCount() === 0);
+    expect(maxRunning).toBe(1);
+    const text = await metrics.registry.metrics();
+    expect(text).toMatch(/medmlops_operator_reconcile_total\{controller="medmodel",result="error"\} 2/);
+    expect(text).toMatch(/medmlops_operator_workqueue_retries_total\{controller="medmodel"\} 2/);
+    await controller.stop();
+    await cache.stop();
+  });
+
+  it("requeues after the delay the reconciler asks for", async () => {
+    let calls = 0;
+    const { cache, controller } = setup(
+      async () => {
+        calls++;
+        return { requeueAfterMs: 10 };
+      },
+      { "/apis/medmlops.io/v1alpha1/medmodels": [parent("a")] },
+    );
+    cache.start();
+    await cache.waitForSync();
+    controller.start();
+    await until(() => calls >= 4);
+    await controller.stop();
+    await cache.stop();
+  });
+
+  it("reading a kind nobody watches is a clear programming error", () => {
+    const { cache } = setup(async () => undefined, {});
+    expect(() => cache.get(Kinds.Pod, { namespace: "a", name: "b" })).toThrow(/not watched/);
+  });
+});
