@@ -5,6 +5,7 @@
  *
  * Example: import { medModelController } from "./medmodel/index.ts";  …  export const controllers = [medModelController];
  */
+import { medModelController } from "./medmodel/index.ts";
 import type { ControllerFactory } from "./runtime/index.ts";
 
-export const controllers: ControllerFactory[] = [];
+export const controllers: ControllerFactory[] = [medModelController];

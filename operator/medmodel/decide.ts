@@ -24,7 +24,6 @@ import {
 /** Annotation values end up in Events and status: keep them short and printable. */
 export function sanitizeNote(value: string | undefined, max = 200): string | undefined {
   if (value === undefined) return undefined;
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
   const clean = value.replace(/[\u0000-\u001f\u007f]+/g, " ").trim();
   if (clean === "") return undefined;
   return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
