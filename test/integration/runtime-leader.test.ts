@@ -1,7 +1,7 @@
 // Leader election with real `medmlops operator --leader-elect` processes against the real API server:
 // exactly one leads, a standby takes over when the leader dies or steps down, a replica whose lease was taken
 // exits non-zero, every replica serves /healthz, /readyz and /metrics.
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type RestClient, restClientFromKubeConfig } from "../../operator/runtime/rest.ts";
@@ -81,6 +81,13 @@ async function lease(
 
 beforeAll(async () => {
   rest = restClientFromKubeConfig(testKubeConfig());
+  // The registered controllers watch MedMLOps kinds: install the CRDs so the replicas' caches can sync.
+  const crds = await new Promise<string>((resolve, reject) =>
+    execFile(process.execPath, [BIN, "crds"], { maxBuffer: 32 * 1024 * 1024 }, (err, out) =>
+      err ? reject(err) : resolve(out),
+    ),
+  );
+  await kubectlOk(["apply", "--server-side", "--force-conflicts", "-f", "-"], crds);
   ns = await freshNamespace("rt-leader");
 });
 
