@@ -9,6 +9,7 @@ import {
   type FreshNamespace,
   freshNamespace,
   kubeconfigPath,
+  kubectlOk,
   testKubeConfig,
   waitFor,
 } from "../cluster/client.ts";
