@@ -66,9 +66,41 @@ interface Ctx extends ActionContext {
   tokens: Tokens;
 }
 
+/** The VR decisions are made on: the data dictionary's for standard tags (checked compatible on read). */
 function effectiveVr(e: Element): string {
-  if (e.vr !== "UN") return e.vr;
-  return dictionaryVr(e.tag) ?? "UN";
+  if ((e.tag >>> 16) % 2 === 1) return e.vr;
+  return dictionaryVr(e.tag) ?? e.vr;
+}
+
+const BINARY_WORDS = new Set(["OB", "OW", "US", "SS"]);
+
+/** Whether an explicit VR may legitimately appear for a tag whose dictionary VR is `dict`. */
+function compatibleVr(encoded: string, dict: string): boolean {
+  if (encoded === dict || encoded === "UN") return true;
+  // Context-dependent dictionary VRs (US or SS, OB or OW) are generated as US / OW.
+  return BINARY_WORDS.has(dict) && BINARY_WORDS.has(encoded);
+}
+
+/**
+ * Explicit VR that contradicts the data dictionary means a corrupt tag or VR; since actions follow the tag,
+ * a corrupt tag could disguise an identifier as a harmless attribute, so such files are quarantined.
+ */
+function checkVrs(ds: readonly Element[]): void {
+  for (const e of ds) {
+    if (e.items) {
+      for (const item of e.items) checkVrs(item);
+      continue;
+    }
+    const group = e.tag >>> 16;
+    if (group % 2 === 1 || (e.tag & 0xffff) === 0) continue;
+    const dict = dictionaryVr(e.tag);
+    if (dict !== undefined && !compatibleVr(e.vr, dict)) {
+      throw new DeidError(
+        "MALFORMED",
+        `VR ${e.vr} of ${tagString(e.tag)} contradicts the data dictionary (${dict})`,
+      );
+    }
+  }
 }
 
 function privateCreators(ds: readonly Element[]): Map<number, string> {
@@ -337,6 +369,7 @@ function run(input: Uint8Array, options: DeidOptions): DeidOutcome {
     throw new DeidError("MISSING_REQUIRED_UID", "SOP Class UID or SOP Instance UID missing");
   }
   checkCharacterSets(ds);
+  if (parsed.ts.explicit) checkVrs(ds);
 
   const warnings = new Set<string>();
   if (parsed.framing !== "part10") warnings.add(`input had no standard file meta header (${parsed.framing})`);

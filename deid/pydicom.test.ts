@@ -35,6 +35,10 @@ beforeAll(async () => {
   });
 }, 300_000);
 
+function describeOutcome(r: DeidOutcome): string {
+  return r.ok ? "ok" : `${r.code}: ${r.reason}`;
+}
+
 function fragments(ds: readonly Element[]): Uint8Array[] | undefined {
   return find(ds, TAG.PixelData)?.fragments;
 }
@@ -74,7 +78,7 @@ describe("python3-pydicom test files", () => {
     for (const name of expectOk) {
       const c = cases.find((x) => x.name === name);
       expect(c, name).toBeDefined();
-      expect(c?.result.ok ? "ok" : `${c?.result.code}: ${c?.result.reason}`, name).toBe("ok");
+      expect(c ? describeOutcome(c.result) : "missing", name).toBe("ok");
     }
   });
 
@@ -125,7 +129,7 @@ describe("python3-pydicom test files", () => {
 
   it("quarantines secondary capture / ultrasound without a mask, and de-identifies them with CleanPixelData + mask", () => {
     const c = cases.find((x) => x.name === "image_dfl.dcm");
-    expect(c?.result.ok ? "ok" : c?.result.code).toBe("BURNED_IN_ANNOTATION");
+    expect(c ? describeOutcome(c.result) : "missing").toMatch(/^BURNED_IN_ANNOTATION/);
     const input = c?.input ?? new Uint8Array();
     const ds = readFile(input);
     const le = ds.ts.littleEndian;

@@ -59,6 +59,7 @@ class Reader {
     if (++this.depth > MAX_DEPTH)
       throw new DeidError("MALFORMED", `sequences nested deeper than ${MAX_DEPTH}`);
     const out: Element[] = [];
+    let previous = -1;
     while (pos < end) {
       if (pos + 8 > end) {
         if (!untilItemEnd && this.allZero(pos, end)) break; // trailing padding
@@ -72,6 +73,11 @@ class Reader {
         return { elements: out, pos: pos + 8 };
       }
       if (tag >>> 16 === 0xfffe) throw new DeidError("MALFORMED", `unexpected item tag at offset ${pos}`);
+      // PS3.5 7.1: ascending tag order. A tag out of order means a corrupt file (or a corrupt tag), and a
+      // corrupt tag could disguise an identifying attribute as a harmless one.
+      if (tag <= previous)
+        throw new DeidError("MALFORMED", `${tagString(tag)} out of ascending order at offset ${pos}`);
+      previous = tag;
       const r = this.element(tag, pos, end);
       out.push(r.element);
       pos = r.pos;

@@ -131,7 +131,8 @@ export function unlistedAction(tag: number, vr: string, ctx: ActionContext): Act
   const known = dictionaryVr(tag);
   if (known === undefined) return "X";
   const effective = vr === "UN" ? known : vr;
-  if (tag >>> 16 === PATIENT_GROUP) return "X";
+  // Unlisted Patient-group attributes, and command-group (0000) elements that have no place in a stored file.
+  if (tag >>> 16 === PATIENT_GROUP || tag >>> 16 === 0x0000) return "X";
   if (effective === "SQ") return "K";
   if (effective === "PN") return "X";
   if (effective === "LT" || effective === "ST" || effective === "UT" || effective === "UC") {
