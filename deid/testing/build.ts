@@ -16,8 +16,10 @@ export const OTHER_KEY: DeidKey = keyFromSecret("another-key-0123456789abcdef012
 export type Spec = [tag: number, vr: string, value: string | Uint8Array | Spec[][]];
 
 export function el(tag: number, vr: string, value: string | Uint8Array | Spec[][]): Element {
-  if (Array.isArray(value))
-    return { tag, vr: "SQ", value: new Uint8Array(0), items: value.map((item) => item.map((s) => el(...s))) };
+  if (Array.isArray(value)) {
+    const items = value.map((item) => item.map((s) => el(...s)).sort((a, b) => a.tag - b.tag));
+    return { tag, vr: "SQ", value: new Uint8Array(0), items };
+  }
   if (typeof value === "string") return { tag, vr, value: encode(value, vr) };
   return { tag, vr, value };
 }
