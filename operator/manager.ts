@@ -67,6 +67,7 @@ export class Manager {
       namespace: o.config.namespace,
       log: o.log.child({ component: "informer" }),
       informer: o.informer,
+      onRestart: (kind, reason) => this.metrics.informerRestarts.inc({ kind, reason }),
     });
     const mapper = new RestMapper(this.rest);
     this.events = new KubeEventRecorder(this.rest, o.config.identity, o.log.child({ component: "events" }));
@@ -155,7 +156,9 @@ export class Manager {
     const log = this.o.log;
     log.info({ exitCode: this.exitCode }, "shutting down");
     this.stopCtl.abort();
-    await Promise.all(this.controllers.map((c) => c.stop(this.o.shutdownGraceMs ?? 10_000)));
+    // After losing the lease another replica may already act: abort in-flight reconciles at once.
+    const grace = this.exitCode === 0 ? (this.o.shutdownGraceMs ?? 10_000) : 0;
+    await Promise.all(this.controllers.map((c) => c.stop(grace)));
     if (this.exitCode === 0) await this.elector?.release();
     this.metrics.leader.set(0);
     await this.events.flush();

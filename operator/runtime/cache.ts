@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import { gvkId } from "./gvk.ts";
-import { Informer, type InformerOptions } from "./informer.ts";
+import { Informer, type InformerOptions, type RestartReason } from "./informer.ts";
 import { restListerWatcher } from "./list-watch.ts";
 import type { RestClient } from "./rest.ts";
 import type { Cache, GVK, KubeObject, ListOptions, ObjectKey } from "./types.ts";
@@ -9,7 +9,9 @@ export interface SharedCacheOptions {
   /** Watch only this namespace (namespaced kinds); undefined = all namespaces. */
   namespace?: string;
   log: Logger;
-  informer?: Omit<InformerOptions, "log">;
+  informer?: Omit<InformerOptions, "log" | "onRestart">;
+  /** Metric hook: an informer of `kind` restarted its list/watch. */
+  onRestart?: (kind: string, reason: RestartReason) => void;
 }
 
 /**
@@ -32,7 +34,12 @@ export class SharedCache implements Cache {
     const lw = restListerWatcher(this.rest, gvk, {
       namespace: gvk.namespaced === false ? undefined : this.opts.namespace,
     });
-    const informer = new Informer(id, lw, { ...this.opts.informer, log: this.opts.log });
+    const onRestart = this.opts.onRestart;
+    const informer = new Informer(id, lw, {
+      ...this.opts.informer,
+      log: this.opts.log,
+      ...(onRestart ? { onRestart: (reason: RestartReason) => onRestart(gvk.kind, reason) } : {}),
+    });
     this.informers.set(id, { gvk, informer });
     if (this.started) informer.start();
     return informer;

@@ -176,6 +176,9 @@ function readAll(res: http.IncomingMessage): Promise<string> {
     res.on("data", (c: Buffer) => chunks.push(c));
     res.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
     res.on("error", reject);
+    res.on("close", () => {
+      if (!res.complete) reject(new Error("response closed before it was complete"));
+    });
   });
 }
 
