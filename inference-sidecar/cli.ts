@@ -8,7 +8,9 @@ import { parseArgs } from "node:util";
 import { pino } from "pino";
 import { z } from "zod";
 import { EXIT } from "../cli/exit-codes.ts";
+import { loadKey } from "../deid/index.ts";
 import { caseIdKeyFromEnv } from "./case-id.ts";
+import { type DeidGate, deidGate } from "./deid-gate.ts";
 import { ControlWatcher } from "./control.ts";
 import { loadCodecs } from "./dicom/pixels.ts";
 import { DigestMismatchError, loadModel } from "./model.ts";
@@ -30,8 +32,11 @@ export const USAGE = `usage: medmlops sidecar --model F.onnx --name N [options]
   --body-limit-mb M           largest request body (default 64)
   --request-timeout-ms T      longest infer request (default 30000)
   --shutdown-grace-ms G       longest drain on SIGTERM (default 20000)
+  --deid-mode M               ModelToData (default) or DataToModel: de-identify every DICOM instance first
+  --keep-dir D                keep each DICOM case (after de-identification) under D for monitoring
   --log-level L               pino level (default info)
-env: MEDMLOPS_CASE_ID_KEY or MEDMLOPS_CASE_ID_KEY_FILE: HMAC key for pseudonymous case ids`;
+env: MEDMLOPS_CASE_ID_KEY or MEDMLOPS_CASE_ID_KEY_FILE: HMAC key for pseudonymous case ids
+     MEDMLOPS_DEID_KEY, MEDMLOPS_DEID_KEY_FILE or the mounted Secret: de-identification key (DataToModel)`;
 
 const Flags = z.object({
   model: z.string({ error: "--model is required" }).min(1, "--model is required"),
@@ -62,6 +67,8 @@ const Flags = z.object({
   "body-limit-mb": z.coerce.number().positive().max(4096).default(64),
   "request-timeout-ms": z.coerce.number().int().positive().default(30_000),
   "shutdown-grace-ms": z.coerce.number().int().min(0).default(20_000),
+  "deid-mode": z.enum(["ModelToData", "DataToModel"]).default("ModelToData"),
+  "keep-dir": z.string().optional(),
   "log-level": z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 export type SidecarFlags = z.infer<typeof Flags>;
@@ -116,7 +123,16 @@ export async function main(argv: string[]): Promise<number> {
     level: flags["log-level"],
     base: { component: "sidecar", model: flags.name, version: flags.version },
   });
-  const caseIdKey = caseIdKeyFromEnv();
+  let caseIdKey: ReturnType<typeof caseIdKeyFromEnv>;
+  let deid: DeidGate;
+  try {
+    caseIdKey = caseIdKeyFromEnv();
+    deid =
+      flags["deid-mode"] === "DataToModel" ? deidGate("DataToModel", loadKey()) : deidGate("ModelToData");
+  } catch (e) {
+    process.stderr.write(`medmlops sidecar: ${(e as Error).message}\n`);
+    return EXIT.failure;
+  }
   if (!caseIdKey.persistent)
     logger.warn("no MEDMLOPS_CASE_ID_KEY(_FILE): case ids use a per-process key and change on restart");
   const sidecar = new Sidecar({
@@ -128,6 +144,8 @@ export async function main(argv: string[]): Promise<number> {
     requestTimeoutMs: flags["request-timeout-ms"],
     caseIdKey,
     logger,
+    deid,
+    keepDir: flags["keep-dir"],
   });
   let watcher: ControlWatcher | undefined;
   if (flags["control-file"]) {

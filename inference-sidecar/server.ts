@@ -16,7 +16,14 @@ import type { Logger } from "pino";
 import { Batcher } from "./batcher.ts";
 import { type CaseIdKey, caseId } from "./case-id.ts";
 import type { ControlState } from "./control.ts";
-import { type DicomCase, dicomRequestToTensor, isDicomContentType, pickDicomInput } from "./dicom/request.ts";
+import { type DeidGate, deidGate, keepCase } from "./deid-gate.ts";
+import {
+  type DicomCase,
+  dicomPartsToTensor,
+  isDicomContentType,
+  pickDicomInput,
+  splitDicomBody,
+} from "./dicom/request.ts";
 import { fail, SidecarError } from "./errors.ts";
 import { SidecarMetrics } from "./metrics.ts";
 import { batchKey, type LoadedModel, runBatch } from "./model.ts";
@@ -39,6 +46,10 @@ export interface SidecarConfig {
   requestTimeoutMs: number;
   caseIdKey: CaseIdKey;
   logger: Logger;
+  /** DataToModel de-identifies every DICOM instance before use (default: ModelToData, used as received). */
+  deid?: DeidGate;
+  /** Keep each DICOM case (after the de-identification gate) under this folder, for monitoring samples. */
+  keepDir?: string;
 }
 
 type Phase = "loading" | "ready" | "failed" | "draining";
@@ -396,8 +407,10 @@ export class Sidecar {
     const model = this.model as LoadedModel;
     const input = pickDicomInput(model.signature);
     let dicomCase: DicomCase;
+    let instances: Uint8Array[];
     try {
-      dicomCase = await dicomRequestToTensor(body, contentType, input);
+      instances = (this.cfg.deid ?? deidGate("ModelToData")).pass(splitDicomBody(body, contentType));
+      dicomCase = await dicomPartsToTensor(instances, input);
     } catch (e) {
       if (e instanceof SidecarError) throw e;
       throw new SidecarError(
@@ -436,12 +449,20 @@ export class Sidecar {
           : {}),
       };
     });
+    const id = dicomCase.studyInstanceUid ? caseId(this.cfg.caseIdKey, dicomCase.studyInstanceUid) : null;
+    if (this.cfg.keepDir && id) {
+      // Keeping is best effort: a full disk must not fail the clinical answer.
+      await keepCase(this.cfg.keepDir, id, req.id, instances).catch((e: NodeJS.ErrnoException) =>
+        req.log.warn({ code: e.code }, "could not keep case"),
+      );
+    }
     await reply.code(200).send({
       model_name: this.cfg.modelName,
       model_version: this.cfg.modelVersion,
       model_sha256: model.sha256,
       id: req.id,
-      case_id: dicomCase.studyInstanceUid ? caseId(this.cfg.caseIdKey, dicomCase.studyInstanceUid) : null,
+      case_id: id,
+      deid_mode: this.cfg.deid?.mode ?? "ModelToData",
       instances: dicomCase.instances,
       outputs: answer,
     });

@@ -68,27 +68,35 @@ function convert(data: Float32Array, spec: InputSpec): TensorData {
   }
 }
 
+/** The DICOM instances of a request body: one for application/dicom, each part of a multipart/related. */
+export function splitDicomBody(body: Buffer, contentType: string): Uint8Array[] {
+  if (mediaType(contentType) !== "multipart/related") return [body];
+  const typeParam = /type="?([^";]+)"?/i.exec(contentType)?.[1]?.toLowerCase();
+  if (typeParam !== undefined && typeParam !== "application/dicom") {
+    fail(
+      "UNSUPPORTED_MEDIA_TYPE",
+      `multipart/related of type "${typeParam.slice(0, 60)}" is not supported; use type="application/dicom"`,
+    );
+  }
+  const parts = splitMultipart(body, contentType)
+    .filter((p) => p.contentType === undefined || p.contentType === "application/dicom")
+    .map((p) => p.body);
+  if (parts.length === 0) fail("INVALID_DICOM", "the multipart body holds no application/dicom part");
+  return parts;
+}
+
 export async function dicomRequestToTensor(
   body: Buffer,
   contentType: string,
   spec: InputSpec & { dicom: DicomPreprocessing },
 ): Promise<DicomCase> {
-  let parts: Uint8Array[];
-  if (mediaType(contentType) === "multipart/related") {
-    const typeParam = /type="?([^";]+)"?/i.exec(contentType)?.[1]?.toLowerCase();
-    if (typeParam !== undefined && typeParam !== "application/dicom") {
-      fail(
-        "UNSUPPORTED_MEDIA_TYPE",
-        `multipart/related of type "${typeParam.slice(0, 60)}" is not supported; use type="application/dicom"`,
-      );
-    }
-    parts = splitMultipart(body, contentType)
-      .filter((p) => p.contentType === undefined || p.contentType === "application/dicom")
-      .map((p) => p.body);
-    if (parts.length === 0) fail("INVALID_DICOM", "the multipart body holds no application/dicom part");
-  } else {
-    parts = [body];
-  }
+  return dicomPartsToTensor(splitDicomBody(body, contentType), spec);
+}
+
+export async function dicomPartsToTensor(
+  parts: Uint8Array[],
+  spec: InputSpec & { dicom: DicomPreprocessing },
+): Promise<DicomCase> {
   const images: DecodedImage[] = [];
   for (const p of parts) images.push(await decodeImage(p));
   const first = images[0] as DecodedImage;

@@ -40,6 +40,8 @@ export async function startHarness(
     requestTimeoutMs: opts.requestTimeoutMs ?? 20_000,
     caseIdKey: opts.caseIdKey ?? TEST_CASE_KEY,
     logger: opts.logger ?? pino({ level: "silent" }),
+    deid: opts.deid,
+    keepDir: opts.keepDir,
   });
   const [loaded] = await Promise.all([
     loadModel({ path: modelPath, signature: opts.signature, sha256: opts.sha256 }),
