@@ -160,10 +160,10 @@ export function initPlan(argv: string[], env: NodeJS.ProcessEnv): Plan | "help" 
   };
 }
 
-async function execute(plan: Plan): Promise<number> {
+async function execute(plan: Plan, env: NodeJS.ProcessEnv): Promise<number> {
   let key: ReturnType<typeof loadKey>;
   try {
-    key = loadKey({ file: plan.keyFile });
+    key = loadKey({ file: plan.keyFile, env });
   } catch (err) {
     if (err instanceof KeyError) throw new UsageError(err.message);
     throw err;
@@ -225,7 +225,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       process.stdout.write(USAGE);
       return EXIT.ok;
     }
-    return await execute(plan);
+    return await execute(plan, env);
   } catch (err) {
     if (
       err instanceof UsageError ||

@@ -125,12 +125,13 @@ export function tableAction(row: ProfileRow, ctx: ActionContext): Action {
 
 const DATE_VRS = new Set(["DA", "DT", "TM"]);
 
-export function unlistedAction(tag: number, vr: string, ctx: ActionContext): Action {
+export function unlistedAction(tag: number, _encodedVr: string, ctx: ActionContext): Action {
   const element = tag & 0xffff;
   if (element === 0) return "X";
   const known = dictionaryVr(tag);
   if (known === undefined) return "X";
-  const effective = vr === "UN" ? known : vr;
+  // Decisions follow the data dictionary (explicit VRs that contradict it are quarantined on read).
+  const effective = known;
   // Unlisted Patient-group attributes, and command-group (0000) elements that have no place in a stored file.
   if (tag >>> 16 === PATIENT_GROUP || tag >>> 16 === 0x0000) return "X";
   if (effective === "SQ") return "K";
