@@ -1,0 +1,170 @@
+/**
+ * `npm start`: the best local run the project has, end to end on this machine.
+ *
+ *  1. brings up the real Kubernetes control plane from test/cluster (builds it on first use),
+ *  2. installs the CRDs and starts the operator against it,
+ *  3. applies examples/ and shows what the operator made of them (Deployments, Services, status),
+ *  4. starts a real inference sidecar on a generated ONNX model and sends it a synthetic DICOM image.
+ *
+ * Pods on the local cluster are simulated by kwok (containers do not run), which is why step 4 runs the
+ * data plane directly. With --once (or CI=true) it exits after the tour; otherwise it keeps the operator and
+ * sidecar running until Ctrl-C.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdirSync, openSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { kubectlOk, waitFor } from "../test/cluster/client.ts";
+import { up } from "../test/cluster/launcher.ts";
+import { ctPhantom, writeDicom } from "../inference-sidecar/testing/dicom.ts";
+import { writeModel } from "../inference-sidecar/testing/models.ts";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const demoDir = join(root, ".medmlops", "demo");
+const bin = join(root, "bin", "medmlops.js");
+const once = process.argv.includes("--once") || process.env.CI === "true";
+const SIDECAR_PORT = Number(process.env.MEDMLOPS_DEMO_PORT ?? 8090);
+const OPERATOR_METRICS_PORT = Number(process.env.MEDMLOPS_DEMO_METRICS_PORT ?? 8091);
+const children: ChildProcess[] = [];
+
+function say(line: string): void {
+  process.stdout.write(`\n== ${line}\n`);
+}
+
+function startChild(name: string, args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
+  const log = openSync(join(demoDir, `${name}.log`), "a");
+  const child = spawn(process.execPath, [bin, ...args], {
+    stdio: ["ignore", log, log],
+    env: { ...process.env, ...env },
+  });
+  children.push(child);
+  return child;
+}
+
+function stopAll(): void {
+  for (const c of children) if (c.exitCode === null) c.kill("SIGTERM");
+}
+
+async function httpOk(url: string): Promise<boolean> {
+  try {
+    return (await fetch(url)).ok;
+  } catch {
+    return false;
+  }
+}
+
+async function controlPlaneTour(kubeconfig: string): Promise<void> {
+  say("installing the CRDs");
+  await kubectlOk(["apply", "--server-side", "-f", join(root, "crds")]);
+  await kubectlOk(["wait", "--for=condition=Established", "--timeout=60s", "-f", join(root, "crds")]);
+
+  say(`starting the operator (log: .medmlops/demo/operator.log, metrics :${OPERATOR_METRICS_PORT})`);
+  startChild("operator", [
+    "operator",
+    "--kubeconfig",
+    kubeconfig,
+    "--metrics-port",
+    String(OPERATOR_METRICS_PORT),
+  ]);
+  await waitFor(() => httpOk(`http://127.0.0.1:${OPERATOR_METRICS_PORT}/readyz`), 60_000);
+
+  say("kubectl apply -f examples/");
+  process.stdout.write(await kubectlOk(["apply", "-f", join(root, "examples")]));
+  await waitFor(async () => {
+    const out = await kubectlOk(["-n", "radiology", "get", "medmodel", "cxr-triage", "-o", "json"]);
+    const status = JSON.parse(out).status;
+    return status?.activeVersion ? status : undefined;
+  }, 90_000);
+  say("kubectl get medmlops,deployments,services -n radiology");
+  process.stdout.write(await kubectlOk(["-n", "radiology", "get", "medmlops,deployments,services"]));
+}
+
+async function dataPlaneTour(): Promise<void> {
+  const model = writeModel(demoDir, "cnn");
+  const signature = join(demoDir, "signature.json");
+  writeFileSync(
+    signature,
+    JSON.stringify({
+      inputs: [
+        {
+          name: "image",
+          datatype: "FP32",
+          shape: [-1, 1, 16, 16],
+          dicom: { window: { center: 40, width: 400 }, normalize: { mean: [0.5], std: [0.25] } },
+        },
+      ],
+      outputs: [
+        {
+          name: "logits",
+          datatype: "FP32",
+          shape: [-1, 3],
+          labels: ["normal", "nodule", "mass"],
+          activation: "softmax",
+          operatingPoint: { label: "nodule", threshold: 0.3 },
+        },
+      ],
+    }),
+  );
+  say(`starting an inference sidecar on :${SIDECAR_PORT} (log: .medmlops/demo/sidecar.log)`);
+  startChild("sidecar", [
+    "sidecar",
+    "--model",
+    model,
+    "--name",
+    "demo-ct",
+    "--version",
+    "v1",
+    "--signature",
+    signature,
+    "--port",
+    String(SIDECAR_PORT),
+    "--host",
+    "127.0.0.1",
+  ]);
+  await waitFor(() => httpOk(`http://127.0.0.1:${SIDECAR_PORT}/v2/health/ready`), 60_000);
+
+  say("POST a synthetic CT slice as application/dicom");
+  const dicom = writeDicom({
+    rows: 64,
+    columns: 64,
+    pixels: ctPhantom(64, 64),
+    studyInstanceUid: "2.25.1234",
+  });
+  const res = await fetch(`http://127.0.0.1:${SIDECAR_PORT}/v2/models/demo-ct/infer`, {
+    method: "POST",
+    headers: { "content-type": "application/dicom" },
+    body: Buffer.from(dicom),
+  });
+  process.stdout.write(`${res.status} ${JSON.stringify(await res.json(), null, 2)}\n`);
+  if (!res.ok) throw new Error(`sidecar answered ${res.status}`);
+}
+
+async function main(): Promise<number> {
+  mkdirSync(demoDir, { recursive: true });
+  process.on("SIGINT", () => {
+    stopAll();
+    process.exit(130);
+  });
+  say("bringing up the local control plane (first run builds Kubernetes from source: many minutes)");
+  const { kubeconfig } = await up({ log: (line: string) => process.stdout.write(`   ${line}\n`) });
+  process.stdout.write(`   KUBECONFIG=${kubeconfig}\n`);
+  await controlPlaneTour(kubeconfig);
+  await dataPlaneTour();
+  if (once) {
+    say("done (--once): stopping the operator and the sidecar; `npm run cluster:down` stops the cluster");
+    stopAll();
+    return 0;
+  }
+  say(`running. Try: KUBECONFIG=${kubeconfig} kubectl get medmlops -A   — Ctrl-C to stop`);
+  await new Promise(() => {});
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`start: ${err instanceof Error ? err.message : String(err)}\n`);
+    stopAll();
+    process.exit(1);
+  },
+);
