@@ -264,7 +264,7 @@ export const DeidSchema = withRules(
   }),
   [
     {
-      rule: "self.options.all(o, self.options.exists_one(p, p == o))",
+      rule: "!has(self.options) || self.options.all(o, self.options.exists_one(p, p == o))",
       message: "options must not repeat",
       field: "options",
       check: (v) => new Set(v.options).size === v.options.length,

@@ -39,7 +39,7 @@ export const PeriodSchema = withRules(
   }),
   [
     {
-      rule: "!has(self.start) || !has(self.end) || timestamp(self.start) < timestamp(self.end)",
+      rule: "!has(self.start) || !has(self.end) || self.start < self.end",
       message: "period.start must be before period.end",
       field: "end",
       check: (p) => p.start === undefined || p.end === undefined || Date.parse(p.start) < Date.parse(p.end),

@@ -155,7 +155,7 @@ export const DicomPreprocessSchema = withRules(
   }),
   [
     {
-      rule: "self.rescale.fromHeader || (has(self.rescale.slope) && has(self.rescale.intercept))",
+      rule: "!has(self.rescale) || self.rescale.fromHeader || (has(self.rescale.slope) && has(self.rescale.intercept))",
       message: "rescale needs slope and intercept unless fromHeader is true",
       field: "rescale",
       check: (d) =>
@@ -438,7 +438,7 @@ export const MedModelSpecSchema = withRules(
       check: (s) => s.versions.some((v) => v.name === s.activeVersion),
     },
     {
-      rule: "!has(self.failover.fallbackVersion) || self.versions.exists(v, v.name == self.failover.fallbackVersion)",
+      rule: "!has(self.failover) || !has(self.failover.fallbackVersion) || self.versions.exists(v, v.name == self.failover.fallbackVersion)",
       message: "failover.fallbackVersion must name one of spec.versions",
       field: "failover.fallbackVersion",
       check: (s) =>

@@ -63,7 +63,7 @@ export const DatasetSchema = withRules(
   }),
   [
     {
-      rule: "!has(self.since) || !has(self.until) || timestamp(self.since) < timestamp(self.until)",
+      rule: "!has(self.since) || !has(self.until) || self.since < self.until",
       message: "dataset.since must be before dataset.until",
       field: "until",
       check: (d) =>

@@ -182,7 +182,7 @@ export const ValidationPolicySpecSchema = z
       }),
       [
         {
-          rule: "!(has(self.window.duration) && has(self.window.cases))",
+          rule: "!has(self.window) || !(has(self.window.duration) && has(self.window.cases))",
           message: "drift.window takes duration or cases, not both",
           field: "window",
           check: (d) => !(d.window.duration !== undefined && d.window.cases !== undefined),
@@ -217,7 +217,7 @@ export const ValidationPolicySpecSchema = z
       }),
       [
         {
-          rule: "!('Retrain' in self.onDrift || 'Retrain' in self.onBreach) || has(self.retrainTemplate)",
+          rule: "has(self.retrainTemplate) || !((has(self.onDrift) && 'Retrain' in self.onDrift) || (has(self.onBreach) && 'Retrain' in self.onBreach))",
           message: "the Retrain action needs actions.retrainTemplate",
           field: "retrainTemplate",
           check: (a) =>
