@@ -37,3 +37,4 @@ export {
 } from "./conditions.ts";
 export { controllerOf, ownerKey, ownerReference } from "./owner.ts";
 export { type StatusWithGeneration, statusBody } from "./status.ts";
+export { ApiError, isConflict, isGone, isNotFound } from "./rest.ts";
