@@ -4,7 +4,7 @@
  *   2. `MEDMLOPS_DEID_KEY` (the secret itself, for local use),
  *   3. `MEDMLOPS_DEID_KEY_FILE` (a path),
  *   4. a mounted Kubernetes Secret directory, `MEDMLOPS_DEID_KEY_DIR` (default /var/run/secrets/medmlops/deid),
- *      holding `key` and optionally `version`.
+ *      holding `key` or `hmac-key` (the CRDs' default Secret key) and optionally `version`.
  * The version comes from `MEDMLOPS_DEID_KEY_VERSION`, a `version` file next to the key, or else a fingerprint
  * (first 12 hex digits of HMAC-SHA256(secret, "medmlops-key-fingerprint")), which names the key without revealing it.
  */
@@ -17,6 +17,8 @@ import type { DeidKey } from "./types.ts";
 export const DEFAULT_KEY_DIR = "/var/run/secrets/medmlops/deid";
 /** 32 bytes = 256 bits, the HMAC-SHA256 block strength; shorter secrets are refused. */
 export const MIN_SECRET_BYTES = 32;
+/** File names looked for in a mounted Secret: ours, then the CRDs' default key name (crds/common.ts). */
+export const SECRET_KEY_FILES = ["key", "hmac-key"] as const;
 
 const versionSchema = z
   .string()
@@ -54,10 +56,12 @@ export function loadKey(source: KeySource = {}): DeidKey {
   if (env.MEDMLOPS_DEID_KEY) return keyFromSecret(env.MEDMLOPS_DEID_KEY, envVersion);
   if (env.MEDMLOPS_DEID_KEY_FILE) return fromFile(env.MEDMLOPS_DEID_KEY_FILE, envVersion);
   const dir = env.MEDMLOPS_DEID_KEY_DIR ?? DEFAULT_KEY_DIR;
-  if (existsSync(join(dir, "key"))) return fromFile(join(dir, "key"), envVersion);
+  for (const name of SECRET_KEY_FILES) {
+    if (existsSync(join(dir, name))) return fromFile(join(dir, name), envVersion);
+  }
   throw new KeyError(
     "no de-identification key: pass --key-file, set MEDMLOPS_DEID_KEY or MEDMLOPS_DEID_KEY_FILE, " +
-      `or mount the Secret at ${dir} (file "key")`,
+      `or mount the Secret at ${dir} (file "key" or "hmac-key")`,
   );
 }
 

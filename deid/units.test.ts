@@ -122,6 +122,10 @@ describe("key loading", () => {
       await writeFile(join(dir, "version"), "2025-01");
       expect(loadKey({ file: join(dir, "key"), env: {} }).version).toBe("2025-01");
       expect(loadKey({ env: { MEDMLOPS_DEID_KEY_DIR: dir } }).version).toBe("2025-01");
+      const secretDir = await mkdtemp(join(tmpdir(), "deid-secret-"));
+      await writeFile(join(secretDir, "hmac-key"), "h".repeat(40));
+      expect(loadKey({ env: { MEDMLOPS_DEID_KEY_DIR: secretDir } }).secret.length).toBe(40);
+      await rm(secretDir, { recursive: true, force: true });
       const fromEnv = loadKey({ env: { MEDMLOPS_DEID_KEY: "e".repeat(40) } });
       expect(fromEnv.version).toMatch(/^fp-[0-9a-f]{12}$/);
       expect(() => loadKey({ env: { MEDMLOPS_DEID_KEY: "short" } })).toThrow(KeyError);
