@@ -9,12 +9,15 @@ export interface Clock {
   now(): number;
   setTimeout(fn: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
+  /** Runs `fn` after pending I/O callbacks (setImmediate); absent = run synchronously. */
+  defer?(fn: () => void): void;
 }
 
 export const realClock: Clock = {
   now: () => performance.now(),
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+  defer: (fn) => setImmediate(fn),
 };
 
 export interface BatcherOptions<I, O> {
@@ -42,6 +45,7 @@ export class Batcher<I, O> {
   private readonly queue: Pending<I, O>[] = [];
   private running = false;
   private timer: unknown;
+  private deferred = false;
   private readonly clock: Clock;
 
   constructor(private readonly opts: BatcherOptions<I, O>) {
@@ -77,8 +81,22 @@ export class Batcher<I, O> {
     const head = this.queue[0] as Pending<I, O>;
     const ready = this.collect(head.key);
     const waited = this.clock.now() - head.enqueuedAt;
-    if (ready.items >= this.opts.maxBatchSize || waited >= this.opts.maxQueueDelayMs) {
+    if (ready.items >= this.opts.maxBatchSize) {
       this.dispatch();
+      return;
+    }
+    if (waited >= this.opts.maxQueueDelayMs) {
+      // onnxruntime's run blocks the event loop, so requests that arrived meanwhile are still unread
+      // socket data: let one I/O phase deliver them before cutting the batch. Costs microseconds when idle.
+      if (!this.clock.defer) {
+        this.dispatch();
+      } else if (!this.deferred) {
+        this.deferred = true;
+        this.clock.defer(() => {
+          this.deferred = false;
+          if (!this.running && this.queue.length > 0) this.dispatch();
+        });
+      }
       return;
     }
     if (this.timer === undefined) {

@@ -52,17 +52,6 @@ export function planFor(
   };
 }
 
-function minMax(data: Float32Array): [number, number] {
-  let lo = Number.POSITIVE_INFINITY;
-  let hi = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < data.length; i++) {
-    const v = data[i] as number;
-    if (v < lo) lo = v;
-    if (v > hi) hi = v;
-  }
-  return [lo, hi];
-}
-
 /**
  * Modality LUT + VOI window over the frame: returns values in [0, 1] (MONOCHROME1 inverted unless told not
  * to), with `channels` samples per pixel.
@@ -80,20 +69,14 @@ export function toIntensity(
     ? [h.rescaleSlope, h.rescaleIntercept]
     : [r.slope ?? 1, r.intercept ?? 0];
   const outCh = samples === 3 && channels === 3 ? 3 : 1;
-  const out = new Float32Array(pixels * outCh);
-  // Modality values first (colour → luminance when one channel is wanted).
-  if (samples === 1 || outCh === 3) {
-    const n = pixels * outCh;
-    for (let i = 0; i < n; i++) out[i] = (frame[i] as number) * slope + intercept;
-  } else {
-    for (let p = 0; p < pixels; p++) {
-      const k = p * samples;
-      out[p] =
-        (0.299 * (frame[k] as number) + 0.587 * (frame[k + 1] as number) + 0.114 * (frame[k + 2] as number)) *
-          slope +
-        intercept;
-    }
-  }
+  const n = pixels * outCh;
+  const out = new Float32Array(n);
+  const gray = samples === 1 || outCh === 3;
+  // Colour → luminance when one channel is wanted.
+  const stored = (p: number): number => {
+    const k = p * samples;
+    return 0.299 * (frame[k] as number) + 0.587 * (frame[k + 1] as number) + 0.114 * (frame[k + 2] as number);
+  };
   const w = pre.window;
   let center: number;
   let width: number;
@@ -114,18 +97,37 @@ export function toIntensity(
     width = w.width;
   } else {
     // No window declared (or none in the header): stretch the frame's own range (PS3.3 C.11.2.1.2 linear form).
-    const [lo, hi] = minMax(out);
+    let lo = Number.POSITIVE_INFINITY;
+    let hi = Number.NEGATIVE_INFINITY;
+    for (let i = 0; i < n; i++) {
+      const v = (gray ? (frame[i] as number) : stored(i)) * slope + intercept;
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
     width = Math.max(hi - lo, 1) + 1;
     center = lo + (width - 1) / 2 + 0.5;
   }
-  // DICOM linear VOI: ((x - (c - 0.5)) / (w - 1) + 0.5), clamped to [0, 1].
-  const a = 1 / Math.max(width - 1, 1e-6);
-  const b = -(center - 0.5) * a + 0.5;
+  // Modality LUT and DICOM linear VOI ((x - (c - 0.5)) / (w - 1) + 0.5, clamped) fused into one affine map:
+  // v = stored * a + b, one pass over the frame.
+  const k = 1 / Math.max(width - 1, 1e-6);
+  let a = slope * k;
+  let b = (intercept - center + 0.5) * k + 0.5;
   const invert = pre.invertMonochrome1 && h.photometric === "MONOCHROME1";
-  for (let i = 0; i < out.length; i++) {
-    let v = (out[i] as number) * a + b;
-    v = v < 0 ? 0 : v > 1 ? 1 : v;
-    out[i] = invert ? 1 - v : v;
+  if (invert) {
+    // 1 - clamp(v) = clamp(1 - v)
+    a = -a;
+    b = 1 - b;
+  }
+  if (gray) {
+    for (let i = 0; i < n; i++) {
+      const v = (frame[i] as number) * a + b;
+      out[i] = v < 0 ? 0 : v > 1 ? 1 : v;
+    }
+  } else {
+    for (let p = 0; p < n; p++) {
+      const v = stored(p) * a + b;
+      out[p] = v < 0 ? 0 : v > 1 ? 1 : v;
+    }
   }
   return out;
 }
@@ -169,23 +171,39 @@ export function resizeInto(
     const wy = fy - y0;
     const r0 = y0 * srcW;
     const r1 = y1 * srcW;
-    for (let c = 0; c < C; c++) {
-      const sc = srcCh === 3 ? c : 0;
-      const scale = scales[c] as number;
-      const shift = shifts[c] as number;
-      const base = chw ? offset + c * H * W + y * W : offset + y * W * C + c;
-      const step = chw ? 1 : C;
+    if (srcCh === 1) {
+      // Interpolate once, write every (replicated) channel with its own normalisation.
       for (let x = 0; x < W; x++) {
         const x0 = x0s[x] as number;
         const x1 = x1s[x] as number;
         const wx = fxs[x] as number;
-        const a = src[(r0 + x0) * srcCh + sc] as number;
-        const b = src[(r0 + x1) * srcCh + sc] as number;
-        const d = src[(r1 + x0) * srcCh + sc] as number;
-        const e = src[(r1 + x1) * srcCh + sc] as number;
+        const a = src[r0 + x0] as number;
+        const top = a + ((src[r0 + x1] as number) - a) * wx;
+        const d = src[r1 + x0] as number;
+        const bottom = d + ((src[r1 + x1] as number) - d) * wx;
+        const v = top + (bottom - top) * wy;
+        for (let c = 0; c < C; c++) {
+          out[chw ? offset + c * H * W + y * W + x : offset + (y * W + x) * C + c] =
+            v * (scales[c] as number) + (shifts[c] as number);
+        }
+      }
+      continue;
+    }
+    for (let c = 0; c < C; c++) {
+      const scale = scales[c] as number;
+      const shift = shifts[c] as number;
+      for (let x = 0; x < W; x++) {
+        const x0 = x0s[x] as number;
+        const x1 = x1s[x] as number;
+        const wx = fxs[x] as number;
+        const a = src[(r0 + x0) * 3 + c] as number;
+        const b = src[(r0 + x1) * 3 + c] as number;
+        const d = src[(r1 + x0) * 3 + c] as number;
+        const e = src[(r1 + x1) * 3 + c] as number;
         const top = a + (b - a) * wx;
         const bottom = d + (e - d) * wx;
-        out[base + x * step] = (top + (bottom - top) * wy) * scale + shift;
+        out[chw ? offset + c * H * W + y * W + x : offset + (y * W + x) * C + c] =
+          (top + (bottom - top) * wy) * scale + shift;
       }
     }
   }
