@@ -1,0 +1,228 @@
+// The reconciler's wiring with an in-memory cache and a recording client: what it reads, applies, prunes,
+// patches and records. The decisions themselves are covered by decide.test.ts; the real API server by
+// test/integration/medmodel-controller.test.ts.
+import pino from "pino";
+import { describe, expect, it } from "vitest";
+import type {
+  Cache,
+  Client,
+  ControllerDeps,
+  EventRecorder,
+  GVK,
+  KubeObject,
+  ListOptions,
+  ObjectKey,
+} from "../runtime/index.ts";
+import { MedModelKind, medModelControllerWith } from "./controller.ts";
+import { medModelManifest } from "./fixtures.ts";
+
+const kindKey = (gvk: GVK) => gvk.kind;
+
+class MemoryCache implements Cache {
+  objects = new Map<string, KubeObject>();
+  put(kind: string, obj: KubeObject) {
+    this.objects.set(`${kind}/${obj.metadata?.namespace}/${obj.metadata?.name}`, structuredClone(obj));
+  }
+  get<T extends KubeObject>(gvk: GVK, key: ObjectKey): T | undefined {
+    return this.objects.get(`${kindKey(gvk)}/${key.namespace}/${key.name}`) as T | undefined;
+  }
+  list<T extends KubeObject>(gvk: GVK, opts: ListOptions = {}): T[] {
+    return [...this.objects.entries()]
+      .filter(([k]) => k.startsWith(`${kindKey(gvk)}/`))
+      .map(([, o]) => o as T)
+      .filter((o) => !opts.namespace || o.metadata?.namespace === opts.namespace)
+      .filter((o) => Object.entries(opts.labels ?? {}).every(([k, v]) => o.metadata?.labels?.[k] === v));
+  }
+}
+
+class RecordingClient implements Client {
+  applied: KubeObject[] = [];
+  statuses: KubeObject[] = [];
+  deleted: string[] = [];
+  patches: object[] = [];
+  rv = 100;
+  constructor(private readonly cache: MemoryCache) {}
+  async apply<T extends KubeObject = KubeObject>(obj: KubeObject): Promise<T> {
+    this.applied.push(obj);
+    const stored = {
+      ...structuredClone(obj),
+      metadata: { ...obj.metadata, resourceVersion: String(++this.rv), generation: 1 },
+    };
+    this.cache.put(obj.kind ?? "", stored);
+    return stored as T;
+  }
+  async applyStatus<T extends KubeObject = KubeObject>(obj: KubeObject): Promise<T> {
+    this.statuses.push(obj);
+    return { ...obj, metadata: { ...obj.metadata, resourceVersion: String(++this.rv) } } as T;
+  }
+  async mergePatch<T extends KubeObject>(_gvk: GVK, _key: ObjectKey, patch: object): Promise<T> {
+    this.patches.push(patch);
+    return {} as T;
+  }
+  async get<T extends KubeObject>(): Promise<T | undefined> {
+    return undefined;
+  }
+  async delete(gvk: GVK, key: ObjectKey): Promise<boolean> {
+    this.deleted.push(`${gvk.kind}/${key.name}`);
+    return true;
+  }
+}
+
+function setup(spec: Record<string, unknown> = {}, annotations?: Record<string, string>) {
+  const cache = new MemoryCache();
+  const client = new RecordingClient(cache);
+  const recorded: { reason: string; note: string }[] = [];
+  const events: EventRecorder = { record: (_o, _t, reason, _a, note) => recorded.push({ reason, note }) };
+  const now = new Date("2026-01-01T00:00:00Z");
+  const deps: ControllerDeps = {
+    cache,
+    client,
+    events,
+    log: pino({ level: "silent" }),
+    now: () => now,
+    config: { sidecarImage: "img:1", identity: "test" },
+  };
+  const model = medModelManifest("chest", "rad", spec) as KubeObject;
+  model.metadata = {
+    ...model.metadata,
+    uid: "uid-1",
+    generation: 1,
+    resourceVersion: "5",
+    ...(annotations ? { annotations } : {}),
+  };
+  cache.put("MedModel", model);
+  const controller = medModelControllerWith({})(deps);
+  const reconcile = () =>
+    controller.reconciler.reconcile(
+      { namespace: "rad", name: "chest" },
+      {
+        signal: new AbortController().signal,
+        log: deps.log,
+        now: () => now,
+      },
+    );
+  return { cache, client, recorded, controller, reconcile };
+}
+
+describe("MedModel reconciler", () => {
+  it("declares what it watches", () => {
+    const { controller } = setup();
+    expect(controller.for).toEqual(MedModelKind);
+    expect(controller.owns?.map((g) => g.kind)).toEqual(["Deployment", "Service", "ConfigMap"]);
+    expect(controller.watches?.map((w) => w.gvk.kind)).toEqual(["Pod", "ValidationPolicy"]);
+    const podMap = controller.watches?.[0]?.map({
+      metadata: { namespace: "rad", labels: { "medmlops.io/model": "chest" } },
+    });
+    expect(podMap).toEqual([{ namespace: "rad", name: "chest" }]);
+    const vpMap = controller.watches?.[1]?.map({
+      metadata: { namespace: "rad" },
+      spec: { modelRef: { name: "chest" } },
+    } as KubeObject);
+    expect(vpMap).toEqual([{ namespace: "rad", name: "chest" }]);
+  });
+
+  it("applies the ConfigMap first, then the other children, writes status once, records events", async () => {
+    const { client, reconcile } = setup();
+    await reconcile();
+    expect(client.applied[0]?.kind).toBe("ConfigMap");
+    expect(client.applied.map((o) => `${o.kind}/${o.metadata?.name}`).sort()).toEqual([
+      "ConfigMap/chest-signature",
+      "Deployment/chest-v1",
+      "Deployment/chest-v2",
+      "Service/chest",
+      "Service/chest-v1",
+      "Service/chest-v2",
+    ]);
+    expect(client.statuses).toHaveLength(1);
+    const status = client.statuses[0]?.["status"] as { activeVersion: string; observedGeneration: number };
+    expect(status.activeVersion).toBe("v1");
+    expect(status.observedGeneration).toBe(1);
+  });
+
+  it("does not re-apply unchanged children or rewrite an unchanged status", async () => {
+    const { client, cache, reconcile } = setup();
+    const observeOwnWrite = () => {
+      const model = cache.get<KubeObject>(MedModelKind, { namespace: "rad", name: "chest" })!;
+      const status = client.statuses.at(-1)?.["status"];
+      cache.put("MedModel", {
+        ...model,
+        status,
+        metadata: { ...model.metadata, resourceVersion: String(client.rv + 1) },
+      });
+    };
+    await reconcile(); // creates the children
+    observeOwnWrite();
+    await reconcile(); // sees the Deployments exist: phase message changes once
+    observeOwnWrite();
+    const applies = client.applied.length;
+    const writes = client.statuses.length;
+    await reconcile();
+    expect(client.applied.length).toBe(applies);
+    expect(client.statuses.length).toBe(writes);
+  });
+
+  it("prunes the Deployment and Service of a version removed from spec", async () => {
+    const { client, cache, reconcile } = setup();
+    await reconcile();
+    const model = cache.get<KubeObject & { spec: { versions: unknown[] } }>(MedModelKind, {
+      namespace: "rad",
+      name: "chest",
+    })!;
+    cache.put("MedModel", { ...model, spec: { ...model.spec, versions: model.spec.versions.slice(0, 1) } });
+    await reconcile();
+    expect(client.deleted.sort()).toEqual(["Deployment/chest-v2", "Service/chest-v2"]);
+  });
+
+  it("consumes a stale retry annotation with a merge patch", async () => {
+    const { client, reconcile } = setup({}, { "medmlops.io/retry-version": "v2" });
+    await reconcile();
+    expect(client.patches).toEqual([{ metadata: { annotations: { "medmlops.io/retry-version": null } } }]);
+  });
+
+  it("reports an invalid spec in status instead of building children", async () => {
+    const { client, cache, reconcile } = setup();
+    const model = cache.get<KubeObject & { spec: Record<string, unknown> }>(MedModelKind, {
+      namespace: "rad",
+      name: "chest",
+    })!;
+    cache.put("MedModel", { ...model, spec: { ...model.spec, versions: [] } });
+    await reconcile();
+    expect(client.applied).toEqual([]);
+    const conds = (client.statuses[0]!["status"] as { conditions: { type: string; reason: string }[] })
+      .conditions;
+    expect(conds.find((c) => c.type === "Degraded")?.reason).toBe("InvalidSpec");
+  });
+
+  it("records the suspend Event and writes the control file", async () => {
+    const { client, recorded, reconcile } = setup(
+      { suspend: true, suspendReason: "recall" },
+      { "medmlops.io/suspended-by": "safety-officer" },
+    );
+    await reconcile();
+    expect(recorded.find((e) => e.reason === "Suspended")?.note).toBe(
+      "inference stopped by safety-officer: recall",
+    );
+    const cm = client.applied.find((o) => o.kind === "ConfigMap") as KubeObject & {
+      data: Record<string, string>;
+    };
+    expect(JSON.parse(cm.data["control.json"] ?? "{}")).toEqual({
+      suspended: true,
+      reason: "inference stopped by safety-officer: recall",
+    });
+  });
+
+  it("does nothing for a model that is gone", async () => {
+    const { client, cache, controller } = setup();
+    cache.objects.clear();
+    const r = await controller.reconciler.reconcile(
+      { namespace: "rad", name: "chest" },
+      {
+        signal: new AbortController().signal,
+        log: pino({ level: "silent" }),
+        now: () => new Date(),
+      },
+    );
+    expect(r).toBeUndefined();
+    expect(client.applied).toEqual([]);
+  });
+});
