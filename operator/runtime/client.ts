@@ -30,7 +30,7 @@ export class ApplyClient implements Client {
     return objectPath(gvk, keyOf(obj));
   }
 
-  async apply<T extends KubeObject = KubeObject>(obj: KubeObject, opts: ApplyOptions = {}): Promise<T> {
+  async apply<T extends KubeObject = KubeObject>(obj: T, opts: ApplyOptions = {}): Promise<T> {
     return this.rest.request<T>("PATCH", await this.pathOf(obj), {
       body: withoutServerFields(obj),
       contentType: APPLY_PATCH,
@@ -39,7 +39,7 @@ export class ApplyClient implements Client {
     });
   }
 
-  async applyStatus<T extends KubeObject = KubeObject>(obj: KubeObject): Promise<T> {
+  async applyStatus<T extends KubeObject = KubeObject>(obj: T): Promise<T> {
     return this.rest.request<T>("PATCH", `${await this.pathOf(obj)}/status`, {
       body: withoutServerFields(obj),
       contentType: APPLY_PATCH,

@@ -118,9 +118,9 @@ export interface DeleteOptions {
  * own); fields you applied before and leave out are removed.
  */
 export interface Client {
-  apply<T extends KubeObject = KubeObject>(obj: KubeObject, opts?: ApplyOptions): Promise<T>;
+  apply<T extends KubeObject = KubeObject>(obj: T, opts?: ApplyOptions): Promise<T>;
   /** SSA on the /status subresource: obj = {apiVersion, kind, metadata: {name, namespace}, status}. */
-  applyStatus<T extends KubeObject = KubeObject>(obj: KubeObject): Promise<T>;
+  applyStatus<T extends KubeObject = KubeObject>(obj: T): Promise<T>;
   /** JSON merge patch on the main resource (e.g. finalizers, annotations you do not want to own by SSA). */
   mergePatch<T extends KubeObject = KubeObject>(gvk: GVK, key: ObjectKey, patch: object): Promise<T>;
   /** Live read bypassing the cache; undefined on 404. */

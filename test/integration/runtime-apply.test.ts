@@ -46,8 +46,8 @@ function configMap(name: string, data: Record<string, string>, owner?: KubeObjec
 
 describe("server-side apply", () => {
   it("creates, then a second identical apply changes nothing (same resourceVersion)", async () => {
-    const first = await client.apply(configMap("ssa", { a: "1" }));
-    const second = await client.apply(configMap("ssa", { a: "1" }));
+    const first = await client.apply<KubeObject>(configMap("ssa", { a: "1" }));
+    const second = await client.apply<KubeObject>(configMap("ssa", { a: "1" }));
     expect(second.metadata?.resourceVersion).toBe(first.metadata?.resourceVersion);
     const managers =
       (first.metadata?.["managedFields"] as Array<{ manager: string; operation: string }>) ?? [];
@@ -55,19 +55,19 @@ describe("server-side apply", () => {
   });
 
   it("removes fields it applied before and now leaves out, and forces over other managers", async () => {
-    await client.apply(configMap("ssa2", { a: "1", b: "2" }));
+    await client.apply<KubeObject>(configMap("ssa2", { a: "1", b: "2" }));
     // someone else takes field "a" with a merge patch
     await rest.request("PATCH", `/api/v1/namespaces/${ns.name}/configmaps/ssa2`, {
       contentType: "application/merge-patch+json",
       query: { fieldManager: "kubectl-edit" },
       body: { data: { a: "hand-edited" } },
     });
-    const out = await client.apply(configMap("ssa2", { a: "1" }));
+    const out = await client.apply<KubeObject>(configMap("ssa2", { a: "1" }));
     expect(out["data"]).toEqual({ a: "1" });
   });
 
   it("writes status through the status subresource without touching spec, stamping observedGeneration", async () => {
-    const created = await client.apply({
+    const created = await client.apply<KubeObject>({
       apiVersion: "runtime-test.medmlops.io/v1",
       kind: "Widget",
       metadata: { name: "w1", namespace: ns.name },
@@ -79,7 +79,7 @@ describe("server-side apply", () => {
       { type: "Ready", status: "True", reason: "Reconciled", message: "all children applied" },
       new Date(),
     );
-    const written = await client.applyStatus(
+    const written = await client.applyStatus<KubeObject>(
       statusBody(created, { phase: "Ready", conditions }, { succeeded: true }),
     );
     expect(written["status"]).toMatchObject({ observedGeneration: 1, phase: "Ready" });
@@ -87,19 +87,19 @@ describe("server-side apply", () => {
     expect(written.metadata?.generation).toBe(1); // status writes do not bump generation
 
     // a failed reconcile keeps the old observedGeneration even after the spec moved on
-    const bumped = await client.apply({
+    const bumped = await client.apply<KubeObject>({
       apiVersion: "runtime-test.medmlops.io/v1",
       kind: "Widget",
       metadata: { name: "w1", namespace: ns.name },
       spec: { size: 2 },
     });
     expect(bumped.metadata?.generation).toBe(2);
-    const failed = await client.applyStatus(
+    const failed = await client.applyStatus<KubeObject>(
       statusBody(bumped, { phase: "Degraded", conditions }, { succeeded: false }),
     );
     expect(failed["status"]).toMatchObject({ observedGeneration: 1, phase: "Degraded" });
     // a status-only apply must not be able to change spec
-    const sneaky = await client.applyStatus({
+    const sneaky = await client.applyStatus<KubeObject>({
       ...statusBody(bumped, { phase: "X" }, { succeeded: true }),
       spec: { size: 99 },
     });
@@ -108,19 +108,19 @@ describe("server-side apply", () => {
 
   it("get returns undefined on 404, delete reports whether something was deleted", async () => {
     expect(await client.get(Kinds.ConfigMap, { namespace: ns.name, name: "nope" })).toBeUndefined();
-    await client.apply(configMap("gone-soon", { a: "1" }));
+    await client.apply<KubeObject>(configMap("gone-soon", { a: "1" }));
     expect(await client.delete(Kinds.ConfigMap, { namespace: ns.name, name: "gone-soon" })).toBe(true);
     expect(await client.delete(Kinds.ConfigMap, { namespace: ns.name, name: "gone-soon" })).toBe(false);
   });
 
   it("children with a controller owner reference are garbage-collected with their owner", async () => {
-    const owner = await client.apply({
+    const owner = await client.apply<KubeObject>({
       apiVersion: "runtime-test.medmlops.io/v1",
       kind: "Widget",
       metadata: { name: "owner", namespace: ns.name },
       spec: { size: 1 },
     });
-    const child = await client.apply(configMap("owned-child", { a: "1" }, owner));
+    const child = await client.apply<KubeObject>(configMap("owned-child", { a: "1" }, owner));
     expect(child.metadata?.ownerReferences?.[0]).toMatchObject({ kind: "Widget", controller: true });
     await client.delete(Widget, { namespace: ns.name, name: "owner" });
     await waitFor(
@@ -134,7 +134,7 @@ describe("server-side apply", () => {
 
 describe("events", () => {
   it("writes events.k8s.io/v1 Events regarding an object, and dedupes repeats", async () => {
-    const owner = await client.apply({
+    const owner = await client.apply<KubeObject>({
       apiVersion: "runtime-test.medmlops.io/v1",
       kind: "Widget",
       metadata: { name: "evented", namespace: ns.name },
