@@ -243,7 +243,19 @@ async function main(): Promise<void> {
 
   const port = await freePort();
   const child = await startSidecar(modelPath, port);
-  let results: Record<string, number>;
+  let results: {
+    inProcessP50Ms: number;
+    binaryP50Ms: number;
+    binaryRatio: number;
+    jsonP50Ms: number;
+    jsonRatio: number;
+    inProcessB1: number;
+    inProcessB4: number;
+    inProcessB8: number;
+    sidecarThroughput: number;
+    throughputRatio: number;
+    meanBatchSize: number;
+  };
   try {
     const x = input(1);
     const bin = encodeBinaryRequest([{ name: "input", datatype: "FP32", shape: [1, 3, 224, 224], data: x }], {
