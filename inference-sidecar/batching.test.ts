@@ -82,3 +82,46 @@ describe("dynamic batching under concurrency (real HTTP)", () => {
     }
   });
 });
+
+describe("overload and timeout", () => {
+  it("refuses beyond the queue limit with 503 OVERLOADED and times out slow requests with 503 TIMEOUT", async () => {
+    const h = await startHarness("cnn", { maxBatchSize: 1, maxQueue: 2, requestTimeoutMs: 60_000 });
+    try {
+      const body = JSON.stringify({
+        inputs: [{ name: "image", datatype: "FP32", shape: [1, 1, 16, 16], data: new Array(256).fill(0.5) }],
+      });
+      const send = () =>
+        h.sidecar.app.inject({
+          method: "POST",
+          url: "/v2/models/cnn/infer",
+          headers: { "content-type": "application/json" },
+          payload: body,
+        });
+      const statuses = (await Promise.all(Array.from({ length: 8 }, send))).map((r) => [
+        r.statusCode,
+        r.json().code,
+      ]);
+      expect(statuses.filter(([s]) => s === 200).length).toBeGreaterThanOrEqual(3);
+      expect(statuses).toContainEqual([503, "OVERLOADED"]);
+    } finally {
+      await h.close();
+    }
+    const slow = await startHarness("cnn", { maxBatchSize: 8, maxQueueDelayMs: 5000, requestTimeoutMs: 50 });
+    try {
+      const res = await slow.sidecar.app.inject({
+        method: "POST",
+        url: "/v2/models/cnn/infer",
+        headers: { "content-type": "application/json" },
+        payload: JSON.stringify({
+          inputs: [
+            { name: "image", datatype: "FP32", shape: [1, 1, 16, 16], data: new Array(256).fill(0.5) },
+          ],
+        }),
+      });
+      expect(res.statusCode).toBe(503);
+      expect(res.json().code).toBe("TIMEOUT");
+    } finally {
+      await slow.close();
+    }
+  });
+});

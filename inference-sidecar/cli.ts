@@ -31,6 +31,7 @@ export const USAGE = `usage: medmlops sidecar --model F.onnx --name N [options]
   --control-file F            JSON {"suspended": bool, "reason"?: string}, polled every 2 s
   --body-limit-mb M           largest request body (default 64)
   --request-timeout-ms T      longest infer request (default 30000)
+  --max-queue Q               waiting requests beyond which new ones get 503 OVERLOADED (default 256)
   --shutdown-grace-ms G       longest drain on SIGTERM (default 20000)
   --deid-mode M               ModelToData (default) or DataToModel: de-identify every DICOM instance first
   --keep-dir D                keep each DICOM case (after de-identification) under D for monitoring
@@ -66,6 +67,7 @@ const Flags = z.object({
   "control-file": z.string().optional(),
   "body-limit-mb": z.coerce.number().positive().max(4096).default(64),
   "request-timeout-ms": z.coerce.number().int().positive().default(30_000),
+  "max-queue": z.coerce.number().int().min(1).default(256),
   "shutdown-grace-ms": z.coerce.number().int().min(0).default(20_000),
   "deid-mode": z.enum(["ModelToData", "DataToModel"]).default("ModelToData"),
   "keep-dir": z.string().optional(),
@@ -142,6 +144,7 @@ export async function main(argv: string[]): Promise<number> {
     maxQueueDelayMs: flags["max-queue-delay-ms"],
     bodyLimit: Math.floor(flags["body-limit-mb"] * 1024 * 1024),
     requestTimeoutMs: flags["request-timeout-ms"],
+    maxQueue: flags["max-queue"],
     caseIdKey,
     logger,
     deid,

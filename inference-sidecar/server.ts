@@ -44,6 +44,8 @@ export interface SidecarConfig {
   bodyLimit: number;
   /** Longest an infer request may take from arrival to answer (queue + run), ms. */
   requestTimeoutMs: number;
+  /** Requests waiting for a batch beyond which new ones are refused with 503 OVERLOADED (default 256). */
+  maxQueue?: number;
   caseIdKey: CaseIdKey;
   logger: Logger;
   /** DataToModel de-identifies every DICOM instance before use (default: ModelToData, used as received). */
@@ -318,6 +320,9 @@ export class Sidecar {
 
   private async submit(inputs: Map<string, Tensor>): Promise<Map<string, Tensor>> {
     const batcher = this.batcher as NonNullable<typeof this.batcher>;
+    const maxQueue = this.cfg.maxQueue ?? 256;
+    if (batcher.queued >= maxQueue)
+      throw new SidecarError("OVERLOADED", `${batcher.queued} requests are already waiting; retry later`);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(

@@ -41,6 +41,7 @@ export async function startHarness(
     caseIdKey: opts.caseIdKey ?? TEST_CASE_KEY,
     logger: opts.logger ?? pino({ level: "silent" }),
     deid: opts.deid,
+    maxQueue: opts.maxQueue,
     keepDir: opts.keepDir,
   });
   const [loaded] = await Promise.all([
