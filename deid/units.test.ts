@@ -61,6 +61,7 @@ describe("actions", () => {
     expect(standardAction(0x00080000, "UL", ctx())).toBe("X");
     expect(standardAction(0x00080003, "LO", ctx())).toBe("X");
     expect(standardAction(0x00100011, "LO", ctx())).toBe("X");
+    expect(standardAction(0x04000500, "SQ", ctx())).toBe("X");
     expect(standardAction(0x0040a160, "UT", ctx())).toBe("X");
     expect(standardAction(0x0040a160, "UT", ctx("CleanStructuredContent"))).toBe("C");
     expect(standardAction(0x00181012, "DA", ctx())).toBe("X");

@@ -12,7 +12,8 @@
  *
  * Attributes the table does not list (see docs/deid.md "Attributes not in the table"):
  *   - group lengths (gggg,0000): removed (lengths are recomputed; group lengths are retired in data sets);
- *   - standard tags unknown to the data dictionary, and unlisted attributes of the Patient group (0010): removed;
+ *   - standard tags unknown to the data dictionary, unlisted attributes of the Patient group (0010) and of the
+ *     command group (0000), and the Encrypted Attributes Sequence (0400,0500): removed;
  *   - VR PN: removed — a person name is identifying by definition;
  *   - free text (LT, ST, UT, UC): removed, or cleaned with CleanDescriptors / CleanStructuredContent / CleanGraphics;
  *   - DA, DT, TM: like the table's date rows (removed; kept with Full Dates; shifted with Modified Dates);
@@ -134,6 +135,8 @@ export function unlistedAction(tag: number, _encodedVr: string, ctx: ActionConte
   const effective = known;
   // Unlisted Patient-group attributes, and command-group (0000) elements that have no place in a stored file.
   if (tag >>> 16 === PATIENT_GROUP || tag >>> 16 === 0x0000) return "X";
+  // Encrypted Attributes Sequence: an earlier de-identifier's encrypted copy of the original identity.
+  if (tag === 0x04000500) return "X";
   if (effective === "SQ") return "K";
   if (effective === "PN") return "X";
   if (effective === "LT" || effective === "ST" || effective === "UT" || effective === "UC") {
