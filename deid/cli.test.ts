@@ -169,3 +169,23 @@ describe("medmlops deid", () => {
     expect(JSON.parse(stdout).files).toBe(2);
   });
 });
+
+describe("never partially written", () => {
+  it("leaves no temporary files, and an unwritable output becomes a WRITE_ERROR quarantine, not a partial file", async () => {
+    expect(await main([join(dir, "in"), join(dir, "out"), "--key-file", join(dir, "key")])).toBe(0);
+    expect((await files(join(dir, "out"))).filter((f) => f.endsWith(".tmp"))).toEqual([]);
+    // A file where the output folder should be: nothing can be written below it.
+    await writeFile(join(dir, "blocked"), "x");
+    const code = await main([
+      join(dir, "in"),
+      join(dir, "blocked"),
+      "--key-file",
+      join(dir, "key"),
+      "--report",
+      join(dir, "r.json"),
+    ]);
+    expect(code).toBe(3);
+    const report = JSON.parse(await readFile(join(dir, "r.json"), "utf8"));
+    expect(report.files.map((f: { code: string }) => f.code)).toEqual(["WRITE_ERROR", "WRITE_ERROR"]);
+  });
+});

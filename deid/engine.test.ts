@@ -422,6 +422,21 @@ describe("transfer syntaxes and framing", () => {
     if (!cut.ok) expect(cut.reason).not.toMatch(/SMITHSONIAN|MRN/);
   });
 
+  it("quarantines tags out of ascending order and explicit VRs that contradict the dictionary", () => {
+    const file = buildFile(baseSpecs());
+    // Patient's Name written with VR CS: a corrupt VR could disguise an identifier, so it is refused.
+    const badVr = Buffer.from(file);
+    const at = badVr.indexOf(Buffer.from([0x10, 0x00, 0x10, 0x00, 0x50, 0x4e]));
+    badVr.write("CS", at + 4, "latin1");
+    const r1 = deidentify(badVr, { key: TEST_KEY });
+    expect(r1.ok ? "" : r1.code).toBe("MALFORMED");
+    // Swap Patient's Name to a tag lower than its predecessor: order violation.
+    const swapped = Buffer.from(file);
+    swapped.writeUInt16LE(0x0008, at);
+    const r2 = deidentify(swapped, { key: TEST_KEY });
+    expect(r2.ok ? "" : r2.code).toBe("MALFORMED");
+  });
+
   it("quarantines files without SOP Instance UID", () => {
     const r = deidentify(buildFile(baseSpecs().filter((s) => s[0] !== TAG.SOPInstanceUID)), {
       key: TEST_KEY,
