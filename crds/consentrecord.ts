@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { withRules } from "./cel.ts";
+import { type Rule, withRules } from "./cel.ts";
 import { conditionsList, kindSchema, MAX_NAME, ObjectName, ObservedGeneration, Timestamp } from "./common.ts";
 import { PurposeSchema } from "./retrainjob.ts";
 
@@ -13,24 +13,33 @@ export function isPseudonym(value: string): boolean {
   return PSEUDONYM_PATTERN.test(value);
 }
 
-export const PseudonymSchema = withRules(z.string().min(1).max(67), [
+/**
+ * The subject's rules sit on the object, not on the string: the API server then reports `Invalid value:
+ * "object"` instead of echoing the rejected string, which may be a real MRN or name (no PHI in errors).
+ * For the same reason the string has no OpenAPI `pattern` (whose error would print the value); maxLength
+ * errors never include the value.
+ */
+const pseudonymRules: Rule<{ pseudonym: string }>[] = [
   {
-    rule: "!self.matches('^[0-9]+$')",
+    rule: "!self.pseudonym.matches('^[0-9]+$')",
     message: "subject.pseudonym looks like a raw medical record number; store pn:<HMAC-SHA256 hex> instead",
-    check: (v) => !/^[0-9]+$/.test(v),
+    field: "pseudonym",
+    check: (v) => !/^[0-9]+$/.test(v.pseudonym),
   },
   {
-    rule: "!self.contains(' ')",
+    rule: "!self.pseudonym.contains(' ')",
     message: "subject.pseudonym looks like a name; store pn:<HMAC-SHA256 hex> instead",
-    check: (v) => !v.includes(" "),
+    field: "pseudonym",
+    check: (v) => !v.pseudonym.includes(" "),
   },
   {
-    rule: "self.matches('^pn:[a-f0-9]{64}$')",
+    rule: "self.pseudonym.matches('^pn:[a-f0-9]{64}$')",
     message:
       "subject.pseudonym must be pn: followed by 64 lowercase hex characters (keyed HMAC-SHA256 of the patient ID)",
-    check: isPseudonym,
+    field: "pseudonym",
+    check: (v) => isPseudonym(v.pseudonym),
   },
-]);
+];
 
 export const PeriodSchema = withRules(
   z.object({
@@ -70,13 +79,18 @@ export const ProvisionSchema = z
 
 export const ConsentRecordSpecSchema = z
   .object({
-    subject: z
-      .object({
-        pseudonym: PseudonymSchema.describe(
-          "The patient as a keyed pseudonym, pn:<64 hex> = HMAC-SHA256(hospital key, patient ID), computed with the hospital's de-identification key. Raw MRNs and names are rejected.",
-        ),
-      })
-      .describe("Whose consent this is. Only a pseudonym is ever stored (GDPR Art. 4(5))."),
+    subject: withRules(
+      z.object({
+        pseudonym: z
+          .string()
+          .min(1)
+          .max(67)
+          .describe(
+            "The patient as a keyed pseudonym, pn:<64 hex> = HMAC-SHA256(hospital key, patient ID), computed with the hospital's de-identification key. Raw MRNs and names are rejected.",
+          ),
+      }),
+      pseudonymRules,
+    ).describe("Whose consent this is. Only a pseudonym is ever stored (GDPR Art. 4(5))."),
     legalBasis: z
       .object({
         article6: z

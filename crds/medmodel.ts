@@ -83,7 +83,7 @@ export const ModelCardSchema = withRules(
   }),
   [
     {
-      rule: "self.intendedUse.matches('[^\\\\s]')",
+      rule: "!has(self.intendedUse) || self.intendedUse.matches('[^\\\\s]')",
       message: "modelCard.intendedUse must say what the model is for; blank text is not an intended use",
       field: "intendedUse",
       check: (v) => /\S/.test(v.intendedUse),

@@ -2,6 +2,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { readManifests } from "./examples.ts";
+import { invalidCases } from "./invalid-cases.ts";
 import {
   API_VERSION,
   ConditionSchema,
@@ -42,6 +43,22 @@ describe("examples", () => {
     const schema = schemasByKind[doc["kind"] as keyof typeof schemasByKind];
     expect(problems(schema, doc)).toEqual([]);
   });
+});
+
+describe("invalid manifests", () => {
+  const schemas = schemasByKind as Record<string, { safeParse: (v: unknown) => Loose }>;
+  it.each(invalidCases.map((c) => [c.kind, c.name, c] as const))(
+    "%s: rejects %s, naming the field",
+    (kind, _n, c) => {
+      const manifest = example(kind);
+      c.mutate(manifest);
+      const lines = problems(schemas[kind]!, manifest);
+      expect(
+        lines.some((l) => l.startsWith(`${c.field}: `) && c.message.test(l)),
+        lines.join("\n"),
+      ).toBe(true);
+    },
+  );
 });
 
 describe("MedModel", () => {
@@ -86,123 +103,10 @@ describe("MedModel", () => {
     });
   });
 
-  const cases: [string, (m: Loose) => void, string, RegExp][] = [
-    [
-      "activeVersion not among versions",
-      (m) => (m.spec.activeVersion = "v9"),
-      "spec.activeVersion",
-      /one of spec.versions/,
-    ],
-    [
-      "fallbackVersion not among versions",
-      (m) => (m.spec.failover.fallbackVersion = "v0"),
-      "spec.failover.fallbackVersion",
-      /one of spec.versions/,
-    ],
-    ["duplicate version names", (m) => (m.spec.versions[1].name = "v1"), "spec.versions", /unique/],
-    [
-      "version name not a DNS label",
-      (m) => (m.spec.versions[0].name = "V_1"),
-      "spec.versions[0].name",
-      /DNS-1123/,
-    ],
-    [
-      "sha256 not hex",
-      (m) => (m.spec.versions[1].source.sha256 = "z".repeat(64)),
-      "spec.versions[1].source.sha256",
-      /64 lowercase hex/,
-    ],
-    [
-      "sha256 short",
-      (m) => (m.spec.versions[0].source.sha256 = "abc"),
-      "spec.versions[0].source.sha256",
-      /64/,
-    ],
-    [
-      "missing sha256",
-      (m) => delete m.spec.versions[0].source.sha256,
-      "spec.versions[0].source.sha256",
-      /expected string/,
-    ],
-    [
-      "source scheme unknown",
-      (m) => (m.spec.versions[0].source.uri = "s3://b/k"),
-      "spec.versions[0].source.uri",
-      /pvc:\/\//,
-    ],
-    [
-      "weights not rising",
-      (m) => (m.spec.rollout.steps[1].weight = 10),
-      "spec.rollout.steps",
-      /strictly rise/,
-    ],
-    [
-      "weights not ending at 100",
-      (m) => m.spec.rollout.steps.pop(),
-      "spec.rollout.steps",
-      /end at weight 100/,
-    ],
-    [
-      "no intended use",
-      (m) => delete m.spec.modelCard.intendedUse,
-      "spec.modelCard.intendedUse",
-      /expected string/,
-    ],
-    [
-      "blank intended use",
-      (m) => (m.spec.modelCard.intendedUse = " ".repeat(12)),
-      "spec.modelCard.intendedUse",
-      /must say what/,
-    ],
-    [
-      "no lifetime",
-      (m) => delete m.spec.modelCard.validUntil,
-      "spec.modelCard.validUntil",
-      /expected string/,
-    ],
-    [
-      "lifetime not a date",
-      (m) => (m.spec.modelCard.validUntil = "next year"),
-      "spec.modelCard.validUntil",
-      /date/,
-    ],
-    [
-      "operating point above 1",
-      (m) => (m.spec.signature.outputs[0].operatingPoint = 1.5),
-      "spec.signature.outputs[0].operatingPoint",
-      /1/,
-    ],
-    [
-      "window without width",
-      (m) => (m.spec.signature.inputs[0].dicom.window = { center: 40 }),
-      "spec.signature.inputs[0].dicom.window",
-      /center and width/,
-    ],
-    [
-      "normalize per channel",
-      (m) => (m.spec.signature.inputs[0].dicom.normalize.mean = [0.5, 0.5]),
-      "spec.signature.inputs[0].dicom.normalize",
-      /one value per channel/,
-    ],
-    [
-      "bad duration",
-      (m) => (m.spec.failover.unavailableAfter = "a minute"),
-      "spec.failover.unavailableAfter",
-      /duration/,
-    ],
-    ["negative replicas", (m) => (m.spec.serving.replicas = -1), "spec.serving.replicas", />=0/],
-    ["unknown deid mode", (m) => (m.spec.deid.mode = "None"), "spec.deid.mode", /DataToModel/],
-    ["wrong apiVersion", (m) => (m.apiVersion = "medmlops.io/v1"), "apiVersion", /medmlops.io\/v1alpha1/],
-  ];
-  it.each(cases)("rejects %s, naming the field", (_name, mutate, field, message) => {
+  it("rejects another apiVersion", () => {
     const m = example("MedModel");
-    mutate(m);
-    const lines = problems(MedModelSchema, m);
-    expect(lines.length).toBeGreaterThan(0);
-    expect(
-      lines.some((l) => l.startsWith(`${field}: `) && message.test(l)),
-      lines.join("\n"),
-    ).toBe(true);
+    m.apiVersion = "medmlops.io/v1";
+    expect(problems(MedModelSchema, m)[0]).toMatch(/^apiVersion: .*medmlops.io\/v1alpha1/);
   });
 
   it("never echoes the offending value in messages (no PHI in errors)", () => {
@@ -227,60 +131,6 @@ describe("MedModel", () => {
 });
 
 describe("ValidationPolicy", () => {
-  const cases: [string, (p: Loose) => void, string, RegExp][] = [
-    ["sampling rate above 1", (p) => (p.spec.sampling.rate = 1.2), "spec.sampling.rate", /<=1/],
-    ["sampling rate negative", (p) => (p.spec.sampling.rate = -0.1), "spec.sampling.rate", />=0/],
-    [
-      "floor above 1",
-      (p) => (p.spec.metrics[0].min = 85),
-      "spec.metrics[0].min",
-      /min of a proportion metric must be within \[0, 1\]/,
-    ],
-    [
-      "ceiling below 0",
-      (p) => (p.spec.metrics[3].max = -0.1),
-      "spec.metrics[3].max",
-      /max of a proportion metric must be within \[0, 1\]/,
-    ],
-    [
-      "metric without bound",
-      (p) => delete p.spec.metrics[2].min,
-      "spec.metrics[2]",
-      /floor \(min\) or a ceiling/,
-    ],
-    ["min above max", (p) => (p.spec.metrics[0].max = 0.5), "spec.metrics[0].max", /min must not exceed max/],
-    [
-      "negative mae",
-      (p) => p.spec.metrics.push({ name: "mae", max: -1 }),
-      "spec.metrics[4]",
-      /mae must not be negative/,
-    ],
-    [
-      "drift check with both",
-      (p) => (p.spec.drift.checks[0].pValue = 0.05),
-      "spec.drift.checks[0]",
-      /exactly one/,
-    ],
-    ["drift window with both", (p) => (p.spec.drift.window.cases = 500), "spec.drift.window", /not both/],
-    [
-      "retrain without template",
-      (p) => delete p.spec.actions.retrainTemplate,
-      "spec.actions.retrainTemplate",
-      /retrainTemplate/,
-    ],
-    ["unknown metric", (p) => (p.spec.metrics[0].name = "f1"), "spec.metrics[0].name", /sensitivity/],
-    ["unknown action", (p) => (p.spec.actions.onDrift = ["Panic"]), "spec.actions.onDrift[0]", /Alert/],
-  ];
-  it.each(cases)("rejects %s, naming the field", (_name, mutate, field, message) => {
-    const p = example("ValidationPolicy");
-    mutate(p);
-    const lines = problems(ValidationPolicySchema, p);
-    expect(
-      lines.some((l) => l.startsWith(`${field}: `) && message.test(l)),
-      lines.join("\n"),
-    ).toBe(true);
-  });
-
   it("defaults sampling, schedule, actions and change control", () => {
     const p = ValidationPolicySchema.parse({
       ...example("ValidationPolicy"),
@@ -295,32 +145,6 @@ describe("ValidationPolicy", () => {
 });
 
 describe("RetrainJob", () => {
-  it.each<[string, (j: Loose) => void, string, RegExp]>([
-    ["candidate equal to base", (j) => (j.spec.candidateVersion = "v2"), "spec.candidateVersion", /differ/],
-    [
-      "since after until",
-      (j) => (j.spec.dataset.since = "2027-01-01T00:00:00Z"),
-      "spec.dataset.until",
-      /before/,
-    ],
-    ["unknown purpose", (j) => (j.spec.dataset.purpose = "MARKETING"), "spec.dataset.purpose", /SYSDEV/],
-    [
-      "historical fraction above 1",
-      (j) => (j.spec.dataset.historicalFraction = 2),
-      "spec.dataset.historicalFraction",
-      /<=1/,
-    ],
-    ["no trainer image", (j) => delete j.spec.trainer.image, "spec.trainer.image", /expected string/],
-  ])("rejects %s, naming the field", (_n, mutate, field, message) => {
-    const j = example("RetrainJob");
-    mutate(j);
-    const lines = problems(RetrainJobSchema, j);
-    expect(
-      lines.some((l) => l.startsWith(`${field}: `) && message.test(l)),
-      lines.join("\n"),
-    ).toBe(true);
-  });
-
   it("defaults purpose to SYSDEV and promotion to Manual", () => {
     const j = example("RetrainJob");
     delete j.spec.dataset.purpose;
@@ -332,23 +156,6 @@ describe("RetrainJob", () => {
 });
 
 describe("ConsentRecord", () => {
-  it.each<[string, string, RegExp]>([
-    ["digits only (an MRN)", "1234567890", /raw medical record number/],
-    ["a name", "Jane Doe", /looks like a name/],
-    ["hex without prefix", "a".repeat(64), /pn: followed by 64/],
-    ["prefix with short hash", "pn:abc123", /pn: followed by 64/],
-    ["uppercase hex", `pn:${"A".repeat(64)}`, /pn: followed by 64/],
-  ])("rejects a subject that is %s", (_n, value, message) => {
-    const c = example("ConsentRecord");
-    c.spec.subject.pseudonym = value;
-    const lines = problems(ConsentRecordSchema, c);
-    expect(
-      lines.some((l) => l.startsWith("spec.subject.pseudonym: ") && message.test(l)),
-      lines.join("\n"),
-    ).toBe(true);
-    expect(lines.join("\n")).not.toContain(value);
-  });
-
   it("rejects repeated purposes and an inverted period", () => {
     const c = example("ConsentRecord");
     c.spec.provisions[0].purposes = ["SYSDEV", "SYSDEV"];

@@ -182,7 +182,7 @@ export function openApiSchema(kind: KindName): JsonSchema {
         type: "string",
       },
       kind: { description: `The kind: ${kind}.`, type: "string" },
-      metadata: { description: "Standard object metadata.", type: "object" },
+      metadata: { type: "object" },
       spec: structuralSchema(src.spec),
       status: structuralSchema(src.status),
     },

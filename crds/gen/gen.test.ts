@@ -104,10 +104,18 @@ describe("CEL rules", () => {
     ["ValidationPolicy", ".spec.metrics[]", "self.min >= 0.0 && self.min <= 1.0"],
     ["RetrainJob", ".spec", "self.candidateVersion != self.baseVersion"],
     ["RetrainJob", ".spec.dataset", "self == oldSelf"],
-    ["ConsentRecord", ".spec.subject.pseudonym", "^pn:[a-f0-9]{64}$"],
-    ["ConsentRecord", ".spec.subject.pseudonym", "!self.matches('^[0-9]+$')"],
+    ["ConsentRecord", ".spec.subject", "self.pseudonym.matches('^pn:[a-f0-9]{64}$')"],
+    ["ConsentRecord", ".spec.subject", "!self.pseudonym.matches('^[0-9]+$')"],
   ])("%s %s has %s", (kind, path, fragment) => {
     expect(has(kind, path, fragment)).toBe(true);
+  });
+
+  it("checks the consent subject on the object, so a rejected MRN or name is never echoed back", () => {
+    const consent = schemaOf(allCrds().find((c) => c.info.kind === "ConsentRecord")!.crd) as Loose;
+    const pseudonym = consent.properties.spec.properties.subject.properties.pseudonym;
+    expect(pseudonym.pattern).toBeUndefined();
+    expect(pseudonym["x-kubernetes-validations"]).toBeUndefined();
+    expect(pseudonym.maxLength).toBe(67);
   });
 
   it("each has a message", () => {

@@ -91,6 +91,8 @@ export function toStructural(schema: JsonSchema): JsonSchema {
     collapseUnion(node, path);
 
     if (node["format"] === "date-time" || node["format"] === "date") delete node["pattern"];
+    // RegExp#source escapes "/"; RE2 accepts it, but plain slashes read better in `kubectl explain`.
+    if (typeof node["pattern"] === "string") node["pattern"] = node["pattern"].replace(/\\\//g, "/");
     if (
       node["additionalProperties"] === false ||
       (node["properties"] && node["additionalProperties"] !== undefined)
@@ -167,7 +169,9 @@ export function checkStructural(schema: JsonSchema, path = ""): string[] {
   if (isObject(schema["properties"])) {
     for (const [name, child] of Object.entries(schema["properties"])) {
       if (!isObject(child)) continue;
-      if (typeof child["description"] !== "string" || child["description"] === "") {
+      // The API server forbids anything but `type: object` for the root metadata, description included.
+      const rootMetadata = path === "" && name === "metadata";
+      if (!rootMetadata && (typeof child["description"] !== "string" || child["description"] === "")) {
         problems.push(`${path}.${name}: missing description`);
       }
       problems.push(...checkStructural(child, `${path}.${name}`));
