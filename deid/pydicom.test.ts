@@ -11,6 +11,8 @@ import { type Element, find, TAG } from "./dicom/element.ts";
 import { readFile } from "./dicom/reader.ts";
 import { deidentify } from "./engine.ts";
 import { readWithDcmjs, TEST_KEY } from "./testing/build.ts";
+import { mutate } from "./testing/fuzz-inputs.ts";
+import { rng } from "./testing/random.ts";
 import type { DeidOutcome } from "./types.ts";
 import { str } from "./values.ts";
 import { verifyBuffers } from "./verify.ts";
@@ -163,4 +165,35 @@ describe("python3-pydicom test files", () => {
       if (name.length >= 3) expect(c.result.reason.includes(name), c.name).toBe(false);
     }
   });
+
+  it("fuzz over real files: 1500 seeded mutations, no crash, never the original patient name or ID in an output", () => {
+    const names = [
+      "CT_small.dcm",
+      "MR_small_implicit.dcm",
+      "rtplan.dcm",
+      "MR_small_bigendian.dcm",
+      "test-SR.dcm",
+      "rtstruct.dcm",
+      "MR_small_RLE.dcm",
+    ];
+    const seeds = names.map((n) => {
+      const c = cases.find((x) => x.name === n);
+      if (!c) throw new Error(`missing ${n}`);
+      const ds = readFile(c.input).dataset;
+      const ids = [str(find(ds, TAG.PatientName)), str(find(ds, TAG.PatientID))].filter((x) => x.length >= 4);
+      return { input: c.input, ids };
+    });
+    const r = rng(1500);
+    let ok = 0;
+    for (let n = 0; n < 1500; n++) {
+      const seed = seeds[n % seeds.length] as (typeof seeds)[number];
+      const result = deidentify(mutate(seed.input, r), { key: TEST_KEY });
+      expect(result.ok ? "ok" : result.code, `mutation ${n}`).not.toBe("INTERNAL_ERROR");
+      if (!result.ok) continue;
+      ok++;
+      const text = Buffer.from(result.output).toString("latin1");
+      for (const id of seed.ids) expect(text.includes(id), `mutation ${n} kept an identifier`).toBe(false);
+    }
+    expect(ok).toBeGreaterThan(100);
+  }, 60_000);
 });
