@@ -11,8 +11,26 @@ const chart = join(repoRoot, "charts", "medmlops");
 // biome-ignore lint/suspicious/noExplicitAny: rendered manifests are read at arbitrary paths
 type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string }; spec?: any };
 
+let kubeVersion = "";
+
+/** Offline `helm template` assumes Kubernetes 1.20; render for the server's real version (Chart.yaml needs 1.30+). */
 async function template(release: string, namespace: string, ...extra: string[]): Promise<string> {
-  const r = await helm(["template", release, chart, "--namespace", namespace, ...extra]);
+  if (kubeVersion === "") {
+    const v = JSON.parse(await kubectlOk(["version", "-o", "json"])) as {
+      serverVersion: { gitVersion: string };
+    };
+    kubeVersion = v.serverVersion.gitVersion;
+  }
+  const r = await helm([
+    "template",
+    release,
+    chart,
+    "--namespace",
+    namespace,
+    "--kube-version",
+    kubeVersion,
+    ...extra,
+  ]);
   expect(r.code, r.stderr).toBe(0);
   return r.stdout;
 }
