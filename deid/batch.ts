@@ -32,8 +32,14 @@ export async function listInputs(input: string): Promise<FileTask[]> {
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const e of entries) {
       const full = join(dir, e.name);
+      if (e.name.endsWith(".tmp")) continue;
       if (e.isDirectory()) await walk(full);
-      else if (e.isFile() && !e.name.endsWith(".tmp")) out.push({ path: full, rel: relative(root, full) });
+      else if (e.isFile()) out.push({ path: full, rel: relative(root, full) });
+      else if (e.isSymbolicLink()) {
+        // Linked files are processed like files (none silently skipped); linked folders are not followed (loops).
+        const target = await stat(full).catch(() => undefined);
+        if (!target || target.isFile()) out.push({ path: full, rel: relative(root, full) });
+      }
     }
   };
   await walk(root);

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
@@ -80,6 +80,12 @@ describe("medmlops deid", () => {
     const q = report.files.find((f: { input: string }) => f.input === "study1/notes.txt");
     expect(q).toMatchObject({ outcome: "quarantined", code: "NOT_DICOM" });
     expect(JSON.stringify(report)).not.toContain("SMITHSONIAN");
+  });
+
+  it("processes symlinked files too (nothing silently skipped)", async () => {
+    await symlink(join(dir, "in", "study1", "ct1.dcm"), join(dir, "in", "linked.dcm"));
+    expect(await main([join(dir, "in"), join(dir, "out"), "--key-file", join(dir, "key")])).toBe(0);
+    expect(await files(join(dir, "out"))).toEqual(["linked.dcm", "study1/ct1.dcm", "study1/ct2.dcm"]);
   });
 
   it("--jobs 2 gives byte-identical output to --jobs 1", async () => {

@@ -117,6 +117,10 @@ describe("python3-pydicom test files", () => {
       if (!c.result.ok) continue;
       const v = verifyBuffers(c.input, c.result.output);
       expect(v.leaks, c.name).toEqual([]);
+      expect(
+        v.overRemoved.filter((l) => l.check === "pixels-retained"),
+        c.name,
+      ).toEqual([]);
       const orig = readFile(c.input).dataset;
       for (const tag of [TAG.PatientName, TAG.PatientID]) {
         const value = str(find(orig, tag));

@@ -30,7 +30,8 @@ export type CheckKind =
   | "date-shifted"
   | "free-text-clean"
   | "private-removed"
-  | "conformance";
+  | "conformance"
+  | "pixels-retained";
 
 export interface Leak {
   file: string;
@@ -44,7 +45,7 @@ export interface VerifyResult {
   passed: number;
   total: number;
   byCheck: Record<string, { passed: number; total: number }>;
-  /** Failed privacy checks (everything except tag-retained, which measures over-removal). */
+  /** Failed privacy checks (all but tag-retained and pixels-retained, which measure over-removal). */
   leaks: Leak[];
   /** Attributes the profile keeps that were not kept (utility, not privacy). */
   overRemoved: Leak[];
@@ -211,6 +212,16 @@ function findDate(ds: readonly Element[], dates: Set<string>): number[] {
   return hits;
 }
 
+function samePixels(a: Element, b: Element | undefined): boolean {
+  if (!b) return false;
+  if (a.fragments || b.fragments) {
+    const fa = a.fragments ?? [];
+    const fb = b.fragments ?? [];
+    return fa.length === fb.length && fa.every((f, i) => Buffer.from(f).equals(Buffer.from(fb[i] ?? [])));
+  }
+  return Buffer.from(a.value).equals(Buffer.from(b.value));
+}
+
 function verifyPair(
   file: string,
   original: Uint8Array,
@@ -269,6 +280,11 @@ function verifyPair(
     "conformance",
     (find(d.dataset, TAG.DeidentificationMethodCodeSequence)?.items?.length ?? 0) > 0,
   );
+  // Pixels: byte-identical unless Clean Pixel Data masked them (MIDI-B "pixels retained").
+  const op = find(o.dataset, TAG.PixelData);
+  const dp = find(d.dataset, TAG.PixelData);
+  if (op && !options.has("CleanPixelData"))
+    s.record(file, TAG.PixelData, "pixels-retained", samePixels(op, dp));
   const metaSop = str(find(d.meta, TAG.MediaStorageSOPInstanceUID));
   s.record(
     file,
