@@ -163,10 +163,40 @@ export const kindSources: Record<KindName, KindSource> = {
   },
 };
 
+/**
+ * `kubectl explain` prints descriptions but not defaults, so scalar and list defaults are appended to the
+ * description ("Default: 60s."). Object defaults (`{}`) only say "fill in my fields' defaults" and are skipped.
+ */
+export function describeDefaults(node: JsonSchema): JsonSchema {
+  const out: JsonSchema = { ...node };
+  const def = node["default"];
+  if (
+    def !== undefined &&
+    (typeof def !== "object" || Array.isArray(def)) &&
+    typeof out["description"] === "string"
+  ) {
+    const text = Array.isArray(def) ? (def.length === 0 ? "[]" : JSON.stringify(def)) : String(def);
+    out["description"] = `${String(out["description"]).replace(/\.?$/, ".")} Default: ${text}.`;
+  }
+  if (node["properties"]) {
+    out["properties"] = Object.fromEntries(
+      Object.entries(node["properties"] as Record<string, JsonSchema>).map(([k, v]) => [
+        k,
+        describeDefaults(v),
+      ]),
+    );
+  }
+  if (node["items"]) out["items"] = describeDefaults(node["items"] as JsonSchema);
+  if (typeof node["additionalProperties"] === "object") {
+    out["additionalProperties"] = describeDefaults(node["additionalProperties"] as JsonSchema);
+  }
+  return out;
+}
+
 /** zod → JSON Schema (OpenAPI 3.0 dialect, input side so defaulted fields are optional) → structural. */
 export function structuralSchema(schema: z.ZodType): JsonSchema {
   const raw = z.toJSONSchema(schema, { target: "openapi-3.0", io: "input", unrepresentable: "throw" });
-  return toStructural(raw as JsonSchema);
+  return describeDefaults(toStructural(raw as JsonSchema));
 }
 
 /** The openAPIV3Schema of one kind. */
