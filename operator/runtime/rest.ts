@@ -163,9 +163,12 @@ class KubeRestClient implements RestClient {
       lines.on("line", (line) => {
         if (line) o.onLine(line);
       });
+      // readline re-emits input errors on the interface: without this listener a reset connection would be an
+      // uncaught exception instead of a rejected watch.
+      lines.on("error", reject);
       res.on("error", reject);
       res.on("aborted", () => reject(new Error("watch stream aborted")));
-      lines.on("close", resolve);
+      lines.on("close", () => (res.complete ? resolve() : reject(new Error("watch stream closed early"))));
     });
   }
 }

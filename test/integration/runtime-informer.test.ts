@@ -98,7 +98,9 @@ describe("informer on the real API server", () => {
     const { kc, proxy } = await proxiedKubeConfig();
     const { inf, restarts } = startInformer(restClientFromKubeConfig(kc));
     await inf.waitForSync();
-    await waitFor(() => proxy.connections() > 0, 5_000);
+    await createCm("watch-up"); // seen only through the watch: proves the watch connection is established
+    await waitFor(() => inf.store.get(ns.name, "watch-up"), 10_000);
+    expect(proxy.connections()).toBeGreaterThan(0);
     proxy.reset();
     await createCm("while-reset"); // written directly, not through the proxy
     await waitFor(() => inf.store.get(ns.name, "while-reset"), 20_000);
@@ -112,7 +114,8 @@ describe("informer on the real API server", () => {
     const { kc, proxy } = await proxiedKubeConfig();
     const { inf, restarts } = startInformer(restClientFromKubeConfig(kc), { staleAfterMs: 2_000 });
     await inf.waitForSync();
-    await waitFor(() => proxy.connections() > 0, 5_000);
+    await createCm("watch-is-live"); // seen only through the watch: proves the watch connection is established
+    await waitFor(() => inf.store.get(ns.name, "watch-is-live"), 10_000);
     proxy.freeze(); // the watch connection stays open but nothing arrives any more
     await createCm("while-frozen");
     await waitFor(() => inf.store.get(ns.name, "while-frozen"), 20_000);
