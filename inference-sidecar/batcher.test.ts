@@ -126,4 +126,42 @@ describe("Batcher", () => {
     fail = false;
     expect(await b.submit(2)).toBe(2);
   });
+
+  it("waits for requests still arriving, bounded, and goes when they are in", async () => {
+    const { clock, advance } = fakeClock();
+    let incoming = 2;
+    const runs: number[][] = [];
+    const b = new Batcher<number, number>({
+      maxBatchSize: 8,
+      maxQueueDelayMs: 0,
+      arrivalWaitMs: 5,
+      incoming: () => incoming,
+      size: () => 1,
+      key: () => "",
+      clock,
+      run: async (xs) => {
+        runs.push(xs);
+        return xs;
+      },
+    });
+    const p1 = b.submit(1);
+    await advance(1);
+    expect(runs).toHaveLength(0);
+    incoming = 1;
+    const p2 = b.submit(2);
+    await advance(1);
+    expect(runs).toHaveLength(0);
+    incoming = 0;
+    const p3 = b.submit(3);
+    expect(await Promise.all([p1, p2, p3])).toEqual([1, 2, 3]);
+    expect(runs).toEqual([[1, 2, 3]]);
+    // A request that never arrives delays a batch by at most arrivalWaitMs.
+    incoming = 1;
+    const p4 = b.submit(4);
+    await advance(4);
+    expect(runs).toHaveLength(1);
+    await advance(2);
+    expect(await p4).toBe(4);
+    expect(runs).toHaveLength(2);
+  });
 });

@@ -28,6 +28,12 @@ export interface BatcherOptions<I, O> {
   key: (item: I) => string;
   run: (items: I[]) => Promise<O[]>;
   clock?: Clock;
+  /**
+   * Requests known to be on their way (headers in, body still arriving). While there are some and the batch
+   * is not full, the batch waits for them — at most `arrivalWaitMs` beyond the queue delay.
+   */
+  incoming?: () => number;
+  arrivalWaitMs?: number;
   /** Called once per batch, for metrics. */
   onBatch?: (info: { items: number; requests: number; queueMs: number[] }) => void;
 }
@@ -75,6 +81,11 @@ export class Batcher<I, O> {
     });
   }
 
+  /** Re-evaluates the queue, e.g. when an incoming request finished arriving or was abandoned. */
+  poke(): void {
+    this.schedule();
+  }
+
   /** Decides whether to dispatch now or arm a timer for the oldest request's deadline. */
   private schedule(): void {
     if (this.running || this.queue.length === 0) return;
@@ -83,6 +94,21 @@ export class Batcher<I, O> {
     const waited = this.clock.now() - head.enqueuedAt;
     if (ready.items >= this.opts.maxBatchSize) {
       this.dispatch();
+      return;
+    }
+    const arrivalWait = this.opts.arrivalWaitMs ?? 5;
+    if (
+      waited >= this.opts.maxQueueDelayMs &&
+      (this.opts.incoming?.() ?? 0) > 0 &&
+      waited < this.opts.maxQueueDelayMs + arrivalWait
+    ) {
+      // More requests are being received: a fuller batch costs less than running twice.
+      if (this.timer === undefined) {
+        this.timer = this.clock.setTimeout(() => {
+          this.timer = undefined;
+          this.schedule();
+        }, 1);
+      }
       return;
     }
     if (waited >= this.opts.maxQueueDelayMs) {

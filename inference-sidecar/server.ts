@@ -64,6 +64,8 @@ export class Sidecar {
   private model: LoadedModel | undefined;
   private batcher: Batcher<Map<string, Tensor>, Map<string, Tensor>> | undefined;
   private inflight = 0;
+  /** Infer requests whose headers arrived and whose body is still being received (for batch filling). */
+  private receiving = 0;
   private idleWaiters: (() => void)[] = [];
   private failure = "";
 
@@ -105,6 +107,7 @@ export class Sidecar {
       size: (req) => (batchable ? (req.values().next().value?.shape[0] ?? 1) : 1),
       key: (req) => (batchable ? batchKey(req) : ""),
       run: (reqs) => this.run(model.session, model.signature, reqs),
+      incoming: () => this.receiving,
       onBatch: ({ items, queueMs }) => this.metrics.observeBatch(items, queueMs),
     });
     this.phase = "ready";
@@ -181,6 +184,27 @@ export class Sidecar {
         .code(404)
         .send(new SidecarError("NOT_FOUND", `no route ${req.method} ${req.url.split("?")[0]}`).toJSON());
     });
+
+    // Count infer requests while their bodies arrive, so the batcher can wait for them instead of cutting
+    // a half-empty batch. Every path out (handler reached, error reply, abort) decrements exactly once.
+    const receivingKey = Symbol("receiving");
+    type Tracked = FastifyRequest & { [receivingKey]?: boolean };
+    const done = (req: Tracked) => {
+      if (req[receivingKey]) {
+        req[receivingKey] = false;
+        this.receiving--;
+        this.batcher?.poke();
+      }
+    };
+    app.addHook("onRequest", async (req: Tracked) => {
+      if (req.method === "POST" && req.url.endsWith("/infer")) {
+        req[receivingKey] = true;
+        this.receiving++;
+      }
+    });
+    app.addHook("preHandler", async (req: Tracked) => done(req));
+    app.addHook("onResponse", async (req: Tracked) => done(req));
+    app.addHook("onRequestAbort", async (req: Tracked) => done(req));
 
     app.get("/v2/health/live", async () => ({ live: true }));
     app.get("/v2/health/ready", async (_req, reply) => {
