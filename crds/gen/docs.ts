@@ -111,7 +111,7 @@ export function indexDoc(infos: readonly KindInfo[]): string {
     "",
     `All kinds are in \`${API_VERSION}\`, namespaced, in category \`medmlops\`, with a status subresource.`,
     "Install the CRDs with `medmlops crds | kubectl apply --server-side -f -` (or the Helm chart).",
-    "Try the examples with `kubectl apply -f examples/`.",
+    "Try the examples with `kubectl apply -f examples/`. How the kinds work together: [guide](guide.md).",
     "",
     "| Kind | Short name | What it is |",
     "|---|---|---|",
