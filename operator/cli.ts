@@ -97,7 +97,7 @@ export async function main(argv: string[]): Promise<number> {
 
   const log = pino({
     level: flags["log-level"] ?? process.env["LOG_LEVEL"] ?? "info",
-    base: { component: "operator" },
+    base: { service: "medmlops-operator" },
   });
   const kc = new KubeConfig();
   try {
