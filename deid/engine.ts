@@ -11,7 +11,7 @@ import { type Element, find, TAG, type TransferSyntax } from "./dicom/element.ts
 import { DeidError } from "./dicom/errors.ts";
 import { readFile } from "./dicom/reader.ts";
 import { dictionaryVr, tagString } from "./dicom/vr.ts";
-import { writeDataset, writePart10 } from "./dicom/writer.ts";
+import { wrapPart10, writeDataset } from "./dicom/writer.ts";
 import { applyMask, burnedInSuspicion, findMask } from "./pixels.ts";
 import { dateOffsetDays, patientPseudonym } from "./pseudonym.ts";
 import { findResidue, tokensOf } from "./scan.ts";
@@ -196,7 +196,7 @@ function run(input: Uint8Array, options: DeidOptions): DeidOutcome {
       "OUTPUT_SANITY",
       `output data set ${body.length} bytes exceeds limit ${Math.round(limit)}`,
     );
-  const output = writePart10(meta, dataset, parsed.ts, body.length);
+  const output = wrapPart10(meta, body, parsed.ts);
 
   // Fail closed: re-read what we wrote and search it for any identifier of the input.
   let reread: ReturnType<typeof readFile>;

@@ -124,20 +124,24 @@ export function writePart10(
   ts: TransferSyntax,
   sizeHint: number,
 ): Uint8Array {
+  return wrapPart10(meta, writeDataset(dataset, ts.explicit, ts.littleEndian, sizeHint), ts);
+}
+
+/** Frames an already serialised data set (`body`, not yet deflated) as a Part 10 file. */
+export function wrapPart10(meta: readonly Element[], body: Uint8Array, ts: TransferSyntax): Uint8Array {
   const metaBody = new Out(512, true, true);
   writeElements(
     metaBody,
     meta.filter((e) => e.tag !== TAG.FileMetaGroupLength),
   );
   const metaBytes = metaBody.result();
-  let body = writeDataset(dataset, ts.explicit, ts.littleEndian, sizeHint);
-  if (ts.deflated) body = deflateRawSync(body);
-  const out = new Out(132 + 12 + metaBytes.length + body.length, true, true);
+  const payload = ts.deflated ? deflateRawSync(body) : body;
+  const out = new Out(132 + 12 + metaBytes.length + payload.length, true, true);
   out.pos = 128;
   out.bytes(new Uint8Array([0x44, 0x49, 0x43, 0x4d]));
   out.header(TAG.FileMetaGroupLength, "UL", 4);
   out.u32(metaBytes.length);
   out.bytes(metaBytes);
-  out.bytes(body);
+  out.bytes(payload);
   return out.result();
 }
