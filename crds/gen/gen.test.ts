@@ -1,4 +1,5 @@
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseAllDocuments } from "yaml";
@@ -237,5 +238,38 @@ describe("medmlops crds", () => {
     expect(one.out).toContain("name: validationpolicies.medmlops.io");
     expect((await run(["--kind", "pod"])).code).toBe(2);
     expect((await run(["--bogus"])).code).toBe(2);
+  });
+
+  it("validate accepts the examples and skips other kinds", async () => {
+    const r = await run(["validate", join(root, "examples")]);
+    expect(r.code).toBe(0);
+    expect(r.out.trim().split("\n")).toHaveLength(4);
+    expect(r.err).toContain("4 manifest(s) checked, 0 invalid");
+  });
+
+  it("validate names the bad field without echoing the value and exits 1", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "medmlops-crds-"));
+    try {
+      const file = join(dir, "consent.yaml");
+      const yaml = readFileSync(join(root, "examples", "40-consent-optout.yaml"), "utf8").replace(
+        /pseudonym: .*/,
+        "pseudonym: '0012345678'",
+      );
+      writeFileSync(file, yaml);
+      const r = await run(["validate", file]);
+      expect(r.code).toBe(1);
+      expect(r.out).toContain(
+        "ConsentRecord/optout-7f3a9c: spec.subject.pseudonym: subject.pseudonym looks like a raw medical record number",
+      );
+      expect(r.out).not.toContain("0012345678");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("validate without a readable path is a usage error", async () => {
+    expect((await run(["validate"])).code).toBe(2);
+    expect((await run(["validate", join(root, "no-such-dir")])).code).toBe(2);
+    expect((await run(["frobnicate"])).code).toBe(2);
   });
 });
