@@ -59,13 +59,13 @@ ldflags() {
 }
 
 # kwok has no built-in lifecycle when run as a bare binary: it needs Stage objects in its config. Take the upstream
-# "fast" stages (node initialize + heartbeat, pod ready/complete/delete) from the pinned kwok module itself.
+# "fast" stages (node initialize + lease heartbeat as kwokctl uses, pod ready/complete/delete) from the pinned kwok module itself.
 post_build() {
   [ "$1" = kwok ] || return 0
   local src; src="$(cd "$HERE/kwok" && go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)/kustomize/stage"
   local f out="$BIN/kwok-stages.yaml.tmp"
   : > "$out"
-  for f in node/fast/node-initialize.yaml node/heartbeat/node-heartbeat.yaml \
+  for f in node/fast/node-initialize.yaml node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
     pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml; do
     { echo "---"; cat "$src/$f"; } >> "$out"
   done

@@ -1,8 +1,8 @@
 // vitest globalSetup for the `integration` project: makes sure the real control plane is up (building it from Go
 // modules first when the binaries are missing or stale — a cold build takes tens of minutes) and hands the
 // kubeconfig path to tests via `inject("kubeconfig")` and the MEDMLOPS_KUBECONFIG environment variable.
-// A cluster that was already running is left running; one this setup started is stopped at teardown unless
-// MEDMLOPS_KEEP_CLUSTER=1.
+// The cluster is left running afterwards (later runs reuse it in a second; other engineers' runs may be using
+// it). Under CI (CI=true) or with MEDMLOPS_CLUSTER_TEARDOWN=1, a cluster this setup started is stopped at the end.
 import type { TestProject } from "vitest/node";
 import { down, up } from "./launcher.ts";
 
@@ -19,6 +19,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   process.env.MEDMLOPS_KUBECONFIG = r.kubeconfig;
   project.provide("kubeconfig", r.kubeconfig);
   return async () => {
-    if (r.started && process.env.MEDMLOPS_KEEP_CLUSTER !== "1") await down({ log });
+    const teardown = process.env.CI === "true" || process.env.MEDMLOPS_CLUSTER_TEARDOWN === "1";
+    if (r.started && teardown) await down({ log });
   };
 }

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { get, type TlsClient } from "./http.ts";
 import { writeKubeconfig } from "./kubeconfig.ts";
+import { withLock } from "./lock.ts";
 import { fakeNodes } from "./nodes.ts";
 import { BINARIES, type Binary, binPath, type ClusterPaths, clusterPaths, repoRoot } from "./paths.ts";
 import { ensurePki, type Pki, pkiFiles } from "./pki.ts";
@@ -15,9 +16,13 @@ import { type ClusterState, readState, writeState } from "./state.ts";
 const COMPONENTS = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"] as const;
 type Component = (typeof COMPONENTS)[number];
 
-/** Controllers a Deployment/Job/Namespace/GC world needs; node-lifecycle is left out (kwok's heartbeats are enough). */
+/**
+ * Controllers a Deployment/Job/Namespace/GC world needs. node-lifecycle is required: the API server taints every
+ * new node node.kubernetes.io/not-ready:NoSchedule and only this controller lifts it once kwok reports Ready.
+ */
 export const CONTROLLERS = [
   "garbage-collector-controller",
+  "node-lifecycle-controller",
   "deployment-controller",
   "replicaset-controller",
   "statefulset-controller",
@@ -193,6 +198,8 @@ function componentArgs(c: Component, paths: ClusterPaths, pki: Pki, ports: Clust
         `--kubeconfig=${paths.kubeconfig}`,
         `--config=${paths.kwokStages}`,
         "--manage-all-nodes=false",
+        // Heartbeat through node Leases (as kwokctl does), which the node-lifecycle controller watches.
+        "--node-lease-duration-seconds=40",
         "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
         `--server-address=127.0.0.1:${ports.kwok}`,
         "--node-ip=127.0.0.1",
@@ -218,7 +225,7 @@ function healthUrl(c: Component, ports: ClusterState["ports"]): string {
 
 async function healthy(c: Component, ports: ClusterState["ports"], pki: Pki): Promise<boolean> {
   const tls: TlsClient = c === "kube-apiserver" ? adminTls(pki) : { insecure: true };
-  const r = await get(healthUrl(c, ports), tls);
+  const r = await get(healthUrl(c, ports), tls, 10_000);
   return r.status === 200;
 }
 
@@ -265,15 +272,19 @@ async function runKubectl(paths: ClusterPaths, args: string[], input?: string): 
   });
 }
 
-/** Healthy = state file, every component's process alive and answering its health endpoint, fake nodes Ready. */
-export async function isHealthy(paths: ClusterPaths = clusterPaths()): Promise<boolean> {
+/** Why a cluster cannot be reused: undefined when it is healthy. */
+async function unhealthyReason(paths: ClusterPaths): Promise<{ dead: boolean; why: string } | undefined> {
   const state = readState(paths.stateFile);
-  if (!state || !existsSync(paths.kubeconfig)) return false;
+  if (!state || !existsSync(paths.kubeconfig)) return { dead: true, why: "no cluster state" };
   const pki = pkiFiles(paths.pki);
   for (const c of COMPONENTS) {
     const pid = readPid(paths.pids, c);
-    if (pid === undefined || !isOurProcess(pid, binPath(c as Binary, paths))) return false;
-    if (!(await healthy(c, state.ports, pki))) return false;
+    if (pid === undefined || !isOurProcess(pid, binPath(c as Binary, paths)))
+      return { dead: true, why: `${c} is not running` };
+  }
+  for (const c of COMPONENTS) {
+    if (!(await healthy(c, state.ports, pki)))
+      return { dead: false, why: `${c} does not answer ${healthUrl(c, state.ports)}` };
   }
   try {
     const out = await runKubectl(paths, ["get", "nodes", "-l", "type=kwok", "-o", "json"]);
@@ -283,9 +294,31 @@ export async function isHealthy(paths: ClusterPaths = clusterPaths()): Promise<b
     const ready = nodes.items.filter((n) =>
       n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"),
     );
-    return ready.length === fakeNodes().length;
-  } catch {
-    return false;
+    if (ready.length !== fakeNodes().length) return { dead: false, why: `${ready.length} fake nodes Ready` };
+  } catch (err) {
+    return { dead: false, why: err instanceof Error ? err.message : String(err) };
+  }
+  return undefined;
+}
+
+/** Healthy = state file, every component's process alive and answering its health endpoint, fake nodes Ready. */
+export async function isHealthy(paths: ClusterPaths = clusterPaths()): Promise<boolean> {
+  return (await unhealthyReason(paths)) === undefined;
+}
+
+/**
+ * A running cluster on a busy 2-core machine can miss one health probe; other test runs may be using it, so only
+ * a cluster whose processes are gone, or that stays unhealthy for ~20 s, is restarted.
+ */
+async function reusable(paths: ClusterPaths, log: Log): Promise<boolean> {
+  for (let attempt = 1; ; attempt++) {
+    const r = await unhealthyReason(paths);
+    if (!r) return true;
+    if (r.dead || attempt === 5) {
+      if (!r.dead || existsSync(paths.stateFile)) log(`not reusing the cluster: ${r.why}`);
+      return false;
+    }
+    await sleep(5000);
   }
 }
 
@@ -293,9 +326,13 @@ export async function isHealthy(paths: ClusterPaths = clusterPaths()): Promise<b
 export async function up(opts: { log?: Log; build?: boolean; paths?: ClusterPaths } = {}): Promise<UpResult> {
   const log = opts.log ?? defaultLog;
   const paths = opts.paths ?? clusterPaths();
-  if (opts.build !== false) await ensureBuilt(log, paths);
-  const reuse = await isHealthy(paths);
-  if (reuse) {
+  mkdirSync(paths.state, { recursive: true });
+  return withLock(join(paths.state, "up.lock"), () => upLocked(log, paths, opts.build !== false));
+}
+
+async function upLocked(log: Log, paths: ClusterPaths, build: boolean): Promise<UpResult> {
+  if (build) await ensureBuilt(log, paths);
+  if (await reusable(paths, log)) {
     const state = readState(paths.stateFile);
     log(`reusing the running cluster (kubeconfig ${paths.kubeconfig})`);
     return {
