@@ -37,6 +37,13 @@ afterAll(async () => {
   await ns?.delete();
 });
 
+async function waitForEvents(model: string, reasons: string[]) {
+  await waitFor(async () => {
+    const seen = new Set((await eventsFor(h, ns.name, model)).map((e) => e.reason));
+    return reasons.every((r) => seen.has(r));
+  }, 15_000);
+}
+
 const blueGreen = (activeVersion: string, extra: Record<string, unknown> = {}) => ({
   activeVersion,
   rollout: { strategy: "BlueGreen", requireValidation: false },
@@ -105,7 +112,7 @@ describe("MedModel controller", () => {
         : undefined;
     }, 20_000);
     expect(m.status?.lastKnownGoodVersion).toBe("v1");
-    expect((await eventsFor(h, ns.name, "chest")).map((e) => e.reason)).toContain("Promoted");
+    await waitForEvents("chest", ["Promoted"]);
     // v1 stays as a warm standby of one replica.
     const d1 = await h.user.get<KubeObject & { spec?: { replicas?: number } }>(Kinds.Deployment, {
       namespace: ns.name,
@@ -172,7 +179,7 @@ describe("MedModel controller", () => {
       return x?.metadata?.annotations?.["medmlops.io/retry-version"] === undefined ? x : undefined;
     }, 10_000);
     expect(condition(m, "FailedOver")?.status).toBe("False");
-    expect((await eventsFor(h, ns.name, "chest")).map((e) => e.reason)).toContain("FailBack");
+    await waitForEvents("chest", ["FailBack"]);
   });
 
   it("stops inference with the stop button: condition, control file, Event naming who and why", async () => {
@@ -234,15 +241,17 @@ describe("MedModel controller", () => {
     }, 20_000);
     expect(during.status?.canary).toMatchObject({ version: "v2", step: 0 });
     expect(await stableSelector(h, ns.name, "canary")).toEqual({ "medmlops.io/model": "canary" });
-    await waitFor(async () => (await getModel(h, ns.name, "canary"))?.status?.canary?.weight === 100, 20_000);
     await waitFor(
       async () => (await stableSelector(h, ns.name, "canary"))?.["medmlops.io/version"] === "v2",
       20_000,
     );
-    const after = await getModel(h, ns.name, "canary");
-    expect(after?.status?.canary).toBeUndefined();
-    const reasons = (await eventsFor(h, ns.name, "canary")).map((e) => e.reason);
-    expect(reasons).toEqual(expect.arrayContaining(["CanaryStarted", "CanaryStep", "Promoted"]));
+    // Children are applied before status is written: wait for the status to say so too.
+    const after = await waitFor(async () => {
+      const x = await getModel(h, ns.name, "canary");
+      return x?.status?.activeVersion === "v2" ? x : undefined;
+    }, 10_000);
+    expect(after.status?.canary).toBeUndefined();
+    await waitForEvents("canary", ["CanaryStarted", "CanaryStep", "Promoted"]);
   });
 
   it("converges after the operator is killed mid-rollout and restarted, without duplicates", async () => {
@@ -282,6 +291,7 @@ describe("MedModel controller", () => {
       "restart-v1",
       "restart-v2",
     ]);
+    await waitForEvents("restart", ["Promoted"]);
     const promoted = (await eventsFor(h, ns.name, "restart")).filter((e) => e.reason === "Promoted");
     expect(promoted).toHaveLength(1);
   });

@@ -90,8 +90,15 @@ export function harness(namespace: string, decision: Partial<DecisionOptions> = 
   };
 }
 
+/** https:// sources, so the pods need no PersistentVolumeClaim to be scheduled (kwok runs no init container). */
+const VERSIONS = ["v1", "v2"].map((v, i) => ({
+  name: v,
+  source: { uri: `https://models.hospital.example/chest/${v}.onnx`, sha256: String(i + 1).repeat(64) },
+}));
+
 export function manifest(name: string, namespace: string, spec: Record<string, unknown>): MM {
   return medModelManifest(name, namespace, {
+    versions: VERSIONS,
     serving: { replicas: 1 },
     failover: { unavailableAfter: "1s" },
     ...spec,
