@@ -194,8 +194,10 @@ export function fromHalf(h: number): number {
 
 /** Flattens nested arrays (OIP allows both flat row-major and nested `data`). */
 export function flatten(data: unknown[]): unknown[] {
-  if (!data.some(Array.isArray)) return data;
-  return (data as unknown[]).flat(Number.POSITIVE_INFINITY);
+  // Nested data is nested all the way (a tensor is rectangular), so the first element tells; a mixed array
+  // is flattened too and then fails the element-count or element-type check.
+  if (data.length === 0 || !Array.isArray(data[0])) return data;
+  return data.flat(Number.POSITIVE_INFINITY);
 }
 
 /**
