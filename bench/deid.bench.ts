@@ -4,7 +4,8 @@
  *           i.e. the naive read-modify-write a new user would write (and which does far less than we do);
  *   ours  — deid.deidentify(): full PS3.15 Basic profile, sequences, UID remapping, re-read and leak scan.
  * Both run in memory on the same CT (512×512, 16-bit) and MR (256×256, 16-bit) instances, one core.
- * Then the CLI batch path (disk → disk) with --jobs 1 and --jobs 2 for scaling.
+ * Scaling: the same in-memory work on 1 and 2 worker threads (CPU-bound, start-up excluded), and the CLI batch
+ * path (disk → disk, start-up included) with --jobs 1 and --jobs 2.
  *
  *   npx tsx bench/deid.bench.ts [--files 40] [--batch-files 400] [--seconds 4]
  *
@@ -15,6 +16,7 @@ import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { Worker } from "node:worker_threads";
 import { runBatch } from "../deid/batch.ts";
 import { deidentify } from "../deid/index.ts";
 import { baseSpecs, buildFile, type Spec, TEST_KEY, us } from "../deid/testing/build.ts";
@@ -120,6 +122,41 @@ for (const kind of ["CT", "MR"] as const) {
       `deid ${fmt(o.filesPerSec)} files/s ${fmt(o.mbPerSec)} MB/s · ratio ${ratio.toFixed(2)}× (goal ≥ 0.80)`,
   );
 }
+
+/** Files/s of N worker threads de-identifying in memory at once (each started and warmed before timing). */
+async function parallelRate(jobs: number, corpus: Uint8Array[]): Promise<number> {
+  const workers = Array.from(
+    { length: jobs },
+    () =>
+      new Worker(new URL("./deid-worker.mjs", import.meta.url), { workerData: { corpus, seconds: SECONDS } }),
+  );
+  try {
+    await Promise.all(workers.map((w) => new Promise((resolve) => w.once("message", resolve))));
+    const done = workers.map(
+      (w) =>
+        new Promise<{ n: number; seconds: number }>((resolve, reject) => {
+          w.once("message", resolve);
+          w.once("error", reject);
+        }),
+    );
+    for (const w of workers) w.postMessage("go");
+    const results = await Promise.all(done);
+    return results.reduce((sum, r) => sum + r.n / r.seconds, 0);
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}
+
+const mixed = [
+  ...Array.from({ length: 10 }, (_, i) => instance("CT", i)),
+  ...Array.from({ length: 10 }, (_, i) => instance("MR", i)),
+];
+const p1 = await parallelRate(1, mixed);
+const p2 = await parallelRate(2, mixed);
+results.threads = { one: p1, two: p2, scaling: p2 / p1 };
+console.log(
+  `in-memory, CT+MR: 1 thread ${fmt(p1)} files/s · 2 threads ${fmt(p2)} files/s · scaling ${(p2 / p1).toFixed(2)}×`,
+);
 
 // CLI batch path, disk to disk, --jobs 1 vs --jobs 2.
 await rm(OUT, { recursive: true, force: true });
