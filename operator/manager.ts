@@ -109,8 +109,9 @@ export class Manager {
     this.cache.start();
     const le = this.o.leaderElection;
     if (!le) {
-      await this.cache.waitForSync();
-      this.startWorkers();
+      // Resolve start() on shutdown too: caches that never sync (API server down) must not block SIGTERM.
+      await Promise.race([this.cache.waitForSync(), abortedPromise(this.stopCtl.signal)]);
+      if (!this.stopCtl.signal.aborted) this.startWorkers();
       return;
     }
     this.metrics.leader.set(0);
@@ -172,4 +173,11 @@ export class Manager {
 /** The name this replica reports as (events' reportingInstance, lease holder prefix). */
 export function defaultIdentity(): string {
   return process.env["POD_NAME"] || os.hostname();
+}
+
+function abortedPromise(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener("abort", () => resolve(), { once: true });
+  });
 }
