@@ -46,8 +46,8 @@ export interface ItemPrediction {
 
 /**
  * Per item (row of the last dimension): labelled scores, the top label, and the operating-point decision.
- * Operating point with a label: positive when that label's score reaches the threshold. Without a label: the
- * top label's score against the threshold (softmax), or any label reaching it (sigmoid, multi-label).
+ * The decision is on one class's score: the labelled one (`{label, threshold}`), else the positive class by
+ * the binary convention [negative, positive] — the last label (the only one for a single sigmoid output).
  */
 export function predictions(spec: OutputSpec, probs: number[], shape: number[]): ItemPrediction[] {
   const last = shape[shape.length - 1] ?? probs.length;
@@ -64,7 +64,8 @@ export function predictions(spec: OutputSpec, probs: number[], shape: number[]):
     if (op !== undefined) {
       const threshold = typeof op === "number" ? op : op.threshold;
       const label = typeof op === "object" && op.label !== undefined ? op.label : undefined;
-      const chosen = label !== undefined ? (scores.find((s) => s.label === label) ?? top) : top;
+      const positive = scores[scores.length - 1] as { label: string; score: number };
+      const chosen = label !== undefined ? (scores.find((s) => s.label === label) ?? positive) : positive;
       item.decision = {
         label: chosen.label,
         score: chosen.score,
