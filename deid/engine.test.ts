@@ -3,10 +3,13 @@ import { type Element, find, TAG } from "./dicom/element.ts";
 import { readFile } from "./dicom/reader.ts";
 import { deidentify } from "./engine.ts";
 import { dateOffsetDays, patientPseudonym, remapUid } from "./pseudonym.ts";
+import { writeDataset } from "./dicom/writer.ts";
 import {
   baseSpecs,
   buildFile,
+  CT_IMAGE,
   containsText,
+  el,
   DEFLATED,
   EXPLICIT_BE,
   IMPLICIT_LE,
@@ -337,6 +340,26 @@ describe("sequences", () => {
     expect(containsText(out.output, "SMITHSONIAN")).toBe(false);
     expect(containsText(out.output, "MRN4455667")).toBe(false);
     expect(find(ds, 0x00091001)).toBeUndefined();
+  });
+
+  it("reads a standard sequence encoded as UN (implicit VR inside) and remaps the UIDs in it", () => {
+    const item = writeDataset(
+      [el(0x00081150, "UI", CT_IMAGE), el(0x00081155, "UI", "1.2.3.4.5.6.7")],
+      false,
+      true,
+    );
+    const value = new Uint8Array(8 + item.length);
+    const dv = new DataView(value.buffer);
+    dv.setUint16(0, 0xfffe, true);
+    dv.setUint16(2, 0xe000, true);
+    dv.setUint32(4, item.length, true);
+    value.set(item, 8);
+    const file = buildFile(baseSpecs(), undefined, [{ tag: 0x00081140, vr: "UN", value }]);
+    const r = ok(deidentify(file, { key: TEST_KEY }));
+    const seq = find(readFile(r.output).dataset, 0x00081140);
+    expect(seq?.vr).toBe("SQ");
+    expect(val(seq?.items?.[0] ?? [], 0x00081155)).toBe(remapUid(TEST_KEY, "1.2.3.4.5.6.7"));
+    expect(containsText(r.output, "1.2.3.4.5.6.7")).toBe(false);
   });
 
   it("drops items emptied by removals instead of leaving empty items", () => {
