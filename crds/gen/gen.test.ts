@@ -6,6 +6,8 @@ import { parseAllDocuments } from "yaml";
 import { describe, expect, it } from "vitest";
 import { kinds } from "../index.ts";
 import { main as crdsCli } from "../cli.ts";
+import { parse as parseYaml } from "yaml";
+import { ChartValuesSchema } from "./chart-values.ts";
 import { allCrds } from "./crd.ts";
 import { renderAll } from "./render.ts";
 import { celRules, checkStructural, type JsonSchema, toStructural } from "./structural.ts";
@@ -121,6 +123,24 @@ describe("CEL rules", () => {
 
   it("each has a message", () => {
     for (const list of rules.values()) for (const r of list) expect(r.message.length).toBeGreaterThan(10);
+  });
+});
+
+describe("Helm chart values", () => {
+  it("values.yaml satisfies the values schema (so values.schema.json never rejects the defaults)", () => {
+    const values = parseYaml(readFileSync(join(root, "charts/medmlops/values.yaml"), "utf8"));
+    const r = ChartValuesSchema.safeParse(values);
+    expect(r.success, r.success ? "" : JSON.stringify(r.error.issues)).toBe(true);
+  });
+
+  it("rejects misspelt and out-of-range values", () => {
+    const values = parseYaml(readFileSync(join(root, "charts/medmlops/values.yaml"), "utf8"));
+    expect(
+      ChartValuesSchema.safeParse({ ...values, operator: { ...values.operator, replica: 1 } }).success,
+    ).toBe(false);
+    expect(
+      ChartValuesSchema.safeParse({ ...values, operator: { ...values.operator, metricsPort: 80 } }).success,
+    ).toBe(false);
   });
 });
 

@@ -1,6 +1,7 @@
 import { stringify } from "yaml";
 import { kinds } from "../index.ts";
 import { allCrds } from "./crd.ts";
+import { chartValuesJsonSchema } from "./chart-values.ts";
 import { indexDoc, kindDoc } from "./docs.ts";
 
 export const YAML_HEADER =
@@ -21,6 +22,7 @@ export function renderAll(): Map<string, string> {
     files.set(`docs/api/${info.singular}.md`, kindDoc(info));
   }
   files.set("docs/api/README.md", indexDoc(kinds));
+  files.set("charts/medmlops/values.schema.json", `${JSON.stringify(chartValuesJsonSchema(), null, 2)}\n`);
   return files;
 }
 

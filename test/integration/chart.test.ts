@@ -111,6 +111,31 @@ describe("Helm chart on the real API server", () => {
     }
   });
 
+  it("refuses bad values before anything reaches the cluster", async () => {
+    const typo = await helm([
+      "template",
+      release,
+      chart,
+      "--kube-version",
+      kubeVersion,
+      "--set",
+      "operator.replica=3",
+    ]);
+    expect(typo.code).not.toBe(0);
+    expect(typo.stderr).toMatch(/additional properties 'replica' not allowed/);
+    const twoLeaders = await helm([
+      "template",
+      release,
+      chart,
+      "--kube-version",
+      kubeVersion,
+      "--set",
+      "operator.leaderElection.enabled=false",
+    ]);
+    expect(twoLeaders.code).not.toBe(0);
+    expect(twoLeaders.stderr).toMatch(/needs operator.leaderElection.enabled/);
+  });
+
   it("renders ServiceMonitor and PrometheusRule only when enabled", async () => {
     const on = await template(
       release,

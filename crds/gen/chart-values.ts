@@ -1,0 +1,65 @@
+/**
+ * The Helm chart's values as a zod schema; `npm run gen` writes it to charts/medmlops/values.schema.json,
+ * which Helm checks on install, upgrade, lint and template — a typo in values fails before reaching a cluster.
+ */
+import { z } from "zod";
+
+const Image = z.object({
+  repository: z.string().min(1).describe("Image repository."),
+  tag: z.string().describe("Image tag; empty means the chart's appVersion."),
+});
+
+const Labels = z.record(z.string(), z.string());
+const Opaque = z.record(z.string(), z.unknown());
+
+export const ChartValuesSchema = z.strictObject({
+  image: Image.extend({
+    pullPolicy: z.enum(["Always", "IfNotPresent", "Never"]).describe("Kubernetes imagePullPolicy."),
+  }).strict(),
+  imagePullSecrets: z
+    .array(z.object({ name: z.string().min(1) }))
+    .describe("Secrets for private registries."),
+  operator: z.strictObject({
+    replicas: z.number().int().min(0).max(10).describe("Operator pods."),
+    leaderElection: z.strictObject({
+      enabled: z.boolean().describe("Run with --leader-elect (required for more than one replica)."),
+      leaseName: z.string().min(1).max(63).describe("Lease name in the release namespace."),
+    }),
+    metricsPort: z.number().int().min(1024).max(65535).describe("Port of /metrics, /healthz, /readyz."),
+    logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace"]).describe("pino log level."),
+    watchNamespaces: z.array(z.string().min(1).max(63)).describe("Namespaces to reconcile; empty = all."),
+    resources: Opaque.describe("Operator container resources."),
+    nodeSelector: Labels,
+    tolerations: z.array(Opaque),
+    affinity: Opaque,
+    podAnnotations: Labels,
+    extraEnv: z.array(Opaque).describe("Extra environment variables (core/v1 EnvVar)."),
+  }),
+  sidecar: z.strictObject({ image: Image.strict() }),
+  serviceAccount: z.strictObject({
+    create: z.boolean(),
+    name: z.string(),
+    annotations: Labels,
+  }),
+  rbac: z.strictObject({ create: z.boolean() }),
+  metrics: z.strictObject({
+    service: z.strictObject({
+      enabled: z.boolean(),
+      type: z.enum(["ClusterIP", "NodePort", "LoadBalancer"]),
+      port: z.number().int().min(1).max(65535),
+    }),
+    serviceMonitor: z.strictObject({
+      enabled: z.boolean(),
+      interval: z.string().regex(/^[0-9]+(ms|s|m|h)$/),
+      labels: Labels,
+    }),
+    prometheusRule: z.strictObject({ enabled: z.boolean(), labels: Labels }),
+  }),
+  podSecurityContext: Opaque,
+  securityContext: Opaque,
+});
+
+/** JSON Schema (draft-07, which Helm understands) for values.schema.json. */
+export function chartValuesJsonSchema(): object {
+  return z.toJSONSchema(ChartValuesSchema, { target: "draft-7", io: "input" });
+}
