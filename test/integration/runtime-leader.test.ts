@@ -149,14 +149,18 @@ describe("leader election between operator processes", () => {
   it("a replica whose lease is taken away stops and exits non-zero", async () => {
     const a = startReplica("le-lost");
     await waitFor(() => a.leading(), 60_000);
-    const current = await lease("le-lost");
-    const now = new Date().toISOString().replace("Z", "000Z");
-    await rest.request("PUT", `/apis/coordination.k8s.io/v1/namespaces/${ns.name}/leases/le-lost`, {
-      body: {
-        ...current,
-        spec: { ...current.spec, holderIdentity: "intruder", renewTime: now, acquireTime: now },
-      },
-    });
+    // Take the lease away (retrying if the leader's renewal raced our write: writes carry resourceVersion).
+    await waitFor(async () => {
+      const current = await lease("le-lost");
+      const now = new Date().toISOString().replace("Z", "000Z");
+      await rest.request("PUT", `/apis/coordination.k8s.io/v1/namespaces/${ns.name}/leases/le-lost`, {
+        body: {
+          ...current,
+          spec: { ...current.spec, holderIdentity: "intruder", renewTime: now, acquireTime: now },
+        },
+      });
+      return true;
+    }, 20_000);
     const code = await Promise.race([a.exit, new Promise((r) => setTimeout(() => r("timeout"), 20_000))]);
     expect(code).toBe(1);
     expect(a.lines.some((l) => l["msg"] === "leadership lost")).toBe(true);
