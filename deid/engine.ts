@@ -29,13 +29,22 @@ const MODIFIED = "RetainLongitudinalTemporalInformationModifiedDates";
  */
 const UNSCANNED_TAGS = new Set<number>([0x7fe00008, 0x7fe00009, TAG.PixelData, ...CONFORMANCE_TAGS]);
 
-const BINARY_WORDS = new Set(["OB", "OW", "US", "SS"]);
+/**
+ * VRs that legitimately stand in for each other: context-dependent dictionary VRs (US or SS, OB or OW — the
+ * dictionary is generated with US / OW), and text VRs whose length class changed between editions of the
+ * standard. PN, CS, UI, DA, DT, TM, AE and AS must match exactly: those are the VRs a corrupt tag would betray.
+ */
+const VR_FAMILIES = [
+  new Set(["OB", "OW", "US", "SS"]),
+  new Set(["UL", "SL"]),
+  new Set(["LO", "SH", "LT", "ST", "UT", "UC"]),
+  new Set(["DS", "IS"]),
+];
 
 /** Whether an explicit VR may legitimately appear for a tag whose dictionary VR is `dict`. */
 function compatibleVr(encoded: string, dict: string): boolean {
   if (encoded === dict || encoded === "UN") return true;
-  // Context-dependent dictionary VRs (US or SS, OB or OW) are generated as US / OW.
-  return BINARY_WORDS.has(dict) && BINARY_WORDS.has(encoded);
+  return VR_FAMILIES.some((f) => f.has(dict) && f.has(encoded));
 }
 
 /**
