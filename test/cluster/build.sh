@@ -53,7 +53,13 @@ ldflags() {
       flags+=("-X 'sigs.k8s.io/kwok/pkg/consts.Version=${v#v}'") ;;
     helm)
       v="$(modver helm helm.sh/helm/v3)"
-      flags+=("-X 'helm.sh/helm/v3/internal/version.version=$v'" "-X 'helm.sh/helm/v3/internal/version.gitTreeState=clean'") ;;
+      flags+=("-X 'helm.sh/helm/v3/internal/version.version=$v'" "-X 'helm.sh/helm/v3/internal/version.gitTreeState=clean'")
+      # As helm's Makefile does: the default Kubernetes version for `helm template`/lint comes from client-go
+      # (v0.35.x -> 1.35); unset, it is 1.20 and charts with a kubeVersion constraint refuse to render.
+      local cg; cg="$(modver helm k8s.io/client-go)"; cg="${cg#v0.}"
+      for pkg in helm.sh/helm/v3/pkg/chartutil helm.sh/helm/v3/pkg/lint/rules; do
+        flags+=("-X '$pkg.k8sVersionMajor=1'" "-X '$pkg.k8sVersionMinor=${cg%%.*}'")
+      done ;;
   esac
   echo "-s -w ${flags[*]-}"
 }
@@ -83,7 +89,7 @@ build_component() {
     echo "build.sh: $comp is up to date"
     return
   fi
-  echo "build.sh: building $comp (a cold build of k8s takes many minutes on 2 cores; progress is silent)"
+  echo "build.sh: building $comp (the compiler prints nothing; a cold build of all components takes tens of minutes on 2 cores)"
   local start=$SECONDS flags; flags="$(ldflags "$comp")"
   rm -f "$stamp"
   while read -r bin pkg; do

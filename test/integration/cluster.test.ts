@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type FreshNamespace,
   freshNamespace,
+  helm,
+  kubectl,
   kubectlOk,
   testKubeConfig,
   waitFor,
@@ -14,13 +16,16 @@ import {
 import { CPU_NODES, GPU_NODE, GPU_PER_NODE, GPU_RESOURCE } from "../cluster/nodes.ts";
 import { repoRoot } from "../cluster/paths.ts";
 
-const pinnedKubernetes = (() => {
-  const m = /\bk8s\.io\/kubernetes (v\d+\.\d+\.\d+)\b/.exec(
-    readFileSync(join(repoRoot, "test/cluster/k8s/go.mod"), "utf8"),
+function pinned(module: string, goMod: string): string {
+  const escaped = module.replace(/[./]/g, (c) => `\\${c}`);
+  const m = new RegExp(`\\b${escaped} (v\\d+\\.\\d+\\.\\d+)\\b`).exec(
+    readFileSync(join(repoRoot, goMod), "utf8"),
   );
-  if (!m?.[1]) throw new Error("test/cluster/k8s/go.mod does not pin k8s.io/kubernetes");
+  if (!m?.[1]) throw new Error(`${goMod} does not pin ${module}`);
   return m[1];
-})();
+}
+const pinnedKubernetes = pinned("k8s.io/kubernetes", "test/cluster/k8s/go.mod");
+const pinnedHelm = pinned("helm.sh/helm/v3", "test/cluster/helm/go.mod");
 
 const kc = testKubeConfig();
 const core = kc.makeApiClient(CoreV1Api);
@@ -169,5 +174,43 @@ describe("test control plane", () => {
       return isReady(x) ? x : undefined;
     }, 60_000);
     expect(FAKE_NODES).toContain(cpu.spec?.nodeName);
+  });
+});
+
+describe("helm chart on the test control plane", () => {
+  let ns: FreshNamespace;
+  beforeAll(async () => {
+    // The chart's custom resources need the CRDs; apply the generated ones (idempotent, server-side).
+    await kubectlOk([
+      "apply",
+      "--server-side",
+      "--force-conflicts",
+      "--field-manager=medmlops-integration-test",
+      "-f",
+      join(repoRoot, "crds"),
+    ]);
+    ns = await freshNamespace("chart");
+  });
+  afterAll(async () => {
+    await ns?.delete();
+  });
+
+  it("helm template charts/medmlops | kubectl apply --dry-run=server succeeds", async () => {
+    const version = await helm(["version", "--template", "{{.Version}}"]);
+    expect(version.stdout.trim()).toBe(pinnedHelm);
+    const rendered = await helm([
+      "template",
+      "medmlops",
+      join(repoRoot, "charts/medmlops"),
+      "--namespace",
+      ns.name,
+    ]);
+    expect(rendered.code, rendered.stderr).toBe(0);
+    const applied = await kubectl(
+      ["apply", "--dry-run=server", "-n", ns.name, "-o", "name", "-f", "-"],
+      rendered.stdout,
+    );
+    expect(applied.code, applied.stderr).toBe(0);
+    expect(applied.stdout).toMatch(/^deployment\.apps\//m);
   });
 });
