@@ -30,7 +30,8 @@ export interface BatcherOptions<I, O> {
   clock?: Clock;
   /**
    * Requests known to be on their way (headers in, body still arriving). While there are some and the batch
-   * is not full, the batch waits for them — at most `arrivalWaitMs` beyond the queue delay.
+   * is not full, the batch waits for them — at most `arrivalWaitMs` beyond the queue delay (default: a quarter
+   * of the recent batch run time, between 2 and 100 ms: waiting is worth it when a run is long compared to it).
    */
   incoming?: () => number;
   arrivalWaitMs?: number;
@@ -50,6 +51,8 @@ interface Pending<I, O> {
 export class Batcher<I, O> {
   private readonly queue: Pending<I, O>[] = [];
   private running = false;
+  /** Exponentially weighted mean of batch run times, ms. */
+  private runMs = 0;
   private timer: unknown;
   private deferred = false;
   private readonly clock: Clock;
@@ -96,7 +99,7 @@ export class Batcher<I, O> {
       this.dispatch();
       return;
     }
-    const arrivalWait = this.opts.arrivalWaitMs ?? 5;
+    const arrivalWait = this.opts.arrivalWaitMs ?? Math.min(100, Math.max(2, this.runMs / 4));
     if (
       waited >= this.opts.maxQueueDelayMs &&
       (this.opts.incoming?.() ?? 0) > 0 &&
@@ -183,6 +186,8 @@ export class Batcher<I, O> {
       })
       .finally(() => {
         this.running = false;
+        const ms = this.clock.now() - now;
+        this.runMs = this.runMs === 0 ? ms : 0.8 * this.runMs + 0.2 * ms;
         this.schedule();
       });
   }
