@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 export GOTOOLCHAIN=local CGO_ENABLED=0
-K8S_VERSION="${1:-$(sed -n 's/^\tk8s.io\/kubernetes \(v[0-9.]*\)$/\1/p' go.mod 2>/dev/null || true)}"
+K8S_VERSION="${1:-$(sed -n 's/^\tk8s.io\/kubernetes \(v[0-9.]*\).*/\1/p' go.mod 2>/dev/null || true)}"
 K8S_VERSION="${K8S_VERSION:-v1.35.4}"
 STAGING_VERSION="v0.${K8S_VERSION#v1.}"
 upstream_mod="$(go mod download -json "k8s.io/kubernetes@${K8S_VERSION}" | sed -n 's/.*"GoMod": "\(.*\)",/\1/p')"
