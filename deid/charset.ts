@@ -25,11 +25,11 @@ export function checkCharacterSets(ds: readonly Element[]): void {
       for (const term of str(e).split("\\")) {
         const t = term.trim();
         if (!SUPPORTED.has(t)) {
-          // Defined terms are not PHI, but cap the length in case the element holds something else.
-          throw new DeidError(
-            "UNSUPPORTED_CHARACTER_SET",
-            `character set "${t.slice(0, 16).replace(/[^ -~]/g, "?")}" is not supported`,
-          );
+          // Echo the term only when it has the shape of a defined term: a corrupt element could hold anything.
+          const shown = /^(ISO_IR \d+|ISO 2022 IR \d+|GB18030|GBK)$/.test(t)
+            ? `"${t}"`
+            : "an unrecognised term";
+          throw new DeidError("UNSUPPORTED_CHARACTER_SET", `character set ${shown} is not supported`);
         }
       }
     }

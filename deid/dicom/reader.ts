@@ -265,7 +265,7 @@ export function readFile(input: Uint8Array): ParsedFile {
       if (!known) {
         throw new DeidError(
           "UNSUPPORTED_TRANSFER_SYNTAX",
-          `transfer syntax ${tsUid.slice(0, 64)} is not supported`,
+          `transfer syntax ${/^[0-9.]{1,64}$/.test(tsUid) ? tsUid : "(not a UID)"} is not supported`,
         );
       }
       ts = known;
