@@ -304,7 +304,7 @@ export function buildStableService(
   return service(model, name, modelLabels(name), stableSelector(name, decision));
 }
 
-/** Every child, in apply order: the ConfigMap first (pods mount it), Deployments, then Services. */
+/** Every child: the ConfigMap, the Deployments, the per-version Services, the stable Service. */
 export function buildChildren(model: MedModel, decision: Decision, opts: BuildOptions): KubeObject[] {
   return [
     buildConfigMap(model, decision),

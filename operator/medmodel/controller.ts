@@ -200,7 +200,7 @@ export function medModelControllerWith(options: MedModelControllerOptions = {}):
             ...(options.decision ? { options: options.decision } : {}),
           });
 
-          // ---- apply children (ConfigMap first: the pods mount it), prune removed versions ----
+          // ---- apply children, prune removed versions ----
           const children = buildChildren(model, decision, { sidecarImage: config.sidecarImage });
           const gvkOf = (o: KubeObject) =>
             o.kind === "Deployment"
@@ -208,9 +208,9 @@ export function medModelControllerWith(options: MedModelControllerOptions = {}):
               : o.kind === "Service"
                 ? Kinds.Service
                 : Kinds.ConfigMap;
-          const [configMap, ...rest] = children;
-          if (configMap) await applyChild(configMap, Kinds.ConfigMap);
-          await Promise.all(rest.map((c) => applyChild(c, gvkOf(c))));
+          // All at once: a pod whose ConfigMap is not there yet just waits for the kubelet to mount it, so
+          // ordering would only add a round trip to every reconcile.
+          await Promise.all(children.map((c) => applyChild(c, gvkOf(c))));
 
           // Versions removed from spec.versions: their Deployment and Service go.
           const wantedDeployments = new Set(names.map((v) => deploymentName(key.name, v)));
