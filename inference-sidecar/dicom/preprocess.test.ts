@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { DicomPreprocessing } from "../signature.ts";
 import type { ImageHeader } from "./pixels.ts";
-import { planFor, resizeInto, tensorShape, toIntensity } from "./preprocess.ts";
+import { grayFrameInto, planFor, resizeInto, tensorShape, toIntensity } from "./preprocess.ts";
 
 const header = (over: Partial<ImageHeader> = {}): ImageHeader => ({
   transferSyntax: "1.2.840.10008.1.2.1",
@@ -98,5 +98,38 @@ describe("DICOM preprocessing", () => {
     expect(
       planFor({ name: "x", datatype: "FP32", shape: [-1, 3, -1, -1] }, pre, { rows: 512, columns: 400 }),
     ).toMatchObject({ height: 512, width: 400, channels: 3 });
+  });
+
+  it("the fused grayscale path equals toIntensity + resizeInto bit for bit (down, up, layouts, no window, MONOCHROME1)", () => {
+    const frame = Int16Array.from({ length: 37 * 23 }, (_, i) => ((i * 7919) % 3000) - 1000);
+    const cases = [
+      {
+        pre: {
+          window: { center: 40, width: 400 },
+          channels: 3,
+          normalize: { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] },
+        },
+        shape: [-1, 3, 16, 11],
+      },
+      { pre: { layout: "NHWC", resize: { height: 50, width: 61 } }, shape: [-1, -1, -1, 1] },
+      { pre: { window: { fromHeader: true }, invertMonochrome1: true }, shape: [-1, 1, 9, 9], mono1: true },
+    ] as const;
+    for (const c of cases) {
+      const pre = DicomPreprocessing.parse(c.pre);
+      const h = header({
+        rows: 37,
+        columns: 23,
+        windowCenter: 100,
+        windowWidth: 900,
+        photometric: "mono1" in c ? "MONOCHROME1" : "MONOCHROME2",
+      });
+      const plan = planFor({ name: "x", datatype: "FP32", shape: [...c.shape] }, pre, h);
+      const n = plan.height * plan.width * plan.channels;
+      const viaTwo = new Float32Array(n);
+      resizeInto(toIntensity(frame, h, pre, plan.channels), 37, 23, 1, plan, viaTwo, 0);
+      const fused = new Float32Array(n);
+      grayFrameInto(frame, h, plan, fused, 0);
+      expect(fused).toEqual(viaTwo);
+    }
   });
 });

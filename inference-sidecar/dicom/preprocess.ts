@@ -64,10 +64,7 @@ export function toIntensity(
 ): Float32Array {
   const pixels = h.rows * h.columns;
   const samples = h.samplesPerPixel;
-  const r = pre.rescale;
-  const [slope, intercept] = r.fromHeader
-    ? [h.rescaleSlope, h.rescaleIntercept]
-    : [r.slope ?? 1, r.intercept ?? 0];
+  const [slope, intercept] = rescaleOf(h, pre);
   const outCh = samples === 3 && channels === 3 ? 3 : 1;
   const n = pixels * outCh;
   const out = new Float32Array(n);
@@ -77,6 +74,47 @@ export function toIntensity(
     const k = p * samples;
     return 0.299 * (frame[k] as number) + 0.587 * (frame[k + 1] as number) + 0.114 * (frame[k + 2] as number);
   };
+  const { a, b } = windowAffine(h, pre, slope, intercept, () => {
+    let lo = Number.POSITIVE_INFINITY;
+    let hi = Number.NEGATIVE_INFINITY;
+    for (let i = 0; i < n; i++) {
+      const v = (gray ? (frame[i] as number) : stored(i)) * slope + intercept;
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+    return [lo, hi];
+  });
+  if (gray) {
+    for (let i = 0; i < n; i++) {
+      const v = (frame[i] as number) * a + b;
+      out[i] = v < 0 ? 0 : v > 1 ? 1 : v;
+    }
+  } else {
+    for (let p = 0; p < n; p++) {
+      const v = stored(p) * a + b;
+      out[p] = v < 0 ? 0 : v > 1 ? 1 : v;
+    }
+  }
+  return out;
+}
+
+function rescaleOf(h: ImageHeader, pre: DicomPreprocessing): [number, number] {
+  const r = pre.rescale;
+  return r.fromHeader ? [h.rescaleSlope, h.rescaleIntercept] : [r.slope ?? 1, r.intercept ?? 0];
+}
+
+/**
+ * Modality LUT and DICOM linear VOI ((x - (c - 0.5)) / (w - 1) + 0.5, clamped to [0, 1]; MONOCHROME1 inverted)
+ * as one affine map of the stored value, v = clamp(stored * a + b). `range` gives the modality min–max when no
+ * window applies.
+ */
+export function windowAffine(
+  h: ImageHeader,
+  pre: DicomPreprocessing,
+  slope: number,
+  intercept: number,
+  range: () => [number, number],
+): { a: number; b: number } {
   const w = pre.window;
   let center: number;
   let width: number;
@@ -97,39 +135,108 @@ export function toIntensity(
     width = w.width;
   } else {
     // No window declared (or none in the header): stretch the frame's own range (PS3.3 C.11.2.1.2 linear form).
-    let lo = Number.POSITIVE_INFINITY;
-    let hi = Number.NEGATIVE_INFINITY;
-    for (let i = 0; i < n; i++) {
-      const v = (gray ? (frame[i] as number) : stored(i)) * slope + intercept;
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
-    }
+    const [lo, hi] = range();
     width = Math.max(hi - lo, 1) + 1;
     center = lo + (width - 1) / 2 + 0.5;
   }
-  // Modality LUT and DICOM linear VOI ((x - (c - 0.5)) / (w - 1) + 0.5, clamped) fused into one affine map:
-  // v = stored * a + b, one pass over the frame.
   const k = 1 / Math.max(width - 1, 1e-6);
   let a = slope * k;
   let b = (intercept - center + 0.5) * k + 0.5;
-  const invert = pre.invertMonochrome1 && h.photometric === "MONOCHROME1";
-  if (invert) {
+  if (pre.invertMonochrome1 && h.photometric === "MONOCHROME1") {
     // 1 - clamp(v) = clamp(1 - v)
     a = -a;
     b = 1 - b;
   }
-  if (gray) {
-    for (let i = 0; i < n; i++) {
-      const v = (frame[i] as number) * a + b;
-      out[i] = v < 0 ? 0 : v > 1 ? 1 : v;
+  return { a, b };
+}
+
+/**
+ * The fast path for single-sample images (CT, MR, CR, DX, MG): window, resize, replicate, normalise and lay
+ * out in one separable pass — each needed source row is windowed and interpolated horizontally once (two rows
+ * cached), then rows are blended vertically. Same arithmetic, same order, as toIntensity + resizeInto.
+ */
+export function grayFrameInto(
+  frame: Samples,
+  h: ImageHeader,
+  plan: Plan,
+  out: Float32Array,
+  offset: number,
+): void {
+  const srcH = h.rows;
+  const srcW = h.columns;
+  const [slope, intercept] = rescaleOf(h, plan.pre);
+  const { a, b } = windowAffine(h, plan.pre, slope, intercept, () => {
+    let lo = Number.POSITIVE_INFINITY;
+    let hi = Number.NEGATIVE_INFINITY;
+    for (let i = 0; i < srcH * srcW; i++) {
+      const v = (frame[i] as number) * slope + intercept;
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
     }
-  } else {
-    for (let p = 0; p < n; p++) {
-      const v = stored(p) * a + b;
-      out[p] = v < 0 ? 0 : v > 1 ? 1 : v;
+    return [lo, hi];
+  });
+  const { height: H, width: W, channels: C } = plan;
+  const { x0s, x1s, fxs } = columnTaps(srcW, W);
+  const mean = plan.pre.normalize?.mean ?? [0];
+  const std = plan.pre.normalize?.std ?? [1];
+  const scales = Array.from({ length: C }, (_, c) => 1 / (std[c] ?? std[0] ?? 1));
+  const shifts = Array.from({ length: C }, (_, c) => -(mean[c] ?? mean[0] ?? 0) * (scales[c] as number));
+  const chw = plan.layout === "NCHW" || plan.layout === "CHW";
+  const sy = srcH / H;
+  const rows = [new Float64Array(W), new Float64Array(W)];
+  const rowOf = [-1, -1];
+  const win = (v: number): number => {
+    const t = Math.fround(v * a + b);
+    return t < 0 ? 0 : t > 1 ? 1 : t;
+  };
+  const row = (r: number): Float64Array => {
+    if (rowOf[0] === r) return rows[0] as Float64Array;
+    if (rowOf[1] === r) return rows[1] as Float64Array;
+    // Replace the row not used by the previous output row's lower tap.
+    const slot = rowOf[0] === -1 || (rowOf[1] !== -1 && (rowOf[0] as number) < (rowOf[1] as number)) ? 0 : 1;
+    const buf = rows[slot] as Float64Array;
+    const base = r * srcW;
+    for (let x = 0; x < W; x++) {
+      const p = win(frame[base + (x0s[x] as number)] as number);
+      const q = win(frame[base + (x1s[x] as number)] as number);
+      buf[x] = p + (q - p) * (fxs[x] as number);
+    }
+    rowOf[slot] = r;
+    return buf;
+  };
+  for (let y = 0; y < H; y++) {
+    const fy = Math.min(Math.max((y + 0.5) * sy - 0.5, 0), srcH - 1);
+    const y0 = Math.floor(fy);
+    const y1 = Math.min(y0 + 1, srcH - 1);
+    const wy = fy - y0;
+    const top = row(y0);
+    const bottom = row(y1);
+    for (let c = 0; c < C; c++) {
+      const scale = scales[c] as number;
+      const shift = shifts[c] as number;
+      let o = chw ? offset + c * H * W + y * W : offset + y * W * C + c;
+      const step = chw ? 1 : C;
+      for (let x = 0; x < W; x++, o += step) {
+        const t = top[x] as number;
+        out[o] = (t + ((bottom[x] as number) - t) * wy) * scale + shift;
+      }
     }
   }
-  return out;
+}
+
+function columnTaps(srcW: number, W: number): { x0s: Int32Array; x1s: Int32Array; fxs: Float32Array } {
+  const sx = srcW / W;
+  const x0s = new Int32Array(W);
+  const x1s = new Int32Array(W);
+  const fxs = new Float32Array(W);
+  for (let x = 0; x < W; x++) {
+    const fx = Math.min(Math.max((x + 0.5) * sx - 0.5, 0), srcW - 1);
+    const x0 = Math.floor(fx);
+    x0s[x] = x0;
+    x1s[x] = Math.min(x0 + 1, srcW - 1);
+    fxs[x] = fx - x0;
+  }
+  return { x0s, x1s, fxs };
 }
 
 /**

@@ -9,7 +9,7 @@ import type { Tensor } from "../protocol.ts";
 import { DicomPreprocessing, type InputSpec, type Signature } from "../signature.ts";
 import { splitMultipart } from "./multipart.ts";
 import { type DecodedImage, decodeImage } from "./pixels.ts";
-import { layoutAxes, planFor, resizeInto, tensorShape, toIntensity } from "./preprocess.ts";
+import { grayFrameInto, layoutAxes, planFor, resizeInto, tensorShape, toIntensity } from "./preprocess.ts";
 
 export interface DicomCase {
   tensor: Tensor;
@@ -127,9 +127,13 @@ export async function dicomPartsToTensor(
   for (const im of images) {
     if (im.header.studyInstanceUid) studies.add(im.header.studyInstanceUid);
     for (const frame of im.frames) {
-      const srcCh: 1 | 3 = im.header.samplesPerPixel === 3 && plan.channels === 3 ? 3 : 1;
-      const intensity = toIntensity(frame, im.header, spec.dicom, plan.channels);
-      resizeInto(intensity, im.header.rows, im.header.columns, srcCh, plan, out, item * per);
+      if (im.header.samplesPerPixel === 1) {
+        grayFrameInto(frame, im.header, plan, out, item * per);
+      } else {
+        const srcCh: 1 | 3 = plan.channels === 3 ? 3 : 1;
+        const intensity = toIntensity(frame, im.header, spec.dicom, plan.channels);
+        resizeInto(intensity, im.header.rows, im.header.columns, srcCh, plan, out, item * per);
+      }
       item++;
     }
   }
