@@ -3,7 +3,7 @@ import { parseFlags } from "./cli.ts";
 
 describe("medmlops operator flags", () => {
   it("has defaults for a single replica watching all namespaces", () => {
-    expect(parseFlags([])).toEqual({
+    expect(parseFlags([], {})).toEqual({
       "leader-elect": false,
       "lease-name": "medmlops-operator",
       "metrics-port": 8080,
@@ -24,7 +24,7 @@ describe("medmlops operator flags", () => {
       ]),
     ).toMatchObject({
       kubeconfig: "/k",
-      namespace: "radiology",
+      namespace: ["radiology"],
       "leader-elect": true,
       "lease-namespace": "ops",
       "metrics-port": 9090,
@@ -32,6 +32,32 @@ describe("medmlops operator flags", () => {
       "log-level": "debug",
     });
     expect(parseFlags(["-h"])).toBe("help");
+  });
+
+  it("takes several namespaces, comma-separated, deduplicated", () => {
+    expect(parseFlags(["--namespace=radiology, oncology,radiology"], {})).toMatchObject({
+      namespace: ["radiology", "oncology"],
+    });
+    expect(() => parseFlags(["--namespace=radiology,Bad_NS"], {})).toThrow(/--namespace/);
+  });
+
+  it("reads the chart's environment variables, and flags win over them", () => {
+    const env = {
+      MEDMLOPS_WATCH_NAMESPACES: "radiology,oncology",
+      MEDMLOPS_LEASE_NAME: "hospital-a",
+      MEDMLOPS_LOG_LEVEL: "warn",
+    };
+    expect(parseFlags([], env)).toMatchObject({
+      namespace: ["radiology", "oncology"],
+      "lease-name": "hospital-a",
+      "log-level": "warn",
+    });
+    expect(parseFlags(["--namespace=icu", "--log-level=debug"], env)).toMatchObject({
+      namespace: ["icu"],
+      "lease-name": "hospital-a",
+      "log-level": "debug",
+    });
+    expect(parseFlags([], { MEDMLOPS_WATCH_NAMESPACES: "" })).not.toHaveProperty("namespace");
   });
 
   it("rejects bad values with the flag named", () => {

@@ -13,13 +13,13 @@ Runs the MedMLOps control plane: informers, work queues and the registered contr
 
 Options:
   --kubeconfig FILE        kubeconfig to use (default: $KUBECONFIG, ~/.kube/config, then in-cluster service account)
-  --namespace NS           watch only this namespace (default: all namespaces)
+  --namespace NS[,NS...]   reconcile only these namespaces (default: $MEDMLOPS_WATCH_NAMESPACES, else all)
   --leader-elect           run controllers only while holding the Lease (for more than one replica)
   --lease-namespace NS     namespace of the Lease (default: --namespace, $POD_NAMESPACE, the pod's namespace, "default")
-  --lease-name NAME        name of the Lease (default: medmlops-operator)
+  --lease-name NAME        name of the Lease (default: $MEDMLOPS_LEASE_NAME or medmlops-operator)
   --metrics-port PORT      port for /healthz, /readyz and /metrics (default: 8080; 0 = any free port)
   --sidecar-image IMAGE    default image for the inference sidecar container (default: $MEDMLOPS_SIDECAR_IMAGE)
-  --log-level LEVEL        trace|debug|info|warn|error (default: $LOG_LEVEL or info)
+  --log-level LEVEL        trace|debug|info|warn|error (default: $MEDMLOPS_LOG_LEVEL, $LOG_LEVEL or info)
   -h, --help               show this help
 `;
 
@@ -33,7 +33,17 @@ const dnsLabel = z
 
 const Flags = z.object({
   kubeconfig: z.string().min(1).optional(),
-  namespace: dnsLabel.optional(),
+  namespace: z
+    .string()
+    .transform((v) =>
+      v
+        .split(",")
+        .map((n) => n.trim())
+        .filter((n) => n.length > 0),
+    )
+    .pipe(z.array(dnsLabel).max(100))
+    .transform((list) => (list.length > 0 ? [...new Set(list)] : undefined))
+    .optional(),
   "leader-elect": z.boolean().default(false),
   "lease-namespace": dnsLabel.optional(),
   "lease-name": dnsLabel.default("medmlops-operator"),
@@ -45,7 +55,7 @@ const Flags = z.object({
 export type OperatorFlags = z.infer<typeof Flags>;
 
 /** Parses and validates the flags; throws a usage error message on bad input. */
-export function parseFlags(argv: string[]): OperatorFlags | "help" {
+export function parseFlags(argv: string[], env: NodeJS.ProcessEnv = process.env): OperatorFlags | "help" {
   const { values } = parseArgs({
     args: argv,
     strict: true,
@@ -64,16 +74,26 @@ export function parseFlags(argv: string[]): OperatorFlags | "help" {
   });
   if (values.help) return "help";
   const { help: _h, ...rest } = values;
-  const parsed = Flags.safeParse(rest);
+  // The chart passes its settings as environment variables; flags win over them.
+  const fromEnv = {
+    namespace: env["MEDMLOPS_WATCH_NAMESPACES"] || undefined,
+    "lease-name": env["MEDMLOPS_LEASE_NAME"] || undefined,
+    "log-level": env["MEDMLOPS_LOG_LEVEL"] || env["LOG_LEVEL"] || undefined,
+  };
+  const parsed = Flags.safeParse({ ...dropUndefined(fromEnv), ...dropUndefined(rest) });
   if (!parsed.success) {
     throw new Error(parsed.error.issues.map((i) => `--${i.path.join(".")}: ${i.message}`).join("; "));
   }
   return parsed.data;
 }
 
+function dropUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
 function leaseNamespace(flags: OperatorFlags): string {
   if (flags["lease-namespace"]) return flags["lease-namespace"];
-  if (flags.namespace) return flags.namespace;
+  if (flags.namespace?.length === 1) return flags.namespace[0]!;
   if (process.env["POD_NAMESPACE"]) return process.env["POD_NAMESPACE"];
   try {
     return readFileSync(SA_NAMESPACE_FILE, "utf8").trim() || "default";
@@ -96,7 +116,7 @@ export async function main(argv: string[]): Promise<number> {
   }
 
   const log = pino({
-    level: flags["log-level"] ?? process.env["LOG_LEVEL"] ?? "info",
+    level: flags["log-level"] ?? "info",
     base: { service: "medmlops-operator" },
   });
   const kc = new KubeConfig();
@@ -118,7 +138,8 @@ export async function main(argv: string[]): Promise<number> {
     controllers,
     metricsPort: flags["metrics-port"],
     config: {
-      namespace: flags.namespace,
+      namespace: flags.namespace?.length === 1 ? flags.namespace[0] : undefined,
+      namespaces: flags.namespace,
       sidecarImage: flags["sidecar-image"] ?? process.env["MEDMLOPS_SIDECAR_IMAGE"] ?? DEFAULT_SIDECAR_IMAGE,
       identity: defaultIdentity(),
     },

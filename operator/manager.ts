@@ -79,12 +79,13 @@ export class Manager {
       now: () => new Date(),
       config: o.config,
     };
+    const scope = o.config.namespaces ? new Set(o.config.namespaces) : undefined;
     for (const factory of o.controllers) {
       const spec = factory(deps);
       for (const gvk of [spec.for, ...(spec.owns ?? []), ...(spec.watches ?? []).map((w) => w.gvk)]) {
         mapper.register(gvk);
       }
-      this.controllers.push(new Controller(spec, this.cache, this.metrics, o.log));
+      this.controllers.push(new Controller(spec, this.cache, this.metrics, o.log, {}, scope));
     }
   }
 

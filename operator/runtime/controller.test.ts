@@ -61,6 +61,7 @@ async function until(cond: () => boolean, ms = 2000): Promise<void> {
 function setup(
   reconcile: (key: ObjectKey) => Promise<ReconcileResult | undefined>,
   objects: Record<string, KubeObject[]>,
+  namespaces?: ReadonlySet<string>,
 ) {
   const api = new FakeApi(objects);
   const cache = new SharedCache(api, { log });
@@ -71,11 +72,40 @@ function setup(
     metrics,
     log,
     { backoffBaseMs: 1, backoffMaxMs: 5 },
+    namespaces,
   );
   return { api, cache, metrics, controller };
 }
 
 describe("Controller", () => {
+  it("reconciles only the namespaces it is scoped to", async () => {
+    const seen: string[] = [];
+    const elsewhere = (name: string): KubeObject => ({
+      ...parent(name),
+      metadata: { ...parent(name).metadata, namespace: "icu" },
+    });
+    const { cache, controller } = setup(
+      async (k) => {
+        seen.push(`${k.namespace}/${k.name}`);
+        return undefined;
+      },
+      {
+        "/apis/medmlops.io/v1alpha1/medmodels": [parent("a"), elsewhere("b")],
+        "/apis/apps/v1/deployments": [],
+      },
+      new Set(["rad"]),
+    );
+    cache.start();
+    await cache.waitForSync();
+    controller.start();
+    await until(() => seen.length >= 1);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(seen).toEqual(["rad/a"]);
+    expect(controller.queue.len()).toBe(0);
+    await controller.stop();
+    await cache.stop();
+  });
+
   it("reconciles every listed primary, and the owner of every child event", async () => {
     const seen: string[] = [];
     const { api, cache, controller } = setup(

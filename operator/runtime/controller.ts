@@ -25,6 +25,8 @@ export class Controller {
     private readonly metrics: OperatorMetrics,
     log: Logger,
     queueOptions: WorkQueueOptions = {},
+    /** Namespaces this controller reconciles; undefined = all. Keys elsewhere are dropped before queueing. */
+    private readonly namespaces?: ReadonlySet<string>,
   ) {
     this.log = log.child({ controller: spec.name });
     this.queue = new WorkQueue(queueOptions);
@@ -54,6 +56,7 @@ export class Controller {
 
   enqueue(key: ObjectKey): void {
     if (!key.name) return;
+    if (this.namespaces && !this.namespaces.has(key.namespace)) return;
     this.metrics.queueAdds.inc({ controller: this.spec.name });
     this.queue.add(keyString(key));
   }

@@ -159,6 +159,11 @@ export interface ControllerSpec {
 export interface OperatorConfig {
   /** Watch only this namespace; undefined = all namespaces. */
   namespace?: string;
+  /**
+   * Reconcile only objects in these namespaces; undefined = every namespace the cache sees. With one namespace the
+   * cache itself is narrowed (`namespace`); with several it watches all and the controllers ignore the rest.
+   */
+  namespaces?: string[];
   /** Default image of the inference sidecar container (`--sidecar-image`). */
   sidecarImage: string;
   /** Pod name (reportingInstance of events, leader identity). */
