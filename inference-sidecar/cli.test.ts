@@ -141,3 +141,26 @@ describe("medmlops sidecar (real process)", () => {
     }
   });
 });
+
+describe("signature files", () => {
+  it("reads JSON or YAML and names schema problems", async () => {
+    const { readSignatureFile } = await import("./cli.ts");
+    const dir = mkdtempSync(join(tmpdir(), "sidecar-sig-"));
+    try {
+      const yamlPath = join(dir, "sig.yaml");
+      writeFileSync(
+        yamlPath,
+        "inputs:\n  - name: image\n    datatype: FP32\n    shape: [-1, 1, 16, 16]\noutputs:\n  - name: logits\n    datatype: FP32\n    shape: [-1, 3]\n    labels: [a, b, c]\n",
+      );
+      expect(readSignatureFile(yamlPath).outputs[0]?.labels).toEqual(["a", "b", "c"]);
+      const bad = join(dir, "bad.json");
+      writeFileSync(
+        bad,
+        JSON.stringify({ inputs: [{ name: "x", datatype: "FLOAT", shape: [1] }], outputs: [] }),
+      );
+      expect(() => readSignatureFile(bad)).toThrow(/inputs\.0\.datatype/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

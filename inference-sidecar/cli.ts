@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { pino } from "pino";
+import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { EXIT } from "../cli/exit-codes.ts";
 import { loadKey } from "../deid/index.ts";
@@ -22,7 +23,7 @@ export const USAGE = `usage: medmlops sidecar --model F.onnx --name N [options]
   --name N                    model name served under /v2/models/N (required)
   --version V                 model version (default "1")
   --sha256 H                  expected sha256 of the model file; mismatch refuses to start
-  --signature F.json          signature (inputs, DICOM preprocessing, outputs, labels); default: from the model
+  --signature F.json          signature (JSON or YAML: inputs, DICOM preprocessing, outputs, labels); default: from the model
   --port P                    listen port (default 8080)
   --host H                    listen address (default 0.0.0.0)
   --max-batch-size B          dynamic batching: most items per run (default 8)
@@ -89,7 +90,8 @@ export function parseFlags(argv: string[]): SidecarFlags {
 export function readSignatureFile(path: string): Signature {
   let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(path, "utf8"));
+    // JSON, or YAML (a superset) as a ConfigMap may hold it.
+    raw = parseYaml(readFileSync(path, "utf8"));
   } catch (e) {
     throw new Error(`signature file ${path}: ${(e as Error).message}`);
   }
