@@ -15,6 +15,8 @@ BIN="$STATE/bin"
 mkdir -p "$BIN"
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=readonly
 
+# CI's environment may lack the login PATH; the machine's Go lives in /usr/local/go.
+command -v go >/dev/null || PATH="$PATH:/usr/local/go/bin"
 command -v go >/dev/null || { echo "build.sh: Go is not installed (need Go >= 1.26)" >&2; exit 1; }
 
 # One build at a time (cluster:up and vitest's global setup may both ask).
