@@ -296,6 +296,59 @@ describe("MedModel controller", () => {
     expect(promoted).toHaveLength(1);
   });
 
+  it("with requireValidation, promotes only after the ValidationPolicy reports a Passed verdict", async () => {
+    const gated = (activeVersion: string) => ({
+      activeVersion,
+      rollout: { strategy: "BlueGreen", requireValidation: true },
+    });
+    await h.user.apply(manifest("gated", ns.name, gated("v1")));
+    await waitFor(async () => (await getModel(h, ns.name, "gated"))?.status?.activeVersion === "v1", 20_000);
+    await h.user.apply(manifest("gated", ns.name, gated("v2")));
+    const waiting = await waitFor(async () => {
+      const x = await getModel(h, ns.name, "gated");
+      return condition(x, "Progressing")?.reason === "AwaitingValidation" ? x : undefined;
+    }, 20_000);
+    expect(waiting.status?.activeVersion).toBe("v1");
+
+    // The ValidationPolicy controller's side of the contract: results in the policy's own status.
+    const policy = {
+      apiVersion: "medmlops.io/v1alpha1",
+      kind: "ValidationPolicy",
+      metadata: { name: "gated", namespace: ns.name },
+      spec: { modelRef: { name: "gated" }, metrics: [{ name: "sensitivity", min: 0.8 }] },
+    };
+    await h.user.apply(policy);
+    const verdict = (pass: boolean) =>
+      h.user.applyStatus({
+        ...policy,
+        status: {
+          results: [
+            {
+              version: "v2",
+              metrics: [{ metric: "sensitivity", value: 0.9, ciLow: 0.85, ciHigh: 0.95, n: 120, pass }],
+            },
+          ],
+        },
+      });
+    await verdict(false);
+    await waitFor(
+      async () =>
+        condition(await getModel(h, ns.name, "gated"), "Progressing")?.reason === "ValidationFailed",
+      20_000,
+    );
+    expect((await getModel(h, ns.name, "gated"))?.status?.activeVersion).toBe("v1");
+    await verdict(true);
+    await waitFor(
+      async () => (await stableSelector(h, ns.name, "gated"))?.["medmlops.io/version"] === "v2",
+      20_000,
+    );
+    const m = await waitFor(async () => {
+      const x = await getModel(h, ns.name, "gated");
+      return x?.status?.activeVersion === "v2" ? x : undefined;
+    }, 10_000);
+    expect(m.status?.versions?.find((v) => v.name === "v2")).toMatchObject({ validated: true });
+  });
+
   it("removes the children of a deleted model by garbage collection", async () => {
     await h.user.delete(MedModelKind, { namespace: ns.name, name: "canary" });
     await waitFor(async () => {
