@@ -55,6 +55,8 @@ export class Batcher<I, O> {
   private runMs = 0;
   private timer: unknown;
   private deferred = false;
+  /** An I/O phase has run since the current batch became due (reset at each dispatch). */
+  private ioPhasePassed = false;
   private readonly clock: Clock;
 
   constructor(private readonly opts: BatcherOptions<I, O>) {
@@ -117,13 +119,15 @@ export class Batcher<I, O> {
     if (waited >= this.opts.maxQueueDelayMs) {
       // onnxruntime's run blocks the event loop, so requests that arrived meanwhile are still unread
       // socket data: let one I/O phase deliver them before cutting the batch. Costs microseconds when idle.
-      if (!this.clock.defer) {
+      // After that phase, decide again: requests whose headers it delivered now count as incoming.
+      if (!this.clock.defer || this.ioPhasePassed) {
         this.dispatch();
       } else if (!this.deferred) {
         this.deferred = true;
         this.clock.defer(() => {
           this.deferred = false;
-          if (!this.running && this.queue.length > 0) this.dispatch();
+          this.ioPhasePassed = true;
+          this.schedule();
         });
       }
       return;
@@ -157,6 +161,7 @@ export class Batcher<I, O> {
       this.clock.clearTimeout(this.timer);
       this.timer = undefined;
     }
+    this.ioPhasePassed = false;
     const head = this.queue[0] as Pending<I, O>;
     const { indices, items } = this.collect(head.key);
     const batch = indices.map((i) => this.queue[i] as Pending<I, O>);
