@@ -382,6 +382,56 @@ describe("failover", () => {
   });
 });
 
+describe("failover: more cases", () => {
+  it("a serving version failing during a canary fails over to the fallback and drops the canary", () => {
+    const d = decide(
+      input({
+        spec: spec(
+          {
+            rollout: { strategy: "Canary", steps: [{ weight: 50, pause: "1m" }, { weight: 100 }] },
+            failover: { fallbackVersion: "v0" },
+          },
+          ["v0", "v1", "v2"],
+        ),
+        previous: steady("v1", T0 - 600_000, {
+          lastKnownGoodVersion: "v1",
+          canary: { version: "v2", weight: 50, step: 0, since: iso(T0 - 1000) },
+        }),
+        health: { v0: ready(1), v1: ready(0, { crashLooping: true, pods: 1 }), v2: ready(1) },
+      }),
+    );
+    expect(d.servingVersion).toBe("v0");
+    expect(d.status.canary).toBeUndefined();
+    expect(d.splitTraffic).toBe(false);
+    expect(d.status.failover?.lastTransition).toMatchObject({
+      from: "v1",
+      to: "v0",
+      reason: "CrashLoopBackOff",
+    });
+  });
+  it("does not fail over while suspended (decisions are frozen)", () => {
+    const d = decide(
+      input({
+        spec: spec({ suspend: true }),
+        previous: steady("v2", T0 - 600_000, { lastKnownGoodVersion: "v1" }),
+        health: { v1: ready(1), v2: ready(0, { crashLooping: true, pods: 1 }) },
+      }),
+    );
+    expect(d.servingVersion).toBe("v2");
+    expect(d.status.failover?.count).toBe(0);
+  });
+  it("the unavailable clock comes from observation: a version with ready pods is never unavailable", () => {
+    const d = decide(
+      input({
+        spec: spec(),
+        previous: steady("v2", T0 - 600_000, { lastKnownGoodVersion: "v1" }),
+        health: { v1: ready(1), v2: ready(1, { unavailableSince: T0 - 3_600_000 }) },
+      }),
+    );
+    expect(d.servingVersion).toBe("v2");
+  });
+});
+
 describe("fail-back without flapping", () => {
   // v2 failed at generation 3; v1 serves.
   const failedOver = steady("v1", T0 - 60_000, {
