@@ -53,6 +53,22 @@ async function httpOk(url: string): Promise<boolean> {
   }
 }
 
+/** A hostPath volume pre-bound to the examples' `radiology/models` claim, for this single-machine cluster only. */
+function localModelVolume(): object {
+  return {
+    apiVersion: "v1",
+    kind: "PersistentVolume",
+    metadata: { name: "medmlops-demo-models", labels: { "app.kubernetes.io/part-of": "medmlops" } },
+    spec: {
+      capacity: { storage: "20Gi" },
+      accessModes: ["ReadOnlyMany"],
+      persistentVolumeReclaimPolicy: "Retain",
+      hostPath: { path: join(demoDir, "models"), type: "DirectoryOrCreate" },
+      claimRef: { namespace: "radiology", name: "models" },
+    },
+  };
+}
+
 async function controlPlaneTour(kubeconfig: string): Promise<void> {
   say("installing the CRDs");
   await kubectlOk(["apply", "--server-side", "-f", join(root, "crds")]);

@@ -40,6 +40,9 @@ export const CONTROLLERS = [
   "resourcequota-controller",
   "pod-garbage-collector-controller",
   "clusterrole-aggregation-controller",
+  // Binds PersistentVolumeClaims to PersistentVolumes: model versions served from pvc:// need a Bound claim
+  // before the scheduler places their pods.
+  "persistentvolume-binder-controller",
 ];
 
 export const SERVICE_CLUSTER_IP_RANGE = "10.0.0.0/24";
