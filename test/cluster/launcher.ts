@@ -45,7 +45,9 @@ export const CONTROLLERS = [
   "persistentvolume-binder-controller",
 ];
 
-export const SERVICE_CLUSTER_IP_RANGE = "10.0.0.0/24";
+// A /16 (65k ClusterIPs): each MedModel owns a stable Service plus one per version, and the 500-model benchmark
+// needs room for them.
+export const SERVICE_CLUSTER_IP_RANGE = "10.0.0.0/16";
 
 type Log = (msg: string) => void;
 const defaultLog: Log = (m) => console.error(`[cluster] ${m}`);

@@ -118,7 +118,7 @@ export function ensurePki(dir: string): Pki {
   issue(dir, "apiserver", "/CN=kube-apiserver", [
     ...leaf,
     "extendedKeyUsage=serverAuth",
-    // 10.0.0.1 is the `kubernetes` Service's cluster IP in --service-cluster-ip-range=10.0.0.0/24.
+    // 10.0.0.1 is the `kubernetes` Service's cluster IP in --service-cluster-ip-range=10.0.0.0/16.
     "subjectAltName=IP:127.0.0.1,IP:10.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local",
   ]);
   for (const [name, subject] of Object.entries(CLIENT_SUBJECTS)) {
