@@ -230,17 +230,18 @@ export function medModelControllerWith(options: MedModelControllerOptions = {}):
             await client.delete(gvk, { namespace: key.namespace, name: obj.metadata?.name ?? "" });
           }
 
-          if (decision.consumeRetryAnnotation) {
-            await client.mergePatch(MedModelKind, key, {
-              metadata: { annotations: { [ANNOTATIONS.retryVersion]: null } },
-            });
-          }
-
           // ---- status once, events after it is recorded ----
           const body = statusBody(cached, { ...decision.status }, { succeeded: true });
           if (canonicalJson(body.status) !== canonicalJson(cached.status ?? {})) {
             const result = await client.applyStatus(body);
             written.set(uid, { resourceVersion: result.metadata?.resourceVersion, status: decision.status });
+          }
+          // Only once the fail-back is recorded in status: removing the one-shot request first and then failing
+          // to write status would leave the next reconcile without the request, and it would switch back.
+          if (decision.consumeRetryAnnotation) {
+            await client.mergePatch(MedModelKind, key, {
+              metadata: { annotations: { [ANNOTATIONS.retryVersion]: null } },
+            });
           }
           for (const e of decision.events) events.record(cached, e.type, e.reason, e.action, e.note);
           if (decision.events.length > 0) {

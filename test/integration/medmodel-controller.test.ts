@@ -18,6 +18,7 @@ import {
   installCrds,
   listNames,
   manifest,
+  patchPodStatus,
   stableSelector,
   waitFor,
 } from "./medmodel-support.ts";
@@ -178,6 +179,7 @@ describe("MedModel controller", () => {
       const x = await getModel(h, ns.name, "chest");
       return x?.metadata?.annotations?.["medmlops.io/retry-version"] === undefined ? x : undefined;
     }, 10_000);
+    // The annotation goes only after the fail-back is in status.
     expect(condition(m, "FailedOver")?.status).toBe("False");
     await waitForEvents("chest", ["FailBack"]);
   });
@@ -347,6 +349,71 @@ describe("MedModel controller", () => {
       return x?.status?.activeVersion === "v2" ? x : undefined;
     }, 10_000);
     expect(m.status?.versions?.find((v) => v.name === "v2")).toMatchObject({ validated: true });
+  });
+
+  it("fails over at once on a crash-looping sidecar, without waiting for unavailableAfter", async () => {
+    const spec = (activeVersion: string) => ({
+      activeVersion,
+      rollout: { strategy: "BlueGreen", requireValidation: false },
+      failover: { unavailableAfter: "60s" },
+    });
+    await h.user.apply(manifest("crash", ns.name, spec("v1")));
+    await waitFor(
+      async () => (await getModel(h, ns.name, "crash"))?.status?.lastKnownGoodVersion === "v1",
+      30_000,
+    );
+    await h.user.apply(manifest("crash", ns.name, spec("v2")));
+    await waitFor(
+      async () => (await stableSelector(h, ns.name, "crash"))?.["medmlops.io/version"] === "v2",
+      30_000,
+    );
+    const started = Date.now();
+    await patchPodStatus(h, ns.name, "crash", "v2", "CrashLoopBackOff");
+    await waitFor(
+      async () => (await stableSelector(h, ns.name, "crash"))?.["medmlops.io/version"] === "v1",
+      10_000,
+      50,
+    );
+    expect(Date.now() - started).toBeLessThan(5000);
+    const m = await waitFor(async () => {
+      const x = await getModel(h, ns.name, "crash");
+      return x?.status?.failover?.count === 1 ? x : undefined;
+    }, 10_000);
+    expect(m.status?.failover?.lastTransition).toMatchObject({
+      from: "v2",
+      to: "v1",
+      reason: "CrashLoopBackOff",
+    });
+    expect(m.status?.versions?.find((v) => v.name === "v2")?.phase).toBe("Failed");
+  });
+
+  it("shows a digest mismatch from fetch-model as phase Failed and keeps the old version serving", async () => {
+    // requireValidation without a policy holds v2 as a ready preview, so its pod status can be rewritten.
+    const spec = (activeVersion: string) => ({
+      activeVersion,
+      rollout: { strategy: "BlueGreen", requireValidation: true },
+    });
+    await h.user.apply(manifest("digest", ns.name, spec("v1")));
+    await waitFor(async () => (await getModel(h, ns.name, "digest"))?.status?.activeVersion === "v1", 30_000);
+    await h.user.apply(manifest("digest", ns.name, spec("v2")));
+    await waitFor(async () => {
+      const x = await getModel(h, ns.name, "digest");
+      return condition(x, "Progressing")?.reason === "AwaitingValidation";
+    }, 20_000);
+    await patchPodStatus(h, ns.name, "digest", "v2", {
+      initReason: "DigestMismatch",
+      message: "sha256 differs",
+    });
+    const m = await waitFor(async () => {
+      const x = await getModel(h, ns.name, "digest");
+      return x?.status?.versions?.find((v) => v.name === "v2")?.phase === "Failed" ? x : undefined;
+    }, 15_000);
+    const v2 = m.status?.versions?.find((v) => v.name === "v2") as { message?: string } | undefined;
+    expect(v2?.message).toContain("DigestMismatch");
+    expect(m.status?.activeVersion).toBe("v1");
+    expect(condition(m, "Progressing")?.reason).toBe("RolloutStalled");
+    expect(m.status?.failover?.count ?? 0).toBe(0);
+    await waitForEvents("digest", ["VersionFailed"]);
   });
 
   it("removes the children of a deleted model by garbage collection", async () => {

@@ -191,3 +191,70 @@ export async function eventsFor(h: Harness, namespace: string, name: string) {
   );
   return res.items.filter((e) => e.regarding?.kind === "MedModel" && e.regarding?.name === name);
 }
+
+/**
+ * kwok runs no containers, but it leaves a pod status written through the status subresource alone: a test can
+ * make a pod look like a crash-looping sidecar, or like fetch-model refusing a digest, the way the kubelet would
+ * report it.
+ */
+export async function patchPodStatus(
+  h: Harness,
+  namespace: string,
+  model: string,
+  version: string,
+  how: "CrashLoopBackOff" | { initReason: string; message: string },
+): Promise<void> {
+  type Pod = KubeObject & { status: Record<string, unknown> & { conditions?: { type: string }[] } };
+  const pods = await h.rest.request<{ items: Pod[] }>("GET", `/api/v1/namespaces/${namespace}/pods`, {
+    query: { labelSelector: `medmlops.io/model=${model},medmlops.io/version=${version}` },
+  });
+  const at = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+  for (const p of pods.items) {
+    const conditions = (p.status.conditions ?? []).map((c) =>
+      c.type === "Ready" || c.type === "ContainersReady"
+        ? { ...c, status: "False", lastTransitionTime: at }
+        : c,
+    );
+    const status =
+      how === "CrashLoopBackOff"
+        ? {
+            conditions,
+            containerStatuses: [
+              {
+                name: "sidecar",
+                image: "x",
+                imageID: "",
+                ready: false,
+                restartCount: 5,
+                state: {
+                  waiting: { reason: "CrashLoopBackOff", message: "back-off restarting failed container" },
+                },
+              },
+            ],
+          }
+        : {
+            conditions,
+            initContainerStatuses: [
+              {
+                name: "fetch-model",
+                image: "x",
+                imageID: "",
+                ready: false,
+                restartCount: 2,
+                state: { waiting: { reason: "CrashLoopBackOff" } },
+                lastState: {
+                  terminated: {
+                    exitCode: 1,
+                    reason: "Error",
+                    message: JSON.stringify({ reason: how.initReason, message: how.message }),
+                  },
+                },
+              },
+            ],
+          };
+    await h.rest.request("PATCH", `/api/v1/namespaces/${namespace}/pods/${p.metadata?.name}/status`, {
+      body: { status },
+      contentType: "application/merge-patch+json",
+    });
+  }
+}
