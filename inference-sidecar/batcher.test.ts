@@ -155,7 +155,8 @@ describe("Batcher", () => {
     const p3 = b.submit(3);
     expect(await Promise.all([p1, p2, p3])).toEqual([1, 2, 3]);
     expect(runs).toEqual([[1, 2, 3]]);
-    // A request that never arrives delays a batch by at most arrivalWaitMs.
+    // A request that never arrives delays a batch by at most arrivalWaitMs (counted from when the runner is free).
+    await new Promise((r) => setImmediate(r));
     incoming = 1;
     const p4 = b.submit(4);
     await advance(4);
@@ -163,5 +164,47 @@ describe("Batcher", () => {
     await advance(2);
     expect(await p4).toBe(4);
     expect(runs).toHaveLength(2);
+  });
+
+  it("after a full batch, a straggler waits (bounded) for the next requests instead of running alone", async () => {
+    const { clock, advance } = fakeClock();
+    const runs: number[][] = [];
+    let incoming = 1;
+    const b = new Batcher<number, number>({
+      maxBatchSize: 2,
+      maxQueueDelayMs: 0,
+      arrivalWaitMs: 5,
+      incoming: () => incoming,
+      size: () => 1,
+      key: () => "",
+      clock,
+      run: async (xs) => {
+        runs.push(xs);
+        return xs;
+      },
+    });
+    await Promise.all([b.submit(1), b.submit(2)]);
+    incoming = 0;
+    await new Promise((r) => setImmediate(r));
+    const p3 = b.submit(3);
+    await advance(2);
+    expect(runs).toHaveLength(1);
+    const p4 = b.submit(4);
+    expect(await Promise.all([p3, p4])).toEqual([3, 4]);
+    expect(runs).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
+    // Nobody else comes: the straggler runs alone after arrivalWaitMs; that batch is not full, so the next
+    // lone request does not wait at all.
+    await new Promise((r) => setImmediate(r));
+    const p5 = b.submit(5);
+    await advance(4);
+    expect(runs).toHaveLength(2);
+    await advance(2);
+    expect(await p5).toBe(5);
+    await new Promise((r) => setImmediate(r));
+    expect(await b.submit(6)).toBe(6);
+    expect(runs).toEqual([[1, 2], [3, 4], [5], [6]]);
   });
 });

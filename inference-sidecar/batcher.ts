@@ -51,6 +51,9 @@ interface Pending<I, O> {
 export class Batcher<I, O> {
   private readonly queue: Pending<I, O>[] = [];
   private running = false;
+  /** When the last run ended, and whether it was a full batch (a sign of load). */
+  private freeAt = Number.NEGATIVE_INFINITY;
+  private lastBatchFull = false;
   /** Exponentially weighted mean of batch run times, ms. */
   private runMs = 0;
   private timer: unknown;
@@ -102,12 +105,13 @@ export class Batcher<I, O> {
       return;
     }
     const arrivalWait = this.opts.arrivalWaitMs ?? Math.min(100, Math.max(2, this.runMs / 4));
-    if (
-      waited >= this.opts.maxQueueDelayMs &&
-      (this.opts.incoming?.() ?? 0) > 0 &&
-      waited < this.opts.maxQueueDelayMs + arrivalWait
-    ) {
-      // More requests are being received: a fuller batch costs less than running twice.
+    // Waiting for more only pays under load: requests are being received, or the last batch was full (its
+    // clients are about to send again). Counted from when the runner became free, not from enqueue: a
+    // request that waited through a whole run must not be cut into a batch of its own.
+    const sinceFree = this.clock.now() - Math.max(head.enqueuedAt + this.opts.maxQueueDelayMs, this.freeAt);
+    const more = (this.opts.incoming?.() ?? 0) > 0 || this.lastBatchFull;
+    if (waited >= this.opts.maxQueueDelayMs && more && sinceFree < arrivalWait) {
+      // A fuller batch costs less than running twice.
       if (this.timer === undefined) {
         this.timer = this.clock.setTimeout(() => {
           this.timer = undefined;
@@ -191,6 +195,8 @@ export class Batcher<I, O> {
       })
       .finally(() => {
         this.running = false;
+        this.freeAt = this.clock.now();
+        this.lastBatchFull = items >= this.opts.maxBatchSize && this.opts.maxBatchSize > 1;
         const ms = this.clock.now() - now;
         this.runMs = this.runMs === 0 ? ms : 0.8 * this.runMs + 0.2 * ms;
         this.schedule();

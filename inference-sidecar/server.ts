@@ -108,7 +108,13 @@ export class Sidecar {
       key: (req) => (batchable ? batchKey(req) : ""),
       run: (reqs) => this.run(model.session, model.signature, reqs),
       incoming: () => this.receiving,
-      onBatch: ({ items, queueMs }) => this.metrics.observeBatch(items, queueMs),
+      onBatch: ({ items, requests, queueMs }) => {
+        this.metrics.observeBatch(items, queueMs);
+        this.cfg.logger.debug(
+          { items, requests, receiving: this.receiving, maxQueueMs: Math.round(Math.max(...queueMs)) },
+          "batch",
+        );
+      },
     });
     this.phase = "ready";
     this.updateStateMetric();
