@@ -147,6 +147,20 @@ describe("Deployment", () => {
     });
   });
 
+  it("runs as the image's non-root user with a read-only root filesystem and a scratch /tmp", () => {
+    const pod = v1().spec.template.spec;
+    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 10001, fsGroup: 10001 });
+    for (const c of [...pod.initContainers, ...pod.containers]) {
+      expect(c.securityContext).toEqual({
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+        capabilities: { drop: ["ALL"] },
+      });
+      expect(c.volumeMounts).toContainEqual({ name: "tmp", mountPath: "/tmp" });
+    }
+    expect(pod.automountServiceAccountToken).toBe(false);
+  });
+
   it("mounts the version's signature and the control file from the model's ConfigMap", () => {
     const pod = v1().spec.template.spec;
     expect(pod.volumes).toContainEqual({

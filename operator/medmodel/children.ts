@@ -174,7 +174,11 @@ export function buildDeployment(
       PATHS.model,
     ],
     terminationMessagePolicy: "FallbackToLogsOnError",
-    volumeMounts: [{ name: "model", mountPath: PATHS.modelDir }, ...(source.mount ? [source.mount] : [])],
+    volumeMounts: [
+      { name: "model", mountPath: PATHS.modelDir },
+      { name: "tmp", mountPath: "/tmp" },
+      ...(source.mount ? [source.mount] : []),
+    ],
     resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } },
     securityContext: containerSecurity,
   };
@@ -204,6 +208,8 @@ export function buildDeployment(
     terminationMessagePolicy: "FallbackToLogsOnError",
     volumeMounts: [
       { name: "model", mountPath: PATHS.modelDir, readOnly: true },
+      // The root filesystem is read-only; Node and ONNX Runtime may still want a scratch directory.
+      { name: "tmp", mountPath: "/tmp" },
       { name: "signature", mountPath: PATHS.signatureDir, readOnly: true },
       { name: "control", mountPath: PATHS.controlDir, readOnly: true },
     ],
@@ -232,16 +238,18 @@ export function buildDeployment(
         spec: {
           automountServiceAccountToken: false,
           securityContext: {
+            // The project image's user (Dockerfile: uid/gid 10001); fsGroup makes the emptyDirs writable for it.
             runAsNonRoot: true,
-            runAsUser: 65532,
-            runAsGroup: 65532,
-            fsGroup: 65532,
+            runAsUser: 10001,
+            runAsGroup: 10001,
+            fsGroup: 10001,
             seccompProfile: { type: "RuntimeDefault" },
           },
           initContainers: [fetch],
           containers: [sidecar],
           volumes: [
             { name: "model", emptyDir: {} },
+            { name: "tmp", emptyDir: { sizeLimit: "256Mi" } },
             {
               name: "signature",
               configMap: {
