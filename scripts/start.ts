@@ -84,13 +84,21 @@ async function controlPlaneTour(kubeconfig: string): Promise<void> {
   ]);
   await waitFor(() => httpOk(`http://127.0.0.1:${OPERATOR_METRICS_PORT}/readyz`), 60_000);
 
+  say(
+    "a local PersistentVolume for the examples' model store (a hospital's storage team provides the real one)",
+  );
+  await kubectlOk(["apply", "-f", "-"], JSON.stringify(localModelVolume()));
+
   say("kubectl apply -f examples/");
   process.stdout.write(await kubectlOk(["apply", "-f", join(root, "examples")]));
+  say(
+    "waiting for MedModel cxr-triage to become Ready (kwok marks the pods Ready; containers do not run here)",
+  );
   await waitFor(async () => {
     const out = await kubectlOk(["-n", "radiology", "get", "medmodel", "cxr-triage", "-o", "json"]);
-    const status = JSON.parse(out).status;
-    return status?.activeVersion ? status : undefined;
-  }, 90_000);
+    const ready = JSON.parse(out).status?.conditions?.find((c: { type: string }) => c.type === "Ready");
+    return ready?.status === "True";
+  }, 120_000);
   say("kubectl get medmlops,deployments,services -n radiology");
   process.stdout.write(await kubectlOk(["-n", "radiology", "get", "medmlops,deployments,services"]));
 }
