@@ -9,7 +9,7 @@ import { pino } from "pino";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { EXIT } from "../cli/exit-codes.ts";
-import { loadKey } from "../deid/index.ts";
+import { DEID_OPTION_NAMES, loadKey } from "../deid/index.ts";
 import { caseIdKeyFromEnv } from "./case-id.ts";
 import { type DeidGate, deidGate } from "./deid-gate.ts";
 import { ControlWatcher } from "./control.ts";
@@ -35,7 +35,9 @@ export const USAGE = `usage: medmlops sidecar --model F.onnx --name N [options]
   --max-queue Q               waiting requests beyond which new ones get 503 OVERLOADED (default 256)
   --shutdown-grace-ms G       longest drain on SIGTERM (default 20000)
   --deid-mode M               ModelToData (default) or DataToModel: de-identify every DICOM instance first
+  --deid-option NAME          a PS3.15 profile option for DataToModel (repeatable), e.g. CleanDescriptors
   --keep-dir D                keep each DICOM case (after de-identification) under D for monitoring
+  --inference-thread T        worker (default: onnxruntime runs off the event loop) or main
   --log-level L               pino level (default info)
 env: MEDMLOPS_CASE_ID_KEY or MEDMLOPS_CASE_ID_KEY_FILE: HMAC key for pseudonymous case ids
      MEDMLOPS_DEID_KEY, MEDMLOPS_DEID_KEY_FILE or the mounted Secret: de-identification key (DataToModel)`;
@@ -71,7 +73,9 @@ const Flags = z.object({
   "max-queue": z.coerce.number().int().min(1).default(256),
   "shutdown-grace-ms": z.coerce.number().int().min(0).default(20_000),
   "deid-mode": z.enum(["ModelToData", "DataToModel"]).default("ModelToData"),
+  "deid-option": z.array(z.enum(DEID_OPTION_NAMES)).default([]),
   "keep-dir": z.string().optional(),
+  "inference-thread": z.enum(["worker", "main"]).default("worker"),
   "log-level": z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 export type SidecarFlags = z.infer<typeof Flags>;
@@ -80,7 +84,9 @@ export function parseFlags(argv: string[]): SidecarFlags {
   const names = Object.keys(Flags.shape) as (keyof SidecarFlags)[];
   const { values } = parseArgs({
     args: argv,
-    options: Object.fromEntries(names.map((n) => [n, { type: "string" }])),
+    options: Object.fromEntries(
+      names.map((n) => [n, n === "deid-option" ? { type: "string", multiple: true } : { type: "string" }]),
+    ),
     strict: true,
     allowPositionals: false,
   });
@@ -132,7 +138,9 @@ export async function main(argv: string[]): Promise<number> {
   try {
     caseIdKey = caseIdKeyFromEnv();
     deid =
-      flags["deid-mode"] === "DataToModel" ? deidGate("DataToModel", loadKey()) : deidGate("ModelToData");
+      flags["deid-mode"] === "DataToModel"
+        ? deidGate("DataToModel", loadKey(), flags["deid-option"])
+        : deidGate("ModelToData");
   } catch (e) {
     process.stderr.write(`medmlops sidecar: ${(e as Error).message}\n`);
     return EXIT.failure;
@@ -185,6 +193,7 @@ export async function main(argv: string[]): Promise<number> {
         sha256: flags.sha256,
         signature,
         executionProviders: flags["execution-providers"].split(","),
+        thread: flags["inference-thread"],
         log: (msg, fields) => logger.warn(fields ?? {}, msg),
       }),
       loadCodecs(),
@@ -196,7 +205,7 @@ export async function main(argv: string[]): Promise<number> {
     logger.error({ kind: e instanceof DigestMismatchError ? "digest-mismatch" : "load-failed" }, message);
     process.stderr.write(`medmlops sidecar: ${message}\n`);
     watcher?.stop();
-    await sidecar.app.close();
+    await sidecar.close();
     return EXIT.failure;
   }
   return stopped;

@@ -128,6 +128,12 @@ describe("Deployment", () => {
       "8",
       "--max-queue-delay-ms",
       "5",
+      "--deid-mode",
+      "DataToModel",
+      "--deid-option",
+      "CleanDescriptors",
+      "--deid-option",
+      "RetainLongitudinalTemporalInformationModifiedDates",
     ]);
     expect(c.livenessProbe.httpGet).toEqual({ path: "/v2/health/live", port: "http" });
     expect(c.readinessProbe.httpGet).toEqual({ path: "/v2/health/ready", port: "http" });
@@ -238,5 +244,48 @@ describe("nameProblems", () => {
     expect(nameProblems(medModel())).toEqual([]);
     expect(nameProblems(medModel({}, "a".repeat(62)))).toHaveLength(2);
     expect(nameProblems(medModel({}, "x.y"))).toHaveLength(1);
+  });
+});
+
+describe("de-identification settings reach the sidecar", () => {
+  const podOf = (m: ReturnType<typeof medModel>): Any =>
+    (buildDeployment(m, m.spec.versions[0]!, 1, opts) as Any).spec.template.spec;
+  const sidecarOf = (pod: Any): Any => pod.containers.find((c: Any) => c.name === "sidecar");
+
+  it("DataToModel (the default): mode and options as flags, the key Secret required", () => {
+    const pod = podOf(medModel());
+    const args: string[] = sidecarOf(pod).args;
+    expect(args.slice(args.indexOf("--deid-mode"), args.indexOf("--deid-mode") + 2)).toEqual([
+      "--deid-mode",
+      "DataToModel",
+    ]);
+    expect(args.filter((_a, i) => args[i - 1] === "--deid-option")).toEqual([
+      "CleanDescriptors",
+      "RetainLongitudinalTemporalInformationModifiedDates",
+    ]);
+    const volume = pod.volumes.find((v: Any) => v.name === "deid-key");
+    expect(volume.secret).toMatchObject({ secretName: "medmlops-deid-key", optional: false });
+    expect(sidecarOf(pod).env).toContainEqual({
+      name: "MEDMLOPS_DEID_KEY_FILE",
+      value: "/var/run/secrets/medmlops/deid/hmac-key",
+    });
+  });
+
+  it("ModelToData with a custom Secret: the key is optional and named as configured", () => {
+    const pod = podOf(
+      medModel({ deid: { mode: "ModelToData", options: [], keySecretRef: { name: "site-key", key: "k" } } }),
+    );
+    const args: string[] = sidecarOf(pod).args;
+    expect(args).toContain("ModelToData");
+    expect(args).not.toContain("--deid-option");
+    expect(pod.volumes.find((v: Any) => v.name === "deid-key").secret).toMatchObject({
+      secretName: "site-key",
+      items: [{ key: "k", path: "k" }],
+      optional: true,
+    });
+    expect(sidecarOf(pod).env).toContainEqual({
+      name: "MEDMLOPS_CASE_ID_KEY_FILE",
+      value: "/var/run/secrets/medmlops/deid/k",
+    });
   });
 });

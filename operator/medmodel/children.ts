@@ -25,6 +25,8 @@ export const PATHS = {
   control: "/etc/medmlops/control/control.json",
   pvcRoot: "/sources/pvc",
   configMapRoot: "/sources/configmap",
+  /** The per-hospital HMAC key Secret; the deid library and the case-id key read it here (deid/key.ts). */
+  deidKeyDir: "/var/run/secrets/medmlops/deid",
 } as const;
 
 export const SIDECAR_PORT = 8080;
@@ -147,7 +149,7 @@ export function buildDeployment(
   opts: BuildOptions,
 ): KubeObject {
   const name = model.metadata.name!;
-  const { serving } = model.spec;
+  const { serving, deid } = model.spec;
   const image = serving.image ?? opts.sidecarImage;
   const labels = versionLabels(name, version.name);
   const source = sourceVolume(version.source.uri, 0);
@@ -199,6 +201,13 @@ export function buildDeployment(
       ...["--port", String(SIDECAR_PORT), "--execution-providers", providers.join(",")],
       ...["--max-batch-size", String(serving.batching.maxBatchSize)],
       ...["--max-queue-delay-ms", String(serving.batching.maxQueueDelayMs)],
+      ...["--deid-mode", deid.mode],
+      ...deid.options.flatMap((o) => ["--deid-option", o]),
+    ],
+    // Case ids are HMACs under the hospital's key, so they stay stable across restarts and replicas.
+    env: [
+      { name: "MEDMLOPS_DEID_KEY_FILE", value: `${PATHS.deidKeyDir}/${deid.keySecretRef.key}` },
+      { name: "MEDMLOPS_CASE_ID_KEY_FILE", value: `${PATHS.deidKeyDir}/${deid.keySecretRef.key}` },
     ],
     ports: [{ name: "http", containerPort: SIDECAR_PORT, protocol: "TCP" }],
     startupProbe: probe("/v2/health/live", 60),
@@ -212,6 +221,7 @@ export function buildDeployment(
       { name: "tmp", mountPath: "/tmp" },
       { name: "signature", mountPath: PATHS.signatureDir, readOnly: true },
       { name: "control", mountPath: PATHS.controlDir, readOnly: true },
+      { name: "deid-key", mountPath: PATHS.deidKeyDir, readOnly: true },
     ],
     securityContext: containerSecurity,
   };
@@ -260,6 +270,17 @@ export function buildDeployment(
             {
               name: "control",
               configMap: { name: configMapName(name), items: [{ key: CONTROL_KEY, path: "control.json" }] },
+            },
+            {
+              name: "deid-key",
+              secret: {
+                secretName: deid.keySecretRef.name,
+                items: [{ key: deid.keySecretRef.key, path: deid.keySecretRef.key }],
+                defaultMode: 0o440,
+                // DataToModel fails closed: without the key the pod does not start. ModelToData only uses it for
+                // stable case ids, so a missing Secret is tolerated there.
+                optional: deid.mode !== "DataToModel",
+              },
             },
             ...(source.volume ? [source.volume] : []),
           ],
