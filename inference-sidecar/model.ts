@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import * as ort from "onnxruntime-node";
 import { allocate, type Datatype, toOrtType } from "./datatypes.ts";
+import { type PlainTensor, type SessionLike, WorkerSession } from "./ort-worker.ts";
 import type { Tensor } from "./protocol.ts";
 import { deriveSignature, reconcileSignature, type Signature, type ValueMetadata } from "./signature.ts";
 
@@ -25,11 +26,13 @@ export interface LoadOptions {
   /** Providers to try in order, e.g. ["cuda", "cpu"]; CPU is always the last resort. */
   executionProviders?: string[];
   intraOpNumThreads?: number;
+  /** Where onnxruntime runs: a worker thread (default; the event loop stays free) or the main thread. */
+  thread?: "worker" | "main";
   log?: (msg: string, fields?: Record<string, unknown>) => void;
 }
 
 export interface LoadedModel {
-  session: ort.InferenceSession;
+  session: SessionLike;
   signature: Signature;
   sha256: string;
   executionProvider: string;
@@ -45,16 +48,20 @@ export async function loadModel(opts: LoadOptions): Promise<LoadedModel> {
   }
   const wanted = (opts.executionProviders ?? ["cpu"]).map((p) => p.trim().toLowerCase()).filter(Boolean);
   if (!wanted.includes("cpu")) wanted.push("cpu");
-  let session: ort.InferenceSession | undefined;
+  let session: SessionLike | undefined;
   let used = "";
   const errors: string[] = [];
   for (const ep of wanted) {
+    const options: ort.InferenceSession.SessionOptions = {
+      executionProviders: [ep],
+      graphOptimizationLevel: "all",
+      ...(opts.intraOpNumThreads ? { intraOpNumThreads: opts.intraOpNumThreads } : {}),
+    };
     try {
-      session = await ort.InferenceSession.create(bytes, {
-        executionProviders: [ep],
-        graphOptimizationLevel: "all",
-        ...(opts.intraOpNumThreads ? { intraOpNumThreads: opts.intraOpNumThreads } : {}),
-      });
+      session =
+        opts.thread === "main"
+          ? mainThreadSession(await ort.InferenceSession.create(bytes, options))
+          : await WorkerSession.create(bytes, options);
       used = ep;
       break;
     } catch (e) {
@@ -74,9 +81,22 @@ export async function loadModel(opts: LoadOptions): Promise<LoadedModel> {
   return { session, signature, sha256: digest, executionProvider: used };
 }
 
-function toOrtTensor(t: Tensor): ort.Tensor {
-  if (t.datatype === "BYTES") return new ort.Tensor("string", t.data as string[], t.shape);
-  return new ort.Tensor(toOrtType(t.datatype) as "float32", t.data as Float32Array, t.shape);
+function mainThreadSession(session: ort.InferenceSession): SessionLike {
+  return {
+    inputMetadata: session.inputMetadata as readonly ValueMetadata[],
+    outputMetadata: session.outputMetadata as readonly ValueMetadata[],
+    async run(feeds) {
+      const tensors: Record<string, ort.Tensor> = {};
+      for (const [name, t] of Object.entries(feeds))
+        tensors[name] = new ort.Tensor(t.type as "float32", t.data as Float32Array, t.dims);
+      return session.run(tensors);
+    },
+    release: () => session.release(),
+  };
+}
+
+function toPlain(t: Tensor): PlainTensor {
+  return { type: toOrtType(t.datatype), data: t.data as PlainTensor["data"], dims: t.shape };
 }
 
 /**
@@ -84,15 +104,15 @@ function toOrtTensor(t: Tensor): ort.Tensor {
  * every output is split back by each request's item count. With one request the tensors pass straight through.
  */
 export async function runBatch(
-  session: ort.InferenceSession,
+  session: SessionLike,
   sig: Signature,
   requests: Map<string, Tensor>[],
 ): Promise<Map<string, Tensor>[]> {
-  const feeds: Record<string, ort.Tensor> = {};
+  const feeds: Record<string, PlainTensor> = {};
   const counts = requests.map((r) => r.values().next().value?.shape[0] ?? 1);
   for (const spec of sig.inputs) {
     const parts = requests.map((r) => r.get(spec.name) as Tensor);
-    feeds[spec.name] = toOrtTensor(parts.length === 1 ? (parts[0] as Tensor) : concat(spec.datatype, parts));
+    feeds[spec.name] = toPlain(parts.length === 1 ? (parts[0] as Tensor) : concat(spec.datatype, parts));
   }
   const result = await session.run(feeds);
   const outs = requests.map(() => new Map<string, Tensor>());

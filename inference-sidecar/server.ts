@@ -11,7 +11,6 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from "fastify";
-import type * as ort from "onnxruntime-node";
 import type { Logger } from "pino";
 import { Batcher } from "./batcher.ts";
 import { type CaseIdKey, caseId } from "./case-id.ts";
@@ -27,6 +26,7 @@ import {
 import { fail, SidecarError } from "./errors.ts";
 import { SidecarMetrics } from "./metrics.ts";
 import { batchKey, type LoadedModel, runBatch } from "./model.ts";
+import type { SessionLike } from "./ort-worker.ts";
 import { activate, predictions } from "./postprocess.ts";
 import { encodeInferResponse, parseInferRequest, type RequestedOutput, type Tensor } from "./protocol.ts";
 import { isBatchable, type Signature } from "./signature.ts";
@@ -146,7 +146,7 @@ export class Sidecar {
   }
 
   private async run(
-    session: ort.InferenceSession,
+    session: SessionLike,
     sig: Signature,
     reqs: Map<string, Tensor>[],
   ): Promise<Map<string, Tensor>[]> {
@@ -168,7 +168,13 @@ export class Sidecar {
         new Promise((r) => setTimeout(r, graceMs).unref()),
       ]);
     }
+    await this.close();
+  }
+
+  /** Stops listening and releases the model (and its inference worker). */
+  async close(): Promise<void> {
     await this.app.close();
+    await this.model?.session.release();
   }
 
   private routes(): void {

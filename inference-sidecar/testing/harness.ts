@@ -59,7 +59,7 @@ export async function startHarness(
     modelPath,
     url,
     async close() {
-      await sidecar.app.close();
+      await sidecar.close();
       await reference.release();
       rmSync(dir, { recursive: true, force: true });
     },
