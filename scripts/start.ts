@@ -11,10 +11,11 @@
  * sidecar running until Ctrl-C.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdirSync, openSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { kubectlOk, waitFor } from "../test/cluster/client.ts";
+import { kubectl, kubectlOk, waitFor } from "../test/cluster/client.ts";
 import { up } from "../test/cluster/launcher.ts";
 import { ctPhantom, writeDicom } from "../inference-sidecar/testing/dicom.ts";
 import { writeModel } from "../inference-sidecar/testing/models.ts";
@@ -88,6 +89,25 @@ async function controlPlaneTour(kubeconfig: string): Promise<void> {
     "a local PersistentVolume for the examples' model store (a hospital's storage team provides the real one)",
   );
   await kubectlOk(["apply", "-f", "-"], JSON.stringify(localModelVolume()));
+
+  say(
+    "the per-hospital de-identification key Secret (random here; examples/00-namespace.yaml says how to make yours)",
+  );
+  await kubectlOk(
+    ["apply", "-f", "-"],
+    JSON.stringify({ apiVersion: "v1", kind: "Namespace", metadata: { name: "radiology" } }),
+  );
+  const hasKey = await kubectl(["-n", "radiology", "get", "secret", "medmlops-deid-key"]);
+  if (hasKey.code !== 0) {
+    // Through stdin, never the command line, so the key cannot end up in an error message or `ps`.
+    const secret = {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "medmlops-deid-key", namespace: "radiology" },
+      stringData: { "hmac-key": randomBytes(32).toString("hex") },
+    };
+    await kubectlOk(["create", "-f", "-"], JSON.stringify(secret));
+  }
 
   say("kubectl apply -f examples/");
   process.stdout.write(await kubectlOk(["apply", "-f", join(root, "examples")]));

@@ -43,6 +43,10 @@ export const CONTROLLERS = [
   // Binds PersistentVolumeClaims to PersistentVolumes: model versions served from pvc:// need a Bound claim
   // before the scheduler places their pods.
   "persistentvolume-binder-controller",
+  // The API server puts protection finalizers on every PVC and PV; without these controllers a namespace holding a
+  // claim never finishes terminating.
+  "persistentvolumeclaim-protection-controller",
+  "persistentvolume-protection-controller",
 ];
 
 // A /16 (65k ClusterIPs): each MedModel owns a stable Service plus one per version, and the 500-model benchmark
