@@ -183,42 +183,66 @@ export function grayFrameInto(
   const shifts = Array.from({ length: C }, (_, c) => -(mean[c] ?? mean[0] ?? 0) * (scales[c] as number));
   const chw = plan.layout === "NCHW" || plan.layout === "CHW";
   const sy = srcH / H;
-  const rows = [new Float64Array(W), new Float64Array(W)];
-  const rowOf = [-1, -1];
-  const win = (v: number): number => {
-    const t = Math.fround(v * a + b);
-    return t < 0 ? 0 : t > 1 ? 1 : t;
-  };
-  const row = (r: number): Float64Array => {
-    if (rowOf[0] === r) return rows[0] as Float64Array;
-    if (rowOf[1] === r) return rows[1] as Float64Array;
-    // Replace the row not used by the previous output row's lower tap.
-    const slot = rowOf[0] === -1 || (rowOf[1] !== -1 && (rowOf[0] as number) < (rowOf[1] as number)) ? 0 : 1;
-    const buf = rows[slot] as Float64Array;
+  // Two cached horizontally-interpolated source rows; output rows walk down, so the older one is replaced.
+  let rowA = new Float64Array(W);
+  let rowB = new Float64Array(W);
+  let idxA = -1;
+  let idxB = -1;
+  const fill = (buf: Float64Array, r: number): void => {
     const base = r * srcW;
     for (let x = 0; x < W; x++) {
-      const p = win(frame[base + (x0s[x] as number)] as number);
-      const q = win(frame[base + (x1s[x] as number)] as number);
+      let p = Math.fround((frame[base + (x0s[x] as number)] as number) * a + b);
+      p = p < 0 ? 0 : p > 1 ? 1 : p;
+      let q = Math.fround((frame[base + (x1s[x] as number)] as number) * a + b);
+      q = q < 0 ? 0 : q > 1 ? 1 : q;
       buf[x] = p + (q - p) * (fxs[x] as number);
     }
-    rowOf[slot] = r;
-    return buf;
   };
+  const plane = H * W;
   for (let y = 0; y < H; y++) {
     const fy = Math.min(Math.max((y + 0.5) * sy - 0.5, 0), srcH - 1);
     const y0 = Math.floor(fy);
     const y1 = Math.min(y0 + 1, srcH - 1);
     const wy = fy - y0;
-    const top = row(y0);
-    const bottom = row(y1);
-    for (let c = 0; c < C; c++) {
-      const scale = scales[c] as number;
-      const shift = shifts[c] as number;
-      let o = chw ? offset + c * H * W + y * W : offset + y * W * C + c;
-      const step = chw ? 1 : C;
-      for (let x = 0; x < W; x++, o += step) {
+    // Ensure rowA holds y0 and rowB holds y1 (swapping buffers instead of recomputing when possible).
+    if (idxA !== y0) {
+      if (idxB === y0) {
+        const t = rowA;
+        rowA = rowB;
+        rowB = t;
+        idxA = y0;
+        idxB = -1;
+      } else {
+        fill(rowA, y0);
+        idxA = y0;
+      }
+    }
+    if (idxB !== y1) {
+      if (y1 === y0) {
+        rowB.set(rowA);
+      } else {
+        fill(rowB, y1);
+      }
+      idxB = y1;
+    }
+    const top = rowA;
+    const bottom = rowB;
+    if (chw) {
+      for (let c = 0; c < C; c++) {
+        const scale = scales[c] as number;
+        const shift = shifts[c] as number;
+        const o = offset + c * plane + y * W;
+        for (let x = 0; x < W; x++) {
+          const t = top[x] as number;
+          out[o + x] = (t + ((bottom[x] as number) - t) * wy) * scale + shift;
+        }
+      }
+    } else {
+      for (let x = 0; x < W; x++) {
         const t = top[x] as number;
-        out[o] = (t + ((bottom[x] as number) - t) * wy) * scale + shift;
+        const v = t + ((bottom[x] as number) - t) * wy;
+        const o = offset + (y * W + x) * C;
+        for (let c = 0; c < C; c++) out[o + c] = v * (scales[c] as number) + (shifts[c] as number);
       }
     }
   }
