@@ -9,7 +9,7 @@ import { MedModelKind, medModelControllerWith } from "../../operator/medmodel/in
 import { medModelManifest } from "../../operator/medmodel/fixtures.ts";
 import type { DecisionOptions } from "../../operator/medmodel/types.ts";
 import { ApplyClient } from "../../operator/runtime/client.ts";
-import { type GVK, type KubeObject, Kinds } from "../../operator/runtime/index.ts";
+import { type KubeObject, Kinds } from "../../operator/runtime/index.ts";
 import { type RestClient, restClientFromKubeConfig } from "../../operator/runtime/rest.ts";
 import { RestMapper } from "../../operator/runtime/rest-mapper.ts";
 import { kubectlOk, testKubeConfig, waitFor } from "../cluster/client.ts";
