@@ -97,4 +97,27 @@ describe("robustness", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it("runs onnxruntime off the event loop by default (the loop turns while a run is in flight)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sidecar-thread-"));
+    try {
+      const path = writeModel(dir, "cnn");
+      for (const thread of ["worker", "main"] as const) {
+        const m = await loadModel({ path, ...(thread === "main" ? { thread } : {}) });
+        const order: string[] = [];
+        const x = new Float32Array(64 * 256).fill(0.5);
+        const run = m.session
+          .run({ image: { type: "float32", data: x, dims: [64, 1, 16, 16] } })
+          .then(() => order.push("run"));
+        setImmediate(() => order.push("event loop"));
+        await run;
+        await new Promise((r) => setImmediate(r));
+        // On the main thread the run blocks the loop and finishes first; in the worker the loop turns meanwhile.
+        expect(order, thread).toEqual(thread === "worker" ? ["event loop", "run"] : ["run", "event loop"]);
+        await m.session.release();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
