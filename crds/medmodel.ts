@@ -10,6 +10,7 @@ import {
   MAX_MESSAGE,
   MAX_NAME,
   MAX_TEXT,
+  ObjectName,
   ObservedGeneration,
   opaqueObject,
   ResourceRequirements,
@@ -280,6 +281,67 @@ export const CanaryStepSchema = z
   })
   .describe("One canary step.");
 
+/** A Gateway API hostname: a DNS name, optionally with one leading wildcard label ("*.radiology.example"). */
+const GatewayHostname = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(
+    /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/,
+    "must be a lowercase DNS name, optionally starting with '*.'",
+  );
+
+export const GatewayParentRefSchema = z
+  .object({
+    name: ObjectName.describe("Name of the Gateway the route attaches to (gateway.networking.k8s.io Gateway)."),
+    namespace: DnsLabel.optional().describe(
+      "Namespace of the Gateway; default: the MedModel's namespace. A Gateway in another namespace must allow routes from this one (listeners[].allowedRoutes).",
+    ),
+    sectionName: z
+      .string()
+      .min(1)
+      .max(253)
+      .optional()
+      .describe("Listener of the Gateway to attach to (its listeners[].name); default: every listener that accepts the route."),
+  })
+  .describe("A Gateway the HTTPRoute attaches to (HTTPRoute spec.parentRefs[]).");
+
+export const GatewayApiRoutingSchema = z
+  .object({
+    parentRefs: z
+      .array(GatewayParentRefSchema)
+      .min(1)
+      .max(8)
+      .describe("Gateways the HTTPRoute attaches to; clients reach the model through these Gateways."),
+    hostnames: z
+      .array(GatewayHostname)
+      .max(16)
+      .optional()
+      .describe(
+        "Host names the route answers for (HTTPRoute spec.hostnames); default: any host the listener accepts.",
+      ),
+    port: z
+      .number()
+      .int()
+      .min(1)
+      .max(65535)
+      .default(80)
+      .describe(
+        "Gateway listener port the route attaches to (set on every parentRef as parentRefs[].port); use the port of the listener you name in sectionName, e.g. 443 for HTTPS.",
+      ),
+  })
+  .describe(
+    "Exact-weight traffic through a Gateway API HTTPRoute `<model>`: during a canary the route sends exactly the step's weight to the new version's Service and the rest to the serving one; otherwise 100 % to the serving version (failover and suspend move it too). Needs the Gateway API CRDs and a Gateway implementation in the cluster; without them the MedModel reports Degraded (GatewayAPIUnavailable) and traffic splits by replica ratio.",
+  );
+
+export const TrafficRoutingSchema = z
+  .object({
+    gatewayAPI: GatewayApiRoutingSchema.optional(),
+  })
+  .describe(
+    "How canary traffic is split. Without it the stable Service `<model>` spreads requests over the pods of both versions (weights by replica ratio, approximate for few replicas).",
+  );
+
 export const RolloutSchema = z
   .object({
     strategy: z
@@ -308,6 +370,7 @@ export const RolloutSchema = z
       .describe(
         "Promotion waits for a passing ValidationPolicy verdict on the new version (human oversight, Art. 14).",
       ),
+    trafficRouting: TrafficRoutingSchema.optional(),
   })
   .describe("How a change of activeVersion reaches clinicians.");
 
