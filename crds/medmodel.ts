@@ -293,7 +293,9 @@ const GatewayHostname = z
 
 export const GatewayParentRefSchema = z
   .object({
-    name: ObjectName.describe("Name of the Gateway the route attaches to (gateway.networking.k8s.io Gateway)."),
+    name: ObjectName.describe(
+      "Name of the Gateway the route attaches to (gateway.networking.k8s.io Gateway).",
+    ),
     namespace: DnsLabel.optional().describe(
       "Namespace of the Gateway; default: the MedModel's namespace. A Gateway in another namespace must allow routes from this one (listeners[].allowedRoutes).",
     ),
@@ -302,7 +304,9 @@ export const GatewayParentRefSchema = z
       .min(1)
       .max(253)
       .optional()
-      .describe("Listener of the Gateway to attach to (its listeners[].name); default: every listener that accepts the route."),
+      .describe(
+        "Listener of the Gateway to attach to (its listeners[].name); default: every listener that accepts the route.",
+      ),
   })
   .describe("A Gateway the HTTPRoute attaches to (HTTPRoute spec.parentRefs[]).");
 

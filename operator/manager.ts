@@ -11,6 +11,7 @@ import type { InformerOptions } from "./runtime/informer.ts";
 import { LeaderElector } from "./runtime/leader-elector.ts";
 import { OperatorMetrics } from "./runtime/metrics.ts";
 import { type RestClient, restClientFromKubeConfig } from "./runtime/rest.ts";
+import { gvkId } from "./runtime/gvk.ts";
 import { RestMapper } from "./runtime/rest-mapper.ts";
 import type { ControllerDeps, ControllerFactory, OperatorConfig } from "./runtime/types.ts";
 
@@ -57,6 +58,9 @@ export class Manager {
   /** Resolves with the process exit code once the manager stopped: 0 after stop(), 1 after losing the lease. */
   readonly done: Promise<number>;
   private workersStarted = false;
+  private readonly mapper: RestMapper;
+  /** `optionalOwns` kinds the API server serves (decided in start(), before the caches start). */
+  private readonly servedOptional = new Set<string>();
 
   constructor(private readonly o: ManagerOptions) {
     this.done = new Promise((resolve) => {
@@ -70,6 +74,7 @@ export class Manager {
       onRestart: (kind, reason) => this.metrics.informerRestarts.inc({ kind, reason }),
     });
     const mapper = new RestMapper(this.rest);
+    this.mapper = mapper;
     this.events = new KubeEventRecorder(this.rest, o.config.identity, o.log.child({ component: "events" }));
     const deps: ControllerDeps = {
       cache: this.cache,
@@ -78,6 +83,7 @@ export class Manager {
       log: o.log,
       now: () => new Date(),
       config: o.config,
+      served: (gvk) => this.servedOptional.has(gvkId(gvk)),
     };
     const scope = o.config.namespaces ? new Set(o.config.namespaces) : undefined;
     for (const factory of o.controllers) {
@@ -107,6 +113,7 @@ export class Manager {
       ready: () => this.cache.hasSynced(),
     });
     log.info({ port: this.server.port }, "health and metrics server listening");
+    await this.watchServedOptionalKinds();
     this.cache.start();
     const le = this.o.leaderElection;
     if (!le) {
@@ -140,6 +147,39 @@ export class Manager {
       },
     });
     void this.elector.run(this.stopCtl.signal);
+  }
+
+  /**
+   * Optional child kinds (ControllerSpec.optionalOwns) are watched only when discovery finds them: an informer on
+   * a kind the cluster does not serve would never sync and /readyz would stay false. A discovery error other
+   * than 404 is retried a few times, then the kind counts as not served (installing it later needs a restart).
+   */
+  private async watchServedOptionalKinds(): Promise<void> {
+    for (const c of this.controllers) {
+      for (const gvk of c.spec.optionalOwns ?? []) {
+        let served = false;
+        for (let attempt = 1; ; attempt++) {
+          try {
+            served = await this.mapper.served(gvk);
+            break;
+          } catch (err) {
+            if (attempt >= 3 || this.stopCtl.signal.aborted) {
+              this.o.log.warn(
+                { kind: gvk.kind, err: String(err) },
+                "discovery failed; treating kind as not served",
+              );
+              break;
+            }
+            await new Promise((r) => setTimeout(r, 500 * attempt));
+          }
+        }
+        this.o.log.info({ kind: gvk.kind, group: gvk.group, served }, "optional child kind");
+        if (!served) continue;
+        this.mapper.register(gvk);
+        this.servedOptional.add(gvkId(gvk));
+        c.watchOwned(gvk);
+      }
+    }
   }
 
   private startWorkers(): void {

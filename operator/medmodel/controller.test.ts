@@ -68,7 +68,11 @@ class RecordingClient implements Client {
   }
 }
 
-function setup(spec: Record<string, unknown> = {}, annotations?: Record<string, string>) {
+function setup(
+  spec: Record<string, unknown> = {},
+  annotations?: Record<string, string>,
+  served?: (gvk: GVK) => boolean,
+) {
   const cache = new MemoryCache();
   const client = new RecordingClient(cache);
   const recorded: { reason: string; note: string }[] = [];
@@ -81,6 +85,7 @@ function setup(spec: Record<string, unknown> = {}, annotations?: Record<string, 
     log: pino({ level: "silent" }),
     now: () => now,
     config: { sidecarImage: "img:1", identity: "test" },
+    ...(served ? { served } : {}),
   };
   const model = medModelManifest("chest", "rad", spec) as KubeObject;
   model.metadata = {
@@ -223,5 +228,66 @@ describe("MedModel reconciler", () => {
     );
     expect(r).toBeUndefined();
     expect(client.applied).toEqual([]);
+  });
+
+  describe("Gateway API HTTPRoute", () => {
+    const gatewaySpec = {
+      rollout: {
+        strategy: "Canary",
+        requireValidation: false,
+        trafficRouting: { gatewayAPI: { parentRefs: [{ name: "hospital-gw" }] } },
+      },
+    };
+    const servesGateway = (gvk: GVK) => gvk.group === "gateway.networking.k8s.io" && gvk.kind === "HTTPRoute";
+
+    it("declares the HTTPRoute as an optional child (watched only when the cluster serves it)", () => {
+      const { controller } = setup();
+      expect(controller.optionalOwns?.map((g) => `${g.group}/${g.version}/${g.plural}`)).toEqual([
+        "gateway.networking.k8s.io/v1/httproutes",
+      ]);
+    });
+
+    it("applies the route with 100 % on the serving version when the kind is served", async () => {
+      const { client, reconcile } = setup(gatewaySpec, undefined, servesGateway);
+      await reconcile();
+      const route = client.applied.find((o) => o.kind === "HTTPRoute") as KubeObject & {
+        spec: { rules: { backendRefs: { name: string; weight: number }[] }[] };
+      };
+      expect(route?.metadata?.name).toBe("chest");
+      expect(route.spec.rules[0]?.backendRefs.map((b) => [b.name, b.weight])).toEqual([["chest-v1", 100]]);
+    });
+
+    it("reports Degraded GatewayAPIUnavailable (and an Event) instead of writing an unserved kind", async () => {
+      const { client, recorded, reconcile } = setup(gatewaySpec);
+      await reconcile();
+      expect(client.applied.some((o) => o.kind === "HTTPRoute")).toBe(false);
+      const conds = (client.statuses[0]!["status"] as { conditions: { type: string; reason: string }[] })
+        .conditions;
+      expect(conds.find((c) => c.type === "Degraded")?.reason).toBe("GatewayAPIUnavailable");
+      expect(recorded.map((e) => e.reason)).toContain("GatewayAPIUnavailable");
+    });
+
+    it("is not Degraded without the setting, even when the kind is not served", async () => {
+      const { client, reconcile } = setup();
+      await reconcile();
+      const conds = (client.statuses[0]!["status"] as { conditions: { type: string; status: string }[] })
+        .conditions;
+      expect(conds.find((c) => c.type === "Degraded")?.status).toBe("False");
+    });
+
+    it("deletes its route when the setting is removed", async () => {
+      const { client, cache, reconcile } = setup(gatewaySpec, undefined, servesGateway);
+      await reconcile();
+      const model = cache.get<KubeObject & { spec: { rollout: Record<string, unknown> } }>(MedModelKind, {
+        namespace: "rad",
+        name: "chest",
+      })!;
+      cache.put("MedModel", {
+        ...model,
+        spec: { ...model.spec, rollout: { strategy: "Canary", requireValidation: false } },
+      });
+      await reconcile();
+      expect(client.deleted).toEqual(["HTTPRoute/chest"]);
+    });
   });
 });

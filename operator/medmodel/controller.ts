@@ -17,6 +17,7 @@ import {
 } from "../runtime/index.ts";
 import { buildChildren, deploymentName, LABEL, nameProblems } from "./children.ts";
 import { decide } from "./decide.ts";
+import { buildHTTPRoute, HTTPRouteKind, httpRouteName } from "./httproute.ts";
 import { observeVersion, type UnavailableMemo } from "./observe.ts";
 import { ANNOTATIONS, type DecisionOptions, type DecisionStatus, type VersionHealth } from "./types.ts";
 import { policiesFor, verdictsFor } from "./validation.ts";
@@ -67,6 +68,7 @@ function olderThan(a: string | undefined, b: string | undefined): boolean {
 export function medModelControllerWith(options: MedModelControllerOptions = {}): ControllerFactory {
   return (deps) => {
     const { cache, client, events, config } = deps;
+    const gatewayApiServed = () => deps.served?.(HTTPRouteKind) ?? false;
     const unavailable = new Map<string, UnavailableMemo>();
     /** What we last applied per child (hash + the generation/resourceVersion the server answered). */
     const applied = new Map<string, { hash: string; mark: string | undefined }>();
@@ -95,6 +97,8 @@ export function medModelControllerWith(options: MedModelControllerOptions = {}):
       name: "medmodel",
       for: MedModelKind,
       owns: [Kinds.Deployment, Kinds.Service, Kinds.ConfigMap],
+      // Clusters without the Gateway API CRDs still run the operator: the route is watched only when served.
+      optionalOwns: [HTTPRouteKind],
       watches: [
         { gvk: Kinds.Pod, map: modelKeyOfLabeled },
         {
@@ -198,6 +202,7 @@ export function medModelControllerWith(options: MedModelControllerOptions = {}):
             verdicts,
             now: now.getTime(),
             ...(options.decision ? { options: options.decision } : {}),
+            gatewayApiServed: gatewayApiServed(),
           });
 
           // ---- apply children, prune removed versions ----
@@ -210,7 +215,17 @@ export function medModelControllerWith(options: MedModelControllerOptions = {}):
                 : Kinds.ConfigMap;
           // All at once: a pod whose ConfigMap is not there yet just waits for the kubelet to mount it, so
           // ordering would only add a round trip to every reconcile.
-          await Promise.all(children.map((c) => applyChild(c, gvkOf(c))));
+          const route = gatewayApiServed() ? buildHTTPRoute(model, decision) : undefined;
+          await Promise.all([
+            ...children.map((c) => applyChild(c, gvkOf(c))),
+            ...(route ? [applyChild(route, HTTPRouteKind)] : []),
+          ]);
+          // gatewayAPI removed from the spec: the route goes, the stable Service carries the traffic again.
+          if (gatewayApiServed() && !route) {
+            const routeKey = { namespace: key.namespace, name: httpRouteName(key.name) };
+            const existing = cache.get(HTTPRouteKind, routeKey);
+            if (existing && owned(existing)) await client.delete(HTTPRouteKind, routeKey);
+          }
 
           // Versions removed from spec.versions: their Deployment and Service go.
           const wantedDeployments = new Set(names.map((v) => deploymentName(key.name, v)));

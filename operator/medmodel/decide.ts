@@ -29,6 +29,8 @@ export function sanitizeNote(value: string | undefined, max = 200): string | und
   return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
 }
 
+export const GATEWAY_API_UNAVAILABLE = "GatewayAPIUnavailable";
+
 class Requeue {
   ms: number | undefined;
   after(ms: number): void {
@@ -431,8 +433,15 @@ export function decide(input: DecisionInput): Decision {
   }
   set(CONDITION.Progressing, progressing.status, progressing.reason, progressing.message);
 
-  const firstDegraded = degraded[0];
   const prevDegraded = findCondition(prevConditions, CONDITION.Degraded);
+  if (spec.rollout?.trafficRouting?.gatewayAPI !== undefined && input.gatewayApiServed === false) {
+    const message = `${GATEWAY_API_UNAVAILABLE}: spec.rollout.trafficRouting.gatewayAPI is set but the cluster does not serve gateway.networking.k8s.io/v1 HTTPRoutes (install the Gateway API CRDs, then restart the operator); canary traffic splits by replica ratio`;
+    degraded.push({ reason: GATEWAY_API_UNAVAILABLE, message });
+    if (!prevDegraded?.message.includes(GATEWAY_API_UNAVAILABLE)) {
+      events.push({ type: "Warning", reason: GATEWAY_API_UNAVAILABLE, action: "Route", note: message });
+    }
+  }
+  const firstDegraded = degraded[0];
   if (firstDegraded) {
     set(CONDITION.Degraded, true, firstDegraded.reason, degraded.map((d) => d.message).join("; "));
     if (firstDegraded.reason === "NoHealthyFallback" && prevDegraded?.reason !== "NoHealthyFallback") {

@@ -11,7 +11,10 @@ const routing = {
   requireValidation: false,
   trafficRouting: {
     gatewayAPI: {
-      parentRefs: [{ name: "hospital-gw", namespace: "gateways", sectionName: "https" }, { name: "internal" }],
+      parentRefs: [
+        { name: "hospital-gw", namespace: "gateways", sectionName: "https" },
+        { name: "internal" },
+      ],
       hostnames: ["chest.radiology.example"],
       port: 443,
     },
@@ -107,7 +110,10 @@ describe("buildHTTPRoute", () => {
   });
 
   it("follows the serving version: after failover the fallback gets 100", () => {
-    const route = buildHTTPRoute(medModel({ rollout: routing }), decision({}, { servingVersion: "v2" })) as Any;
+    const route = buildHTTPRoute(
+      medModel({ rollout: routing }),
+      decision({}, { servingVersion: "v2" }),
+    ) as Any;
     expect(backends(route)).toEqual(["chest-v2:80=100"]);
   });
 });

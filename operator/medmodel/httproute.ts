@@ -62,10 +62,7 @@ export function routeWeights(decision: RouteDecision): BackendWeight[] {
 }
 
 /** The full HTTPRoute for server-side apply, or undefined when the model does not ask for one. */
-export function buildHTTPRoute(
-  model: MedModel,
-  decision: RouteDecision,
-): KubeObject | undefined {
+export function buildHTTPRoute(model: MedModel, decision: RouteDecision): KubeObject | undefined {
   const routing = gatewayApiRouting(model);
   if (!routing) return undefined;
   const name = model.metadata.name!;

@@ -10,7 +10,7 @@ import type { Condition } from "../runtime/index.ts";
 export type RolloutStrategy = "Immediate" | "BlueGreen" | "Canary";
 
 export interface CanaryStep {
-  /** Percent of traffic (by replica ratio) on the new version during this step, 0–100. */
+  /** Percent of traffic on the new version during this step, 0–100 (by replica ratio, or exact with an HTTPRoute). */
   weight: number;
   /** How long the step holds once its replicas are ready (Go duration, e.g. "30s"); absent = no hold. */
   pause?: string;
@@ -23,6 +23,8 @@ export interface DecisionSpec {
     strategy?: RolloutStrategy;
     steps?: CanaryStep[];
     requireValidation?: boolean;
+    /** Exact-weight canaries through an HTTPRoute (httproute.ts builds it; the decision only checks it can). */
+    trafficRouting?: { gatewayAPI?: unknown };
   };
   failover?: {
     enabled?: boolean;
@@ -122,6 +124,11 @@ export interface DecisionInput {
   verdicts: Record<string, Verdict>;
   now: number;
   options?: Partial<DecisionOptions>;
+  /**
+   * Whether the cluster serves Gateway API HTTPRoutes (discovery at operator start). False while the spec asks
+   * for gatewayAPI routing makes the model Degraded (GatewayAPIUnavailable); absent is treated as served.
+   */
+  gatewayApiServed?: boolean;
 }
 
 export interface DecisionEvent {

@@ -5,7 +5,7 @@ import { errorSummary } from "./informer.ts";
 import type { OperatorMetrics } from "./metrics.ts";
 import { ownerKey } from "./owner.ts";
 import type { Change } from "./store.ts";
-import type { ControllerSpec, KubeObject, ObjectKey } from "./types.ts";
+import type { ControllerSpec, GVK, KubeObject, ObjectKey } from "./types.ts";
 import { WorkQueue, type WorkQueueOptions } from "./work-queue.ts";
 
 /**
@@ -21,7 +21,7 @@ export class Controller {
 
   constructor(
     readonly spec: ControllerSpec,
-    cache: SharedCache,
+    private readonly cache: SharedCache,
     private readonly metrics: OperatorMetrics,
     log: Logger,
     queueOptions: WorkQueueOptions = {},
@@ -33,14 +33,7 @@ export class Controller {
     metrics.trackQueue(spec.name, () => this.queue.len());
 
     cache.informerFor(spec.for).on((c) => this.enqueue(keyOf(c.object)));
-    for (const owned of spec.owns ?? []) {
-      cache.informerFor(owned).on((c) => {
-        for (const obj of objectsOf(c)) {
-          const key = ownerKey(obj, spec.for);
-          if (key) this.enqueue(key);
-        }
-      });
-    }
+    for (const owned of spec.owns ?? []) this.watchOwned(owned);
     for (const w of spec.watches ?? []) {
       cache.informerFor(w.gvk).on((c) => {
         for (const obj of objectsOf(c)) {
@@ -52,6 +45,16 @@ export class Controller {
         }
       });
     }
+  }
+
+  /** Watches a child kind: an event on a child enqueues its controller owner of kind `spec.for`. */
+  watchOwned(gvk: GVK): void {
+    this.cache.informerFor(gvk).on((c) => {
+      for (const obj of objectsOf(c)) {
+        const key = ownerKey(obj, this.spec.for);
+        if (key) this.enqueue(key);
+      }
+    });
   }
 
   enqueue(key: ObjectKey): void {

@@ -1,5 +1,5 @@
 import { gvkId } from "./gvk.ts";
-import type { RestClient } from "./rest.ts";
+import { isNotFound, type RestClient } from "./rest.ts";
 import type { GVK } from "./types.ts";
 
 interface APIResourceList {
@@ -18,6 +18,22 @@ export class RestMapper {
 
   register(gvk: GVK): void {
     this.known.set(gvkId(gvk), gvk);
+  }
+
+  /**
+   * Whether the API server serves this kind now (its group/version lists the plural). A 404 on the group/version
+   * means the CRDs are not installed; other errors propagate so a caller can retry.
+   */
+  async served(gvk: GVK): Promise<boolean> {
+    const path = gvk.group ? `/apis/${gvk.group}/${gvk.version}` : `/api/${gvk.version}`;
+    let list: APIResourceList;
+    try {
+      list = await this.rest.request<APIResourceList>("GET", path);
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+    return list.resources?.some((r) => r.name === gvk.plural && r.kind === gvk.kind) ?? false;
   }
 
   async gvkFor(apiVersion: string, kind: string): Promise<GVK> {

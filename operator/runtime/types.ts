@@ -149,6 +149,12 @@ export interface ControllerSpec {
   for: GVK;
   /** Child kinds: an event on a child enqueues the owner named by its controller ownerReference of kind `for`. */
   owns?: GVK[];
+  /**
+   * Child kinds the cluster may not serve (e.g. Gateway API HTTPRoutes): the manager asks API discovery at start
+   * and watches them like `owns` only when served — an informer on an unserved kind would never sync. Check
+   * `deps.served(gvk)` before reading or writing them.
+   */
+  optionalOwns?: GVK[];
   watches?: Watch[];
   reconciler: Reconciler;
   /** Parallel workers (distinct keys only). Default 2. */
@@ -177,6 +183,11 @@ export interface ControllerDeps {
   log: Logger;
   now: () => Date;
   config: OperatorConfig;
+  /**
+   * Whether an `optionalOwns` kind is served (and watched). Decided once at manager start, before any reconcile;
+   * absent (tests building deps by hand) means no optional kind is served.
+   */
+  served?: (gvk: GVK) => boolean;
 }
 
 export type ControllerFactory = (deps: ControllerDeps) => ControllerSpec;
