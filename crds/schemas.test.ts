@@ -103,6 +103,19 @@ describe("MedModel", () => {
     });
   });
 
+  it("accepts Gateway API traffic routing, defaulting the listener port to 80", () => {
+    const gatewayAPI = { parentRefs: [{ name: "hospital-gw", namespace: "gateways", sectionName: "https" }] };
+    const spec = MedModelSpecSchema.parse({ ...minimalSpec, rollout: { trafficRouting: { gatewayAPI } } });
+    expect(spec.rollout.trafficRouting?.gatewayAPI).toEqual({ ...gatewayAPI, port: 80 });
+    const bad = (g: unknown) =>
+      MedModelSpecSchema.safeParse({ ...minimalSpec, rollout: { trafficRouting: { gatewayAPI: g } } })
+        .success;
+    expect(bad({ parentRefs: [] })).toBe(false);
+    expect(bad({ parentRefs: Array.from({ length: 9 }, (_, i) => ({ name: `gw-${i}` })) })).toBe(false);
+    expect(bad({ parentRefs: [{ name: "gw" }], hostnames: ["Not A Host"] })).toBe(false);
+    expect(bad({ parentRefs: [{ name: "gw" }], hostnames: ["*.radiology.example"], port: 443 })).toBe(true);
+  });
+
   it("rejects another apiVersion", () => {
     const m = example("MedModel");
     m.apiVersion = "medmlops.io/v1";
