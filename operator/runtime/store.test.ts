@@ -42,3 +42,23 @@ describe("Store", () => {
     expect(s.size()).toBe(0);
   });
 });
+
+describe("Store memory", () => {
+  it("caches objects without metadata.managedFields, leaving the received object untouched", () => {
+    const store = new Store();
+    const received = {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: {
+        namespace: "rad",
+        name: "p",
+        resourceVersion: "1",
+        managedFields: [{ manager: "kubelet", operation: "Update" }],
+      },
+    };
+    const change = store.upsert(received);
+    expect(change?.object.metadata).not.toHaveProperty("managedFields");
+    expect(store.get("rad", "p")?.metadata).toEqual({ namespace: "rad", name: "p", resourceVersion: "1" });
+    expect(received.metadata.managedFields).toHaveLength(1);
+  });
+});

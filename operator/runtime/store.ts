@@ -37,8 +37,13 @@ export class Store {
     return out;
   }
 
-  /** Adds or replaces; no change (undefined) when the cached copy has the same resourceVersion. */
-  upsert(obj: KubeObject): Change | undefined {
+  /**
+   * Adds or replaces; no change (undefined) when the cached copy has the same resourceVersion. The cached copy
+   * leaves out `metadata.managedFields`: no controller reads it (server-side apply computes ownership on the
+   * server) and it is often the larger half of a Pod or Deployment — the cache's memory grows with every model.
+   */
+  upsert(received: KubeObject): Change | undefined {
+    const obj = withoutManagedFields(received);
     const ns = obj.metadata?.namespace ?? "";
     const name = obj.metadata?.name ?? "";
     let m = this.byNamespace.get(ns);
@@ -91,6 +96,12 @@ export class Store {
     }
     return changes;
   }
+}
+
+export function withoutManagedFields(obj: KubeObject): KubeObject {
+  if (!obj.metadata || !("managedFields" in obj.metadata)) return obj;
+  const { managedFields: _dropped, ...metadata } = obj.metadata as Record<string, unknown>;
+  return { ...obj, metadata } as KubeObject;
 }
 
 export function matchesLabels(obj: KubeObject, labels?: Record<string, string>): boolean {
