@@ -114,6 +114,8 @@ export class Manager {
     });
     log.info({ port: this.server.port }, "health and metrics server listening");
     await this.watchServedOptionalKinds();
+    // stop() may have come while discovery ran: do not start informers on a stopped manager.
+    if (this.stopCtl.signal.aborted) return;
     this.cache.start();
     const le = this.o.leaderElection;
     if (!le) {
