@@ -96,6 +96,7 @@ describe("Helm chart on the real API server", () => {
       ["list", "pods"],
       ["create", "events.events.k8s.io"],
       ["update", "leases.coordination.k8s.io"],
+      ["patch", "httproutes.gateway.networking.k8s.io"],
     ]) {
       expect(await can(verb!, resource!), `${verb} ${resource}`).toBe(true);
     }
