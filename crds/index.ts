@@ -13,6 +13,7 @@ export {
   type Condition,
   ConditionSchema,
   type Deid,
+  DeidOptionSchema,
   DeidSchema,
   durationToMs,
   GROUP,
@@ -21,6 +22,7 @@ export {
   VERSION,
 } from "./common.ts";
 export {
+  DatatypeSchema,
   type MedModel,
   MedModelSchema,
   type MedModelSpec,

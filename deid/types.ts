@@ -2,23 +2,11 @@
  * Public types of the de-identification library. The inference sidecar and the CLI both call
  * `deidentify(input, options)`; keep these shapes stable.
  */
+import { DeidOptionSchema } from "../crds/index.ts";
 
 /** Options of PS3.15 Table E.1-1 (one per option column) plus the pixel and graphics cleaning options. */
-/** Names match `DeidOptionSchema` of the MedModel/RetrainJob CRDs (crds/common.ts). */
-export const DEID_OPTION_NAMES = [
-  "CleanPixelData",
-  "CleanRecognizableVisualFeatures",
-  "CleanGraphics",
-  "CleanStructuredContent",
-  "CleanDescriptors",
-  "RetainLongitudinalTemporalInformationFullDates",
-  "RetainLongitudinalTemporalInformationModifiedDates",
-  "RetainPatientCharacteristics",
-  "RetainDeviceIdentity",
-  "RetainInstitutionIdentity",
-  "RetainUIDs",
-  "RetainSafePrivate",
-] as const;
+/** The API (crds/) names them; the engine implements exactly that list. */
+export const DEID_OPTION_NAMES = DeidOptionSchema.options;
 export type DeidOptionName = (typeof DEID_OPTION_NAMES)[number];
 
 /** A per-hospital secret for keyed pseudonyms. `version` is recorded in DeidentificationMethod, never the secret. */

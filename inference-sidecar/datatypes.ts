@@ -3,22 +3,10 @@
  * element sizes and conversion of JSON values into typed data.
  */
 import { z } from "zod";
+import { DatatypeSchema } from "../crds/index.ts";
 
-export const OIP_DATATYPES = [
-  "BOOL",
-  "UINT8",
-  "UINT16",
-  "UINT32",
-  "UINT64",
-  "INT8",
-  "INT16",
-  "INT32",
-  "INT64",
-  "FP16",
-  "FP32",
-  "FP64",
-  "BYTES",
-] as const;
+/** The API's datatype list (crds/) is the one the sidecar serves. */
+export const OIP_DATATYPES = DatatypeSchema.options;
 export const Datatype = z.enum(OIP_DATATYPES);
 export type Datatype = z.infer<typeof Datatype>;
 
