@@ -13,28 +13,10 @@ import { softmax } from "./postprocess.ts";
 import { Signature } from "./signature.ts";
 import { ctPhantom, FAKE_PATIENT, writeDicom } from "./testing/dicom.ts";
 import { type Harness, startHarness, TEST_CASE_KEY } from "./testing/harness.ts";
+import { cnnCtSignature } from "./testing/models.ts";
 
 const STUDY = "2.25.314159265358979";
-const signature = Signature.parse({
-  inputs: [
-    {
-      name: "image",
-      datatype: "FP32",
-      shape: [-1, 1, 16, 16],
-      dicom: { window: { center: 40, width: 400 }, normalize: { mean: [0.5], std: [0.25] } },
-    },
-  ],
-  outputs: [
-    {
-      name: "logits",
-      datatype: "FP32",
-      shape: [-1, 3],
-      labels: ["normal", "nodule", "mass"],
-      activation: "softmax",
-      operatingPoint: { label: "nodule", threshold: 0.3 },
-    },
-  ],
-});
+const signature = Signature.parse(cnnCtSignature);
 
 /** The tensor the signature says a DICOM instance becomes, computed step by step with the pure functions. */
 async function expectedTensor(bytes: Uint8Array): Promise<Float32Array[]> {

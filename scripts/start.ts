@@ -18,7 +18,7 @@ import { fileURLToPath } from "node:url";
 import { kubectl, kubectlOk, waitFor } from "../test/cluster/client.ts";
 import { up } from "../test/cluster/launcher.ts";
 import { ctPhantom, writeDicom } from "../inference-sidecar/testing/dicom.ts";
-import { writeModel } from "../inference-sidecar/testing/models.ts";
+import { cnnCtSignature, writeModel } from "../inference-sidecar/testing/models.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const demoDir = join(root, ".medmlops", "demo");
@@ -126,29 +126,7 @@ async function controlPlaneTour(kubeconfig: string): Promise<void> {
 async function dataPlaneTour(): Promise<void> {
   const model = writeModel(demoDir, "cnn");
   const signature = join(demoDir, "signature.json");
-  writeFileSync(
-    signature,
-    JSON.stringify({
-      inputs: [
-        {
-          name: "image",
-          datatype: "FP32",
-          shape: [-1, 1, 16, 16],
-          dicom: { window: { center: 40, width: 400 }, normalize: { mean: [0.5], std: [0.25] } },
-        },
-      ],
-      outputs: [
-        {
-          name: "logits",
-          datatype: "FP32",
-          shape: [-1, 3],
-          labels: ["normal", "nodule", "mass"],
-          activation: "softmax",
-          operatingPoint: { label: "nodule", threshold: 0.3 },
-        },
-      ],
-    }),
-  );
+  writeFileSync(signature, JSON.stringify(cnnCtSignature));
   say(`starting an inference sidecar on :${SIDECAR_PORT} (log: .medmlops/demo/sidecar.log)`);
   startChild("sidecar", [
     "sidecar",

@@ -224,3 +224,28 @@ export function writeModel(dir: string, name: TestModelName): string {
   writeFileSync(path, bytes);
   return path;
 }
+
+/**
+ * A signature for `cnnClassifier()` that reads a CT slice: window 40/400, normalised, three labels behind a softmax
+ * and an operating point on "nodule". Plain JSON (as a signature file holds it); used by tests and `npm start`.
+ */
+export const cnnCtSignature = {
+  inputs: [
+    {
+      name: "image",
+      datatype: "FP32",
+      shape: [-1, 1, 16, 16],
+      dicom: { window: { center: 40, width: 400 }, normalize: { mean: [0.5], std: [0.25] } },
+    },
+  ],
+  outputs: [
+    {
+      name: "logits",
+      datatype: "FP32",
+      shape: [-1, 3],
+      labels: ["normal", "nodule", "mass"],
+      activation: "softmax",
+      operatingPoint: { label: "nodule", threshold: 0.3 },
+    },
+  ],
+};
