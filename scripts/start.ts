@@ -88,6 +88,12 @@ async function controlPlaneTour(kubeconfig: string): Promise<void> {
   say(
     "a local PersistentVolume for the examples' model store (a hospital's storage team provides the real one)",
   );
+  // A volume left Released by an earlier tour (its claim was deleted) still names the old claim's uid and would
+  // never bind again: recreate it (Retain: the files stay on disk).
+  const phase = await kubectl(["get", "pv", "medmlops-demo-models", "-o", "jsonpath={.status.phase}"]);
+  if (phase.code === 0 && phase.stdout.trim() === "Released") {
+    await kubectlOk(["delete", "pv", "medmlops-demo-models", "--wait=true", "--timeout=60s"]);
+  }
   await kubectlOk(["apply", "-f", "-"], JSON.stringify(localModelVolume()));
 
   say(
