@@ -3,6 +3,7 @@
  * onnxruntime sessions without committing binaries. Weights come from a seeded PRNG: every build of a
  * model is byte-identical.
  */
+import { mulberry32 } from "../../test/support/mulberry32.ts";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import onnxProto from "onnx-proto";
@@ -15,17 +16,8 @@ type IValueInfo = onnxProto.onnx.IValueInfoProto;
 /** ONNX TensorProto.DataType codes. */
 export const ELEM = { FLOAT: 1, UINT8: 2, INT8: 3, INT32: 6, INT64: 7, BOOL: 9, DOUBLE: 11 } as const;
 
-/** Mulberry32: small, seeded, good enough for weights. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded generator shared by the test helpers (test/support/mulberry32.ts). */
+export const prng = mulberry32;
 
 type Dim = number | string;
 
