@@ -8,7 +8,7 @@
  * The sidecar runs as its own process (`medmlops sidecar`), as in a pod; clients send pre-encoded bodies over
  * keep-alive HTTP on loopback. Bounded: about two minutes.
  *
- *   npx tsx bench/sidecar.bench.ts [--quick]
+ *   npx tsx bench/sidecar.bench.ts [--quick] [--spin-wait]
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -21,11 +21,14 @@ import { buildMultipart } from "../inference-sidecar/dicom/multipart.ts";
 import { loadCodecs } from "../inference-sidecar/dicom/pixels.ts";
 import { dicomRequestToTensor, pickDicomInput } from "../inference-sidecar/dicom/request.ts";
 import { encodeBinaryRequest } from "../inference-sidecar/protocol.ts";
+import { autoIntraOpThreads } from "../inference-sidecar/cpu-budget.ts";
 import { Signature } from "../inference-sidecar/signature.ts";
 import { ctPhantom, writeDicom } from "../inference-sidecar/testing/dicom.ts";
 import { writeModel } from "../inference-sidecar/testing/models.ts";
 
 const QUICK = process.argv.includes("--quick");
+/** Both sides busy-wait (onnxruntime's own default) instead of the sidecar's default. */
+const SPIN = process.argv.includes("--spin-wait");
 const OUT = join(import.meta.dirname, ".out");
 const ROOT = join(import.meta.dirname, "..");
 const LAT_RUNS = QUICK ? 20 : 60;
@@ -46,7 +49,12 @@ function input(batch: number): Float32Array {
 
 /** The in-process baseline: the same model, the same session options the sidecar uses. */
 async function inProcessSession(modelPath: string) {
-  const session = await ort.InferenceSession.create(modelPath, { graphOptimizationLevel: "all" });
+  // The sidecar's defaults: threads sized to the CPU budget, no busy-waiting between operators.
+  const session = await ort.InferenceSession.create(modelPath, {
+    graphOptimizationLevel: "all",
+    intraOpNumThreads: autoIntraOpThreads(),
+    extra: { session: { intra_op: { allow_spinning: SPIN ? "1" : "0" } } },
+  });
   const feeds = new Map(
     [1, 4, 8].map((b) => [b, { input: new ort.Tensor("float32", input(b), [b, 3, 224, 224]) }]),
   );
@@ -101,6 +109,7 @@ async function startSidecar(modelPath: string, port: number): Promise<ChildProce
       "0",
       "--log-level",
       "warn",
+      ...(SPIN ? ["--spin-wait"] : []),
     ],
     {
       stdio: ["ignore", "ignore", "inherit"],
@@ -168,8 +177,12 @@ async function concurrentThroughput(
       }
     }),
   );
-  return done / ((performance.now() - start) / 1000);
+  const seconds = (performance.now() - start) / 1000;
+  sidecarSeconds += seconds;
+  return done / seconds;
 }
+/** Wall time spent in sidecar throughput windows, including the tail where the last requests finish. */
+let sidecarSeconds = 0;
 
 async function dicomPreprocessing(): Promise<{
   native: { wall: number; cpu: number };
@@ -249,6 +262,9 @@ async function main(): Promise<void> {
     sidecarThroughput: number;
     throughputRatio: number;
     meanBatchSize: number;
+    sidecarRunMs: number;
+    inProcessB8RunMs: number;
+    busyShare: number;
   };
   try {
     const x = input(1);
@@ -283,6 +299,7 @@ async function main(): Promise<void> {
     const win = THROUGHPUT_MS / rounds;
     const tp = { b1: [] as number[], b4: [] as number[], b8: [] as number[], sidecar: [] as number[] };
     await concurrentThroughput(port, bin.body, binHeaders, 1000);
+    sidecarSeconds = 0;
     const before = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     for (let r = 0; r < rounds; r++) {
       tp.b1.push(await base.throughput(1, win / 2));
@@ -298,6 +315,9 @@ async function main(): Promise<void> {
       metric(before, "medmlops_sidecar_batch_size_count");
     const items =
       metric(after, "medmlops_sidecar_batch_size_sum") - metric(before, "medmlops_sidecar_batch_size_sum");
+    const runSeconds =
+      metric(after, "medmlops_sidecar_inference_seconds_sum") -
+      metric(before, "medmlops_sidecar_inference_seconds_sum");
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     const b1 = mean(tp.b1);
     const b4 = mean(tp.b4);
@@ -320,6 +340,11 @@ async function main(): Promise<void> {
         tp.sidecar.map((t, i) => t / Math.max(tp.b1[i] ?? 0, tp.b4[i] ?? 0, tp.b8[i] ?? 0)),
       ),
       meanBatchSize: items / Math.max(batches, 1),
+      // Where the throughput gap comes from: a batch run inside the sidecar (contention) vs in-process,
+      // and the share of the windows onnxruntime was busy (the rest is gaps between runs).
+      sidecarRunMs: (runSeconds * 1000) / Math.max(batches, 1),
+      inProcessB8RunMs: 8000 / b8,
+      busyShare: runSeconds / sidecarSeconds,
     };
   } finally {
     child.kill("SIGTERM");
@@ -379,7 +404,7 @@ async function main(): Promise<void> {
   const load = loadavg()
     .map((l) => fmt(l, 1))
     .join(" / ");
-  const notes = `mean batch size in the throughput windows: ${fmt(r.meanBatchSize, 2)}; load average at the end (1/5/15 min): ${load} on ${cpus().length} cores`;
+  const notes = `mean batch size in the throughput windows: ${fmt(r.meanBatchSize, 2)}; a batch run in the sidecar ${fmt(r.sidecarRunMs, 1)} ms vs ${fmt(r.inProcessB8RunMs, 1)} ms in-process at batch 8; onnxruntime busy ${fmt(r.busyShare * 100, 0)}% of the sidecar windows; load average at the end (1/5/15 min): ${load} on ${cpus().length} cores`;
   console.log(`\n${table}\n\n${notes}\ntotal ${fmt((performance.now() - began) / 1000, 1)} s`);
   writeFileSync(join(OUT, "sidecar.json"), JSON.stringify({ at: new Date().toISOString(), ...r }, null, 2));
   writeFileSync(join(OUT, "sidecar.md"), `${table}\n\n${notes}\n`);

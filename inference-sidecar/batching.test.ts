@@ -39,20 +39,58 @@ describe("dynamic batching under concurrency (real HTTP)", () => {
   });
   afterAll(() => h.close());
 
+  it("a chunked binary body (no Content-Length) answers like session.run", async () => {
+    const x = randomFloats(2 * 256, 77);
+    const req = encodeBinaryRequest([{ name: "image", datatype: "FP32", shape: [2, 1, 16, 16], data: x }], {
+      outputs: [{ name: "logits" }],
+    });
+    const parts = [req.body.subarray(0, 100), req.body.subarray(100, 1001), req.body.subarray(1001)];
+    const res = await fetch(`${h.url}/v2/models/cnn/infer`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/octet-stream",
+        "inference-header-content-length": String(req.headerLength),
+      },
+      body: new ReadableStream({
+        start(c) {
+          for (const p of parts) c.enqueue(new Uint8Array(p));
+          c.close();
+        },
+      }),
+      duplex: "half",
+    } as RequestInit);
+    expect(res.status).toBe(200);
+    const got = decodeInferResponse(
+      Buffer.from(await res.arrayBuffer()),
+      Number(res.headers.get("inference-header-content-length")),
+    ).outputs.get("logits")?.data;
+    const want = (await h.reference.run({ image: new ort.Tensor("float32", x, [2, 1, 16, 16]) }))
+      .logits as ort.Tensor;
+    expect(got).toEqual(want.data);
+  });
+
   it("batched answers equal unbatched session.run, request by request", async () => {
     const requests = Array.from({ length: 40 }, (_, i) => {
       const n = (i % 3) + 1;
       return { n, x: randomFloats(n * 256, 100 + i), binary: i % 2 === 0 };
     });
+    const batchMetrics = async () => {
+      const text = (await h.sidecar.app.inject("/metrics")).body;
+      return {
+        sum: Number(/medmlops_sidecar_batch_size_sum\{[^}]*\} (\d+)/.exec(text)?.[1] ?? 0),
+        count: Number(/medmlops_sidecar_batch_size_count\{[^}]*\} (\d+)/.exec(text)?.[1] ?? 0),
+      };
+    };
+    const before = await batchMetrics();
     const answers = await Promise.all(requests.map((r) => infer(h, r.x, r.n, r.binary)));
     for (const [i, r] of requests.entries()) {
       const want = (await h.reference.run({ image: new ort.Tensor("float32", r.x, [r.n, 1, 16, 16]) }))
         .logits as ort.Tensor;
       expect(answers[i], `request ${i}`).toEqual(want.data);
     }
-    const text = (await h.sidecar.app.inject("/metrics")).body;
-    const sum = Number(/medmlops_sidecar_batch_size_sum\{[^}]*\} (\d+)/.exec(text)?.[1]);
-    const count = Number(/medmlops_sidecar_batch_size_count\{[^}]*\} (\d+)/.exec(text)?.[1]);
+    const after = await batchMetrics();
+    const sum = after.sum - before.sum;
+    const count = after.count - before.count;
     expect(sum).toBe(requests.reduce((a, r) => a + r.n, 0));
     // 40 concurrent requests must not have run one by one.
     expect(count).toBeLessThan(requests.length);

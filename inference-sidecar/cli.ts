@@ -9,6 +9,7 @@ import { pino } from "pino";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { EXIT } from "../cli/exit-codes.ts";
+import { autoIntraOpThreads } from "./cpu-budget.ts";
 import { DEID_OPTION_NAMES, loadKey } from "../deid/index.ts";
 import { caseIdKeyFromEnv } from "./case-id.ts";
 import { type DeidGate, deidGate } from "./deid-gate.ts";
@@ -38,6 +39,8 @@ export const USAGE = `usage: medmlops sidecar --model F.onnx --name N [options]
   --deid-option NAME          a PS3.15 profile option for DataToModel (repeatable), e.g. CleanDescriptors
   --keep-dir D                keep each DICOM case (after de-identification) under D for monitoring
   --inference-thread T        worker (default: onnxruntime runs off the event loop) or main
+  --intra-op-threads N        onnxruntime threads per run, or auto (default: the container's CPU limit, else all cores)
+  --spin-wait                 let onnxruntime threads busy-wait between operators (default off; see docs/sidecar.md)
   --log-level L               pino level (default info)
 env: MEDMLOPS_CASE_ID_KEY or MEDMLOPS_CASE_ID_KEY_FILE: HMAC key for pseudonymous case ids
      MEDMLOPS_DEID_KEY, MEDMLOPS_DEID_KEY_FILE or the mounted Secret: de-identification key (DataToModel)`;
@@ -76,6 +79,12 @@ const Flags = z.object({
   "deid-option": z.array(z.enum(DEID_OPTION_NAMES)).default([]),
   "keep-dir": z.string().optional(),
   "inference-thread": z.enum(["worker", "main"]).default("worker"),
+  "intra-op-threads": z
+    .union([z.literal("auto"), z.coerce.number().int().min(1).max(1024)], {
+      error: "--intra-op-threads must be auto or a whole number from 1 to 1024",
+    })
+    .default("auto"),
+  "spin-wait": z.boolean().default(false),
   "log-level": z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 export type SidecarFlags = z.infer<typeof Flags>;
@@ -85,7 +94,14 @@ export function parseFlags(argv: string[]): SidecarFlags {
   const { values } = parseArgs({
     args: argv,
     options: Object.fromEntries(
-      names.map((n) => [n, n === "deid-option" ? { type: "string", multiple: true } : { type: "string" }]),
+      names.map((n) => [
+        n,
+        n === "deid-option"
+          ? { type: "string", multiple: true }
+          : n === "spin-wait"
+            ? { type: "boolean" }
+            : { type: "string" },
+      ]),
     ),
     strict: true,
     allowPositionals: false,
@@ -194,6 +210,9 @@ export async function main(argv: string[]): Promise<number> {
         signature,
         executionProviders: flags["execution-providers"].split(","),
         thread: flags["inference-thread"],
+        intraOpNumThreads:
+          flags["intra-op-threads"] === "auto" ? autoIntraOpThreads() : flags["intra-op-threads"],
+        spinWait: flags["spin-wait"],
         log: (msg, fields) => logger.warn(fields ?? {}, msg),
       }),
       loadCodecs(),

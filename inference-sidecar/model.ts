@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import * as ort from "onnxruntime-node";
 import { allocate, type Datatype, toOrtType } from "./datatypes.ts";
+import { markOwned } from "./owned-buffers.ts";
 import { type PlainTensor, type SessionLike, WorkerSession } from "./ort-worker.ts";
 import type { Tensor } from "./protocol.ts";
 import { deriveSignature, reconcileSignature, type Signature, type ValueMetadata } from "./signature.ts";
@@ -26,6 +27,13 @@ export interface LoadOptions {
   /** Providers to try in order, e.g. ["cuda", "cpu"]; CPU is always the last resort. */
   executionProviders?: string[];
   intraOpNumThreads?: number;
+  /**
+   * Let onnxruntime's pool threads busy-wait between operators (its default). Off by default here: a spinning
+   * thread takes the core the event loop needs to receive the next request, burns the pod's CPU quota (CFS
+   * throttling then stalls the whole run), and — measured on 2 cores — made a neighbouring process's runs
+   * almost 2× slower. See docs/sidecar.md.
+   */
+  spinWait?: boolean;
   /** Where onnxruntime runs: a worker thread (default; the event loop stays free) or the main thread. */
   thread?: "worker" | "main";
   log?: (msg: string, fields?: Record<string, unknown>) => void;
@@ -56,6 +64,7 @@ export async function loadModel(opts: LoadOptions): Promise<LoadedModel> {
       executionProviders: [ep],
       graphOptimizationLevel: "all",
       ...(opts.intraOpNumThreads ? { intraOpNumThreads: opts.intraOpNumThreads } : {}),
+      extra: { session: { intra_op: { allow_spinning: opts.spinWait ? "1" : "0" } } },
     };
     try {
       session =
@@ -148,6 +157,8 @@ function concat(datatype: Datatype, parts: Tensor[]): Tensor {
   if (datatype === "BYTES") return { datatype, shape, data: parts.flatMap((p) => p.data as string[]) };
   const total = parts.reduce((a, p) => a + p.data.length, 0);
   const out = allocate(datatype, total);
+  // A fresh stack only the batch uses: it may move to the inference worker without a copy.
+  markOwned((out as Float32Array).buffer as ArrayBuffer);
   let off = 0;
   for (const p of parts) {
     (out as Float32Array).set(p.data as Float32Array, off);

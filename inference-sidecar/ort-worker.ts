@@ -10,6 +10,7 @@
 import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
 import type * as ort from "onnxruntime-node";
+import { isOwned } from "./owned-buffers.ts";
 import type { ValueMetadata } from "./signature.ts";
 
 const WORKER_SOURCE = `
@@ -102,7 +103,7 @@ export class WorkerSession implements SessionLike {
     }
   }
 
-  private call(msg: Record<string, unknown>): Promise<Reply & { ok: true }> {
+  private call(msg: Record<string, unknown>, transfer: ArrayBuffer[] = []): Promise<Reply & { ok: true }> {
     if (this.dead) return Promise.reject(this.dead);
     const id = this.next++;
     return new Promise((resolve, reject) => {
@@ -110,13 +111,21 @@ export class WorkerSession implements SessionLike {
         resolve: (r) => (r.ok ? resolve(r as Reply & { ok: true }) : reject(new Error(r.error))),
         reject,
       });
-      // Inputs are copied (structured clone): they may be views into a request body.
-      this.worker.postMessage({ ...msg, id });
+      this.worker.postMessage({ ...msg, id }, transfer);
     });
   }
 
+  /**
+   * Inputs in buffers the sidecar owns (a request body it allocated, a stacked batch) are transferred —
+   * moved to the worker without a copy, and empty here afterwards; any other input is copied.
+   */
   async run(feeds: Record<string, PlainTensor>): Promise<Record<string, PlainTensor>> {
-    const r = await this.call({ type: "run", feeds });
+    const transfer = new Set<ArrayBuffer>();
+    for (const t of Object.values(feeds)) {
+      const buffer = (t.data as { buffer?: ArrayBufferLike }).buffer;
+      if (buffer && isOwned(buffer)) transfer.add(buffer);
+    }
+    const r = await this.call({ type: "run", feeds }, [...transfer]);
     return r.result as Record<string, PlainTensor>;
   }
 

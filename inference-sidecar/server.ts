@@ -4,6 +4,7 @@
  * their own modules. Logs carry request ids, sizes, statuses and timings — never request content.
  */
 import { randomUUID } from "node:crypto";
+import type { IncomingMessage } from "node:http";
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -13,6 +14,7 @@ import Fastify, {
 } from "fastify";
 import type { Logger } from "pino";
 import { Batcher } from "./batcher.ts";
+import { readBody } from "./body.ts";
 import { type CaseIdKey, caseId } from "./case-id.ts";
 import type { ControlState } from "./control.ts";
 import { type DeidGate, deidGate, keepCase } from "./deid-gate.ts";
@@ -180,7 +182,14 @@ export class Sidecar {
   private routes(): void {
     const app = this.app;
     app.removeAllContentTypeParsers();
-    app.addContentTypeParser("*", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
+    // Bodies go into owned, aligned buffers (body.ts): binary tensors become views, not copies.
+    app.addContentTypeParser("*", (req: FastifyRequest, payload: IncomingMessage) =>
+      readBody(payload, {
+        contentLength: headerInt(req.headers["content-length"]),
+        limit: this.cfg.bodyLimit,
+        alignAt: headerInt(req.headers["inference-header-content-length"]),
+      }),
+    );
 
     app.setErrorHandler((err: Error & { code?: string; statusCode?: number }, req, reply) => {
       const e = this.toSidecarError(err);
@@ -312,6 +321,8 @@ export class Sidecar {
         ? "binary"
         : "json";
     let status = 500;
+    // Read now: the body's memory may be handed to the inference worker (and so emptied here) later.
+    const bytes = req.body instanceof Buffer ? req.body.length : 0;
     this.inflight++;
     this.metrics.incInflight(1);
     try {
@@ -344,7 +355,7 @@ export class Sidecar {
           protocol,
           status,
           ms: Math.round(seconds * 10000) / 10,
-          bytes: (req.body as Buffer | undefined)?.length ?? 0,
+          bytes,
         },
         "infer",
       );
@@ -508,4 +519,10 @@ export class Sidecar {
       outputs: answer,
     });
   }
+}
+
+/** A header holding a non-negative integer, or undefined (absent or malformed: validated where it is used). */
+function headerInt(v: string | string[] | undefined): number | undefined {
+  if (typeof v !== "string" || !/^\d{1,15}$/.test(v.trim())) return undefined;
+  return Number(v);
 }
