@@ -14,6 +14,7 @@ import {
   toJson,
 } from "./datatypes.ts";
 import { fail, SidecarError } from "./errors.ts";
+import { cutDataArrays, PLACEHOLDER, parseFloat32Array } from "./json-numbers.ts";
 import { isBatchable, type Signature } from "./signature.ts";
 
 export interface Tensor {
@@ -57,6 +58,34 @@ const JsonRequest = z.object({
   outputs: z.array(z.object({ name: z.string(), parameters: Parameters })).optional(),
 });
 
+const DEFERRED = Symbol("deferred data array");
+type Deferred = unknown[] & { [DEFERRED]: number };
+
+/**
+ * Swaps each placeholder left by cutDataArrays in `inputs[i].data` for an empty array tagged with its span
+ * index (zod still sees an array). False when the placeholders are not exactly those — e.g. one sat under
+ * another key — and the request must be parsed whole instead.
+ */
+function deferDataArrays(raw: unknown, count: number): boolean {
+  const inputs = (raw as { inputs?: unknown } | null)?.inputs;
+  if (!Array.isArray(inputs)) return false;
+  const seen = new Set<number>();
+  for (const input of inputs) {
+    const data = (input as { data?: unknown } | null)?.data;
+    if (typeof data !== "string" || !data.startsWith(PLACEHOLDER)) continue;
+    const k = Number(data.slice(PLACEHOLDER.length));
+    if (!Number.isInteger(k) || k < 0 || k >= count || seen.has(k)) return false;
+    seen.add(k);
+    (input as { data: unknown }).data = Object.assign([], { [DEFERRED]: k });
+  }
+  return seen.size === count;
+}
+
+function deferredSpan(data: unknown, spans: [number, number][]): [number, number] | undefined {
+  const k = (data as Partial<Deferred>)[DEFERRED];
+  return k === undefined ? undefined : spans[k];
+}
+
 function describeZod(e: z.ZodError): string {
   const issue = e.issues[0];
   if (!issue) return "invalid request";
@@ -77,8 +106,16 @@ export function parseInferRequest(
     );
   }
   let raw: unknown;
+  let spans: [number, number][] = [];
   try {
-    raw = JSON.parse(body.toString("utf8", 0, jsonEnd));
+    // The numeric data arrays are cut out and read on their own (json-numbers.ts); JSON.parse sees the rest.
+    const skeleton = cutDataArrays(body, 0, jsonEnd);
+    raw = JSON.parse(skeleton.text);
+    spans = skeleton.spans;
+    if (spans.length > 0 && !deferDataArrays(raw, spans.length)) {
+      raw = JSON.parse(body.toString("utf8", 0, jsonEnd));
+      spans = [];
+    }
   } catch {
     fail("INVALID_JSON", "request body is not valid JSON");
   }
@@ -132,7 +169,27 @@ export function parseInferRequest(
     } else {
       if (input.data === undefined)
         fail("BAD_REQUEST", `input "${input.name}" has neither data nor binary_data_size`);
-      const flat = flatten(input.data);
+      const span = deferredSpan(input.data, spans);
+      const fast =
+        span && spec.datatype === "FP32" ? parseFloat32Array(body, span[0], span[1], count) : undefined;
+      if (typeof fast === "number")
+        fail(
+          "DATA_SIZE_MISMATCH",
+          `input "${input.name}": shape [${input.shape}] needs ${count} elements, got ${fast}`,
+        );
+      if (fast) {
+        inputs.set(input.name, { datatype: spec.datatype, shape: input.shape, data: fast });
+        continue;
+      }
+      let values = input.data;
+      if (span) {
+        try {
+          values = JSON.parse(body.toString("utf8", span[0], span[1]));
+        } catch {
+          fail("INVALID_JSON", "request body is not valid JSON");
+        }
+      }
+      const flat = flatten(values);
       if (flat.length !== count)
         fail(
           "DATA_SIZE_MISMATCH",
