@@ -28,12 +28,17 @@ export function alignmentPad(alignAt: number | undefined): number {
   return (8 - (alignAt % 8)) % 8;
 }
 
-/** An owned, zero-filled body buffer of `length` bytes whose `alignAt` offset is 8-byte aligned. */
+/**
+ * An owned body buffer of `length` bytes whose `alignAt` offset is 8-byte aligned. Not zero-filled (the body is
+ * written over all of it before anyone reads it: readBody only returns a buffer it filled completely); never
+ * from Node's shared pool, so its memory may be transferred.
+ */
 export function allocateBody(length: number, alignAt?: number): Buffer {
   const pad = alignmentPad(alignAt);
-  const ab = new ArrayBuffer(pad + length);
-  markOwned(ab);
-  return Buffer.from(ab, pad, length);
+  const whole = Buffer.allocUnsafeSlow(pad + length);
+  whole.fill(0, 0, pad);
+  markOwned(whole.buffer as ArrayBuffer);
+  return whole.subarray(pad);
 }
 
 export function readBody(stream: Readable, opts: BodyOptions): Promise<Buffer> {
