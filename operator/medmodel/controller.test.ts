@@ -165,6 +165,16 @@ describe("MedModel reconciler", () => {
     expect(client.statuses.length).toBe(writes);
   });
 
+  it("does not write the same status again while the cache has not seen its own write", async () => {
+    const { client, reconcile } = setup();
+    await reconcile(); // creates the children; status: Deployments not created yet
+    await reconcile(); // the Deployments are in the cache now: the phase message changes
+    expect(client.statuses).toHaveLength(2);
+    await reconcile(); // nothing changed, and the cached MedModel still has no status at all
+    await reconcile();
+    expect(client.statuses).toHaveLength(2);
+  });
+
   it("prunes the Deployment and Service of a version removed from spec", async () => {
     const { client, cache, reconcile } = setup();
     await reconcile();
