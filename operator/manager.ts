@@ -33,7 +33,7 @@ export interface ManagerOptions {
   metricsPort: number;
   metricsHost?: string;
   leaderElection?: LeaderElectionOptions;
-  informer?: Omit<InformerOptions, "log" | "onRestart">;
+  informer?: Omit<InformerOptions, "log" | "onRestart" | "transform">;
   /** How long in-flight reconciles may run on shutdown before their signal aborts. Default 10 s. */
   shutdownGraceMs?: number;
 }

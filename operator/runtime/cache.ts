@@ -3,13 +3,13 @@ import { gvkId } from "./gvk.ts";
 import { Informer, type InformerOptions, type RestartReason } from "./informer.ts";
 import { restListerWatcher } from "./list-watch.ts";
 import type { RestClient } from "./rest.ts";
-import type { Cache, GVK, KubeObject, ListOptions, ObjectKey } from "./types.ts";
+import type { Cache, CacheView, GVK, KubeObject, ListOptions, ObjectKey } from "./types.ts";
 
 export interface SharedCacheOptions {
   /** Watch only this namespace (namespaced kinds); undefined = all namespaces. */
   namespace?: string;
   log: Logger;
-  informer?: Omit<InformerOptions, "log" | "onRestart">;
+  informer?: Omit<InformerOptions, "log" | "onRestart" | "transform">;
   /** Metric hook: an informer of `kind` restarted its list/watch. */
   onRestart?: (kind: string, reason: RestartReason) => void;
 }
@@ -19,7 +19,7 @@ export interface SharedCacheOptions {
  * (`informerFor`) before `start()`; reading an unregistered kind is a programming error and throws.
  */
 export class SharedCache implements Cache {
-  private readonly informers = new Map<string, { gvk: GVK; informer: Informer }>();
+  private readonly informers = new Map<string, { gvk: GVK; informer: Informer; view: CacheView }>();
   private started = false;
 
   constructor(
@@ -27,20 +27,32 @@ export class SharedCache implements Cache {
     private readonly opts: SharedCacheOptions,
   ) {}
 
-  informerFor(gvk: GVK): Informer {
+  /**
+   * The informer of a kind, created on first use with `view` (label selector, transform). Every later caller must
+   * ask for the same view: one informer serves all controllers, and a controller that silently got a narrower
+   * view than it asked for would miss objects.
+   */
+  informerFor(gvk: GVK, view: CacheView = {}): Informer {
     const id = gvkId(gvk);
     const existing = this.informers.get(id);
-    if (existing) return existing.informer;
+    if (existing) {
+      if (existing.view.labelSelector !== view.labelSelector || existing.view.transform !== view.transform) {
+        throw new Error(`cache: ${id} is already watched with a different label selector or transform`);
+      }
+      return existing.informer;
+    }
     const lw = restListerWatcher(this.rest, gvk, {
       namespace: gvk.namespaced === false ? undefined : this.opts.namespace,
+      ...(view.labelSelector ? { labelSelector: view.labelSelector } : {}),
     });
     const onRestart = this.opts.onRestart;
     const informer = new Informer(id, lw, {
       ...this.opts.informer,
       log: this.opts.log,
+      ...(view.transform ? { transform: view.transform } : {}),
       ...(onRestart ? { onRestart: (reason: RestartReason) => onRestart(gvk.kind, reason) } : {}),
     });
-    this.informers.set(id, { gvk, informer });
+    this.informers.set(id, { gvk, informer, view });
     if (this.started) informer.start();
     return informer;
   }

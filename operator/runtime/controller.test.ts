@@ -13,11 +13,15 @@ const Parent: GVK = { group: "medmlops.io", version: "v1alpha1", kind: "MedModel
 /** An API server in memory: lists from `objects`, watches stay open and receive `emit`ted events. */
 class FakeApi implements RestClient {
   private watchers = new Map<string, (line: string) => void>();
+  /** The label selector each list and watch asked for, by path ("" when none). */
+  selectors: string[] = [];
   constructor(private readonly objects: Record<string, KubeObject[]>) {}
-  async request<T>(_m: string, path: string, _o?: RequestOptions): Promise<T> {
+  async request<T>(_m: string, path: string, o?: RequestOptions): Promise<T> {
+    this.selectors.push(`list ${path} ${o?.query?.["labelSelector"] ?? ""}`);
     return { items: this.objects[path] ?? [], metadata: { resourceVersion: "1" } } as T;
   }
   stream(path: string, o: StreamOptions): Promise<void> {
+    this.selectors.push(`watch ${path} ${o.query?.["labelSelector"] ?? ""}`);
     this.watchers.set(path, o.onLine);
     return new Promise((resolve) => o.signal.addEventListener("abort", () => resolve(), { once: true }));
   }
@@ -78,6 +82,73 @@ function setup(
 }
 
 describe("Controller", () => {
+  it("lists and watches children and watched kinds through their label selector, caching the transformed view", async () => {
+    const api = new FakeApi({
+      "/apis/medmlops.io/v1alpha1/medmodels": [parent("a")],
+      "/apis/apps/v1/deployments": [],
+      "/api/v1/pods": [
+        {
+          apiVersion: "v1",
+          kind: "Pod",
+          metadata: { namespace: "rad", name: "p", resourceVersion: "1", labels: { model: "a" } },
+          spec: { containers: [{ name: "big" }] },
+          status: { phase: "Running" },
+        },
+      ],
+    });
+    const cache = new SharedCache(api, { log });
+    const mapped: string[] = [];
+    new Controller(
+      {
+        name: "medmodel",
+        for: Parent,
+        owns: [Kinds.Deployment],
+        ownedSelector: "managed-by=us",
+        watches: [
+          {
+            gvk: Kinds.Pod,
+            labelSelector: "managed-by=us",
+            transform: ({ spec: _spec, ...rest }: KubeObject & { spec?: unknown }) => rest,
+            map: (pod) => {
+              mapped.push(pod.metadata?.labels?.["model"] ?? "");
+              return [];
+            },
+          },
+        ],
+        reconciler: { reconcile: async () => undefined },
+      },
+      cache,
+      new OperatorMetrics({ defaultMetrics: false }),
+      log,
+    );
+    cache.start();
+    await cache.waitForSync();
+    await until(() => api.selectors.filter((x) => x.startsWith("watch")).length === 3);
+    expect(api.selectors.sort()).toEqual([
+      "list /api/v1/pods managed-by=us",
+      "list /apis/apps/v1/deployments managed-by=us",
+      "list /apis/medmlops.io/v1alpha1/medmodels ",
+      "watch /api/v1/pods managed-by=us",
+      "watch /apis/apps/v1/deployments managed-by=us",
+      "watch /apis/medmlops.io/v1alpha1/medmodels ",
+    ]);
+    const pod = cache.get<KubeObject & { spec?: unknown; status?: unknown }>(Kinds.Pod, {
+      namespace: "rad",
+      name: "p",
+    });
+    expect(pod?.spec).toBeUndefined();
+    expect(pod?.status).toEqual({ phase: "Running" });
+    expect(mapped).toEqual(["a"]);
+    await cache.stop();
+  });
+
+  it("refuses a second controller asking for a different view of a shared kind", () => {
+    const cache = new SharedCache(new FakeApi({}), { log });
+    cache.informerFor(Kinds.Pod, { labelSelector: "managed-by=us" });
+    expect(() => cache.informerFor(Kinds.Pod)).toThrow(/different label selector/);
+    expect(cache.informerFor(Kinds.Pod, { labelSelector: "managed-by=us" })).toBeDefined();
+  });
+
   it("reconciles only the namespaces it is scoped to", async () => {
     const seen: string[] = [];
     const elsewhere = (name: string): KubeObject => ({

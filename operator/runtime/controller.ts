@@ -35,7 +35,11 @@ export class Controller {
     cache.informerFor(spec.for).on((c) => this.enqueue(keyOf(c.object)));
     for (const owned of spec.owns ?? []) this.watchOwned(owned);
     for (const w of spec.watches ?? []) {
-      cache.informerFor(w.gvk).on((c) => {
+      const view = {
+        ...(w.labelSelector ? { labelSelector: w.labelSelector } : {}),
+        ...(w.transform ? { transform: w.transform } : {}),
+      };
+      cache.informerFor(w.gvk, view).on((c) => {
         for (const obj of objectsOf(c)) {
           try {
             for (const key of w.map(obj)) this.enqueue(key);
@@ -49,7 +53,8 @@ export class Controller {
 
   /** Watches a child kind: an event on a child enqueues its controller owner of kind `spec.for`. */
   watchOwned(gvk: GVK): void {
-    this.cache.informerFor(gvk).on((c) => {
+    const selector = this.spec.ownedSelector;
+    this.cache.informerFor(gvk, selector ? { labelSelector: selector } : {}).on((c) => {
       for (const obj of objectsOf(c)) {
         const key = ownerKey(obj, this.spec.for);
         if (key) this.enqueue(key);

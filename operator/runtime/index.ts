@@ -24,6 +24,7 @@ export type {
   ReconcileResult,
   Reconciler,
   Watch,
+  CacheView,
 } from "./types.ts";
 export { FIELD_MANAGER, REPORTING_CONTROLLER } from "./types.ts";
 export { Kinds, apiVersionOf, collectionPath, gvkId, keyOf, keyString, objectPath, parseKey } from "./gvk.ts";

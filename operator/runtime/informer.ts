@@ -3,8 +3,11 @@ import type { ListerWatcher, WatchEvent } from "./list-watch.ts";
 import { exponentialDelay } from "./rate-limit.ts";
 import { isGone } from "./rest.ts";
 import { type Change, Store } from "./store.ts";
+import type { KubeObject } from "./types.ts";
 
 export interface InformerOptions {
+  /** Narrows every object before it is cached (CacheView.transform). */
+  transform?: (obj: KubeObject) => KubeObject;
   /** Relist this often (± 10 % jitter) and report every object as "resync". Default 10 min. */
   resyncMs?: number;
   /** Restart the watch (and relist) when nothing — no event, no bookmark — arrived for this long. Default 3 min. */
@@ -27,7 +30,7 @@ export type ChangeHandler = (change: Change) => void;
  * periodic relist corrects anything a watch may have missed.
  */
 export class Informer {
-  readonly store = new Store();
+  readonly store: Store;
   private readonly handlers: ChangeHandler[] = [];
   private readonly stopCtl = new AbortController();
   private synced = false;
@@ -43,6 +46,7 @@ export class Informer {
     private readonly lw: ListerWatcher,
     private readonly opts: InformerOptions,
   ) {
+    this.store = new Store(opts.transform);
     this.resyncMs = opts.resyncMs ?? 10 * 60_000;
     this.staleAfterMs = opts.staleAfterMs ?? 3 * 60_000;
     this.backoffBaseMs = opts.backoffBaseMs ?? 250;

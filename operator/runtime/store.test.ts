@@ -7,6 +7,22 @@ const o = (ns: string, name: string, rv: string, labels?: Record<string, string>
 });
 
 describe("Store", () => {
+  it("stores what its transform keeps, after dropping managedFields", () => {
+    const seen: KubeObject[] = [];
+    const s = new Store((obj) => {
+      seen.push(obj);
+      return { metadata: obj.metadata };
+    });
+    const change = s.upsert({
+      ...o("a", "1", "1"),
+      metadata: { ...o("a", "1", "1").metadata, managedFields: [{ manager: "x" }] },
+      spec: { big: true },
+    } as KubeObject);
+    expect(seen[0]?.metadata).not.toHaveProperty("managedFields");
+    expect(change?.object).toEqual({ metadata: { namespace: "a", name: "1", resourceVersion: "1" } });
+    expect(s.get("a", "1")).toEqual(change?.object);
+  });
+
   it("lists by namespace and labels", () => {
     const s = new Store();
     s.upsert(o("a", "1", "1", { app: "x", v: "1" }));

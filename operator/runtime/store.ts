@@ -16,6 +16,9 @@ export interface Change {
 export class Store {
   private readonly byNamespace = new Map<string, Map<string, KubeObject>>();
 
+  /** `transform` narrows every object before it is stored (CacheView.transform). */
+  constructor(private readonly transform?: (obj: KubeObject) => KubeObject) {}
+
   get(namespace: string, name: string): KubeObject | undefined {
     return this.byNamespace.get(namespace)?.get(name);
   }
@@ -43,7 +46,8 @@ export class Store {
    * server) and it is often the larger half of a Pod or Deployment — the cache's memory grows with every model.
    */
   upsert(received: KubeObject): Change | undefined {
-    const obj = withoutManagedFields(received);
+    const lean = withoutManagedFields(received);
+    const obj = this.transform ? this.transform(lean) : lean;
     const ns = obj.metadata?.namespace ?? "";
     const name = obj.metadata?.name ?? "";
     let m = this.byNamespace.get(ns);

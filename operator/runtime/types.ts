@@ -136,8 +136,26 @@ export interface EventRecorder {
   record(regarding: KubeObject, type: EventType, reason: string, action: string, note: string): void;
 }
 
+/**
+ * What the shared cache keeps of one kind. The informer of a kind is shared by every controller, so all that
+ * register the kind must ask for the same view (the runtime throws otherwise).
+ */
+export interface CacheView {
+  /**
+   * Server-side label selector for list and watch (e.g. "app.kubernetes.io/managed-by=medmlops"): the cache never
+   * sees, and never holds, objects that do not carry it. An object that loses the label is reported as deleted.
+   */
+  labelSelector?: string;
+  /**
+   * Applied to every object before it is cached and handed to event handlers (after managedFields are dropped):
+   * keep only what the controllers read, to bound memory. Must be pure and keep metadata.name, namespace,
+   * resourceVersion and whatever the `map` functions read.
+   */
+  transform?: (obj: KubeObject) => KubeObject;
+}
+
 /** Extra kinds a controller reacts to, mapped to the primary keys they affect (e.g. Pods by label). */
-export interface Watch {
+export interface Watch extends CacheView {
   gvk: GVK;
   map: (obj: KubeObject) => ObjectKey[];
 }
@@ -155,6 +173,12 @@ export interface ControllerSpec {
    * `deps.served(gvk)` before reading or writing them.
    */
   optionalOwns?: GVK[];
+  /**
+   * A label selector every child carries (`owns` and `optionalOwns`): their informers list and watch only those,
+   * so the cache does not hold every Deployment, Service and ConfigMap of the cluster. A child that loses the
+   * label looks deleted to the controller, which re-applies it (and with it the label).
+   */
+  ownedSelector?: string;
   watches?: Watch[];
   reconciler: Reconciler;
   /** Parallel workers (distinct keys only). Default 2. */
