@@ -126,6 +126,38 @@ describe("MedModel reconciler", () => {
     expect(vpMap).toEqual([{ namespace: "rad", name: "chest" }]);
   });
 
+  it("narrows the cache to what it made: every child and pod template carries the owned selector", async () => {
+    const { client, controller, reconcile } = setup();
+    expect(controller.ownedSelector).toBe("app.kubernetes.io/managed-by=medmlops");
+    expect(controller.watches?.[0]?.labelSelector).toBe(controller.ownedSelector);
+    await reconcile();
+    const [key, value] = controller.ownedSelector!.split("=");
+    for (const child of client.applied) {
+      expect(child.metadata?.labels?.[key!], `${child.kind}/${child.metadata?.name}`).toBe(value);
+      const template = (child as { spec?: { template?: { metadata?: KubeObject["metadata"] } } }).spec
+        ?.template;
+      if (child.kind === "Deployment") expect(template?.metadata?.labels?.[key!]).toBe(value);
+    }
+  });
+
+  it("caches pods without their spec, keeping what observe reads", () => {
+    const { controller } = setup();
+    const pod = {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: {
+        name: "p",
+        namespace: "rad",
+        labels: { "medmlops.io/model": "chest" },
+        deletionTimestamp: "t",
+      },
+      spec: { containers: [{ name: "sidecar", env: [{ name: "A", value: "B" }] }] },
+      status: { phase: "Running", conditions: [{ type: "Ready", status: "True" }], containerStatuses: [] },
+    } as KubeObject;
+    const lean = controller.watches?.[0]?.transform?.(pod);
+    expect(lean).toEqual({ apiVersion: "v1", kind: "Pod", metadata: pod.metadata, status: pod["status"] });
+  });
+
   it("applies every child, writes status once", async () => {
     const { client, reconcile } = setup();
     await reconcile();

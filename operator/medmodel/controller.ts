@@ -18,7 +18,7 @@ import {
 import { buildChildren, deploymentName, LABEL, nameProblems } from "./children.ts";
 import { decide } from "./decide.ts";
 import { buildHTTPRoute, HTTPRouteKind, httpRouteName } from "./httproute.ts";
-import { observeVersion, type UnavailableMemo } from "./observe.ts";
+import { observeVersion, podForCache, type UnavailableMemo } from "./observe.ts";
 import { ANNOTATIONS, type DecisionOptions, type DecisionStatus, type VersionHealth } from "./types.ts";
 import { policiesFor, verdictsFor } from "./validation.ts";
 
@@ -34,6 +34,9 @@ export interface MedModelControllerOptions {
   decision?: Partial<DecisionOptions>;
   workers?: number;
 }
+
+/** The label every child and model pod carries (children.ts modelLabels). */
+export const MANAGED_BY_SELECTOR = `${LABEL.managedBy}=medmlops`;
 
 type Obj = KubeObject & { spec?: Record<string, unknown>; status?: Record<string, unknown> };
 
@@ -105,8 +108,16 @@ export function medModelControllerWith(options: MedModelControllerOptions = {}):
       owns: [Kinds.Deployment, Kinds.Service, Kinds.ConfigMap],
       // Clusters without the Gateway API CRDs still run the operator: the route is watched only when served.
       optionalOwns: [HTTPRouteKind],
+      // Every child and pod we make carries it: the cache holds ours, not every Deployment, Service, ConfigMap
+      // and Pod of the namespaces it watches (cluster-wide by default).
+      ownedSelector: MANAGED_BY_SELECTOR,
       watches: [
-        { gvk: Kinds.Pod, map: modelKeyOfLabeled },
+        {
+          gvk: Kinds.Pod,
+          map: modelKeyOfLabeled,
+          labelSelector: MANAGED_BY_SELECTOR,
+          transform: podForCache,
+        },
         {
           gvk: ValidationPolicyKind,
           map: (p) => {

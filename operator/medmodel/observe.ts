@@ -29,6 +29,16 @@ interface DeploymentLike extends KubeObject {
 
 export const FETCH_CONTAINER = "fetch-model";
 
+/**
+ * What the cache keeps of a model pod: its metadata (labels map it to its model and version; deletionTimestamp)
+ * and its status — all that observeVersion reads. The spec (containers, env, volumes, probes) is most of a pod and
+ * is never read; dropping it bounds the operator's memory at one cached pod per replica.
+ */
+export function podForCache(pod: KubeObject): KubeObject {
+  const { apiVersion, kind, metadata, status } = pod as PodLike;
+  return { apiVersion, kind, metadata, ...(status ? { status } : {}) } as KubeObject;
+}
+
 function podReadySince(pod: PodLike): number | undefined {
   const c = pod.status?.conditions?.find((x) => x.type === "Ready");
   if (c?.status !== "True") return undefined;

@@ -96,6 +96,21 @@ describe("MedModel controller", () => {
     expect(pods.filter((p) => p.startsWith("chest-v1-"))).toHaveLength(1);
   });
 
+  it("watches only what it manages: a child stripped of its managed-by label is applied again", async () => {
+    // The children's informers select app.kubernetes.io/managed-by=medmlops: to the operator, a child losing the
+    // label is a deleted child, which the next reconcile re-applies (label included).
+    const key = { namespace: ns.name, name: "chest-v1" };
+    await h.user.mergePatch(Kinds.Service, key, {
+      metadata: { labels: { "app.kubernetes.io/managed-by": null } },
+    });
+    await waitFor(
+      async () =>
+        (await h.user.get(Kinds.Service, key))?.metadata?.labels?.["app.kubernetes.io/managed-by"] ===
+        "medmlops",
+      15_000,
+    );
+  });
+
   it("records the last known good version and switches blue/green when activeVersion changes", async () => {
     await waitFor(
       async () => (await getModel(h, ns.name, "chest"))?.status?.lastKnownGoodVersion === "v1",
