@@ -128,10 +128,11 @@ describe("MedModel reconciler", () => {
 
   it("narrows the cache to what it made: every child and pod template carries the owned selector", async () => {
     const { client, controller, reconcile } = setup();
-    expect(controller.ownedSelector).toBe("app.kubernetes.io/managed-by=medmlops");
-    expect(controller.watches?.[0]?.labelSelector).toBe(controller.ownedSelector);
+    const selector = controller.ownedView?.labelSelector;
+    expect(selector).toBe("app.kubernetes.io/managed-by=medmlops");
+    expect(controller.watches?.[0]?.labelSelector).toBe(selector);
     await reconcile();
-    const [key, value] = controller.ownedSelector!.split("=");
+    const [key, value] = selector!.split("=");
     for (const child of client.applied) {
       expect(child.metadata?.labels?.[key!], `${child.kind}/${child.metadata?.name}`).toBe(value);
       const template = (child as { spec?: { template?: { metadata?: KubeObject["metadata"] } } }).spec
@@ -156,6 +157,23 @@ describe("MedModel reconciler", () => {
     } as KubeObject;
     const lean = controller.watches?.[0]?.transform?.(pod);
     expect(lean).toEqual({ apiVersion: "v1", kind: "Pod", metadata: pod.metadata, status: pod["status"] });
+  });
+
+  it("caches Deployments without their pod template, other children whole", async () => {
+    const { client, controller, reconcile } = setup();
+    await reconcile();
+    const narrow = controller.ownedView?.transform!;
+    const dep = client.applied.find((o) => o.kind === "Deployment")!;
+    const withStatus = { ...dep, status: { conditions: [{ type: "Available", status: "True" }] } };
+    expect(narrow(withStatus)).toEqual({
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: dep.metadata,
+      spec: { replicas: (dep as { spec: { replicas: number } }).spec.replicas },
+      status: withStatus.status,
+    });
+    const svc = client.applied.find((o) => o.kind === "Service")!;
+    expect(narrow(svc)).toBe(svc);
   });
 
   it("applies every child, writes status once", async () => {

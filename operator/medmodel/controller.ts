@@ -18,7 +18,7 @@ import {
 import { buildChildren, deploymentName, LABEL, nameProblems } from "./children.ts";
 import { decide } from "./decide.ts";
 import { buildHTTPRoute, HTTPRouteKind, httpRouteName } from "./httproute.ts";
-import { observeVersion, podForCache, type UnavailableMemo } from "./observe.ts";
+import { childForCache, observeVersion, podForCache, type UnavailableMemo } from "./observe.ts";
 import { ANNOTATIONS, type DecisionOptions, type DecisionStatus, type VersionHealth } from "./types.ts";
 import { policiesFor, verdictsFor } from "./validation.ts";
 
@@ -110,7 +110,7 @@ export function medModelControllerWith(options: MedModelControllerOptions = {}):
       optionalOwns: [HTTPRouteKind],
       // Every child and pod we make carries it: the cache holds ours, not every Deployment, Service, ConfigMap
       // and Pod of the namespaces it watches (cluster-wide by default).
-      ownedSelector: MANAGED_BY_SELECTOR,
+      ownedView: { labelSelector: MANAGED_BY_SELECTOR, transform: childForCache },
       watches: [
         {
           gvk: Kinds.Pod,

@@ -39,6 +39,24 @@ export function podForCache(pod: KubeObject): KubeObject {
   return { apiVersion, kind, metadata, ...(status ? { status } : {}) } as KubeObject;
 }
 
+/**
+ * What the cache keeps of a child: Deployments without their pod template (the controller reads labels, owner,
+ * generation, spec.replicas and status; drift of the template shows as a new generation). The deployment
+ * controller rewrites a Deployment's status several times while it starts, and every cached copy of the full
+ * template became old-generation garbage. Services, ConfigMaps and HTTPRoutes are small and rarely change.
+ */
+export function childForCache(obj: KubeObject): KubeObject {
+  if (obj.kind !== "Deployment") return obj;
+  const { apiVersion, kind, metadata, spec, status } = obj as DeploymentLike;
+  return {
+    apiVersion,
+    kind,
+    metadata,
+    ...(spec ? { spec: spec.replicas === undefined ? {} : { replicas: spec.replicas } } : {}),
+    ...(status ? { status } : {}),
+  } as KubeObject;
+}
+
 function podReadySince(pod: PodLike): number | undefined {
   const c = pod.status?.conditions?.find((x) => x.type === "Ready");
   if (c?.status !== "True") return undefined;

@@ -32,7 +32,12 @@ export class SharedCache implements Cache {
    * ask for the same view: one informer serves all controllers, and a controller that silently got a narrower
    * view than it asked for would miss objects.
    */
-  informerFor(gvk: GVK, view: CacheView = {}): Informer {
+  informerFor(gvk: GVK, requested: CacheView = {}): Informer {
+    // {labelSelector: undefined} and {} are the same view.
+    const view: CacheView = {
+      ...(requested.labelSelector ? { labelSelector: requested.labelSelector } : {}),
+      ...(requested.transform ? { transform: requested.transform } : {}),
+    };
     const id = gvkId(gvk);
     const existing = this.informers.get(id);
     if (existing) {

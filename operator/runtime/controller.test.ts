@@ -103,7 +103,7 @@ describe("Controller", () => {
         name: "medmodel",
         for: Parent,
         owns: [Kinds.Deployment],
-        ownedSelector: "managed-by=us",
+        ownedView: { labelSelector: "managed-by=us" },
         watches: [
           {
             gvk: Kinds.Pod,

@@ -35,11 +35,7 @@ export class Controller {
     cache.informerFor(spec.for).on((c) => this.enqueue(keyOf(c.object)));
     for (const owned of spec.owns ?? []) this.watchOwned(owned);
     for (const w of spec.watches ?? []) {
-      const view = {
-        ...(w.labelSelector ? { labelSelector: w.labelSelector } : {}),
-        ...(w.transform ? { transform: w.transform } : {}),
-      };
-      cache.informerFor(w.gvk, view).on((c) => {
+      cache.informerFor(w.gvk, { labelSelector: w.labelSelector, transform: w.transform }).on((c) => {
         for (const obj of objectsOf(c)) {
           try {
             for (const key of w.map(obj)) this.enqueue(key);
@@ -53,8 +49,7 @@ export class Controller {
 
   /** Watches a child kind: an event on a child enqueues its controller owner of kind `spec.for`. */
   watchOwned(gvk: GVK): void {
-    const selector = this.spec.ownedSelector;
-    this.cache.informerFor(gvk, selector ? { labelSelector: selector } : {}).on((c) => {
+    this.cache.informerFor(gvk, this.spec.ownedView ?? {}).on((c) => {
       for (const obj of objectsOf(c)) {
         const key = ownerKey(obj, this.spec.for);
         if (key) this.enqueue(key);

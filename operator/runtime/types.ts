@@ -174,11 +174,12 @@ export interface ControllerSpec {
    */
   optionalOwns?: GVK[];
   /**
-   * A label selector every child carries (`owns` and `optionalOwns`): their informers list and watch only those,
-   * so the cache does not hold every Deployment, Service and ConfigMap of the cluster. A child that loses the
-   * label looks deleted to the controller, which re-applies it (and with it the label).
+   * The cache view of every child kind (`owns` and `optionalOwns`). Its `labelSelector` must be carried by every
+   * child: the informers then list and watch only those, so the cache does not hold every Deployment, Service
+   * and ConfigMap of the cluster, and a child that loses the label looks deleted to the controller, which
+   * re-applies it (and with it the label). Its `transform` sees every kind: switch on `obj.kind`.
    */
-  ownedSelector?: string;
+  ownedView?: CacheView;
   watches?: Watch[];
   reconciler: Reconciler;
   /** Parallel workers (distinct keys only). Default 2. */
@@ -198,6 +199,8 @@ export interface OperatorConfig {
   sidecarImage: string;
   /** Pod name (reportingInstance of events, leader identity). */
   identity: string;
+  /** Parallel reconciles per controller (`--workers`); undefined = each controller's own `workers`. */
+  workers?: number;
 }
 
 export interface ControllerDeps {
