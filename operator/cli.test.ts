@@ -34,6 +34,13 @@ describe("medmlops operator flags", () => {
     expect(parseFlags(["-h"])).toBe("help");
   });
 
+  it("takes the reconcile workers from --workers or MEDMLOPS_WORKERS, 1 to 64", () => {
+    expect(parseFlags(["--workers=8"], {})).toMatchObject({ workers: 8 });
+    expect(parseFlags([], { MEDMLOPS_WORKERS: "2" })).toMatchObject({ workers: 2 });
+    expect(parseFlags(["--workers=3"], { MEDMLOPS_WORKERS: "2" })).toMatchObject({ workers: 3 });
+    expect(() => parseFlags(["--workers=0"], {})).toThrow(/--workers/);
+  });
+
   it("takes several namespaces, comma-separated, deduplicated", () => {
     expect(parseFlags(["--namespace=radiology, oncology,radiology"], {})).toMatchObject({
       namespace: ["radiology", "oncology"],

@@ -19,6 +19,7 @@ Options:
   --lease-name NAME        name of the Lease (default: $MEDMLOPS_LEASE_NAME or medmlops-operator)
   --metrics-port PORT      port for /healthz, /readyz and /metrics (default: 8080; 0 = any free port)
   --sidecar-image IMAGE    default image for the inference sidecar container (default: $MEDMLOPS_SIDECAR_IMAGE)
+  --workers N              parallel reconciles per controller (default: $MEDMLOPS_WORKERS, else the controller's own)
   --log-level LEVEL        trace|debug|info|warn|error (default: $MEDMLOPS_LOG_LEVEL, $LOG_LEVEL or info)
   -h, --help               show this help
 `;
@@ -49,6 +50,7 @@ const Flags = z.object({
   "lease-name": dnsLabel.default("medmlops-operator"),
   "metrics-port": z.coerce.number().int().min(0).max(65535).default(8080),
   "sidecar-image": z.string().min(1).optional(),
+  workers: z.coerce.number().int().min(1).max(64).optional(),
   "log-level": z.enum(["trace", "debug", "info", "warn", "error", "fatal"]).optional(),
 });
 
@@ -68,6 +70,7 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv = process.env)
       "lease-name": { type: "string" },
       "metrics-port": { type: "string" },
       "sidecar-image": { type: "string" },
+      workers: { type: "string" },
       "log-level": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
@@ -78,6 +81,7 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv = process.env)
   const fromEnv = {
     namespace: env["MEDMLOPS_WATCH_NAMESPACES"] || undefined,
     "lease-name": env["MEDMLOPS_LEASE_NAME"] || undefined,
+    workers: env["MEDMLOPS_WORKERS"] || undefined,
     "log-level": env["MEDMLOPS_LOG_LEVEL"] || env["LOG_LEVEL"] || undefined,
   };
   const parsed = Flags.safeParse({ ...dropUndefined(fromEnv), ...dropUndefined(rest) });
@@ -142,6 +146,7 @@ export async function main(argv: string[]): Promise<number> {
       namespaces: flags.namespace,
       sidecarImage: flags["sidecar-image"] ?? process.env["MEDMLOPS_SIDECAR_IMAGE"] ?? DEFAULT_SIDECAR_IMAGE,
       identity: defaultIdentity(),
+      ...(flags.workers ? { workers: flags.workers } : {}),
     },
     leaderElection: flags["leader-elect"]
       ? { namespace: leaseNamespace(flags), name: flags["lease-name"] }

@@ -91,7 +91,17 @@ export class Manager {
       for (const gvk of [spec.for, ...(spec.owns ?? []), ...(spec.watches ?? []).map((w) => w.gvk)]) {
         mapper.register(gvk);
       }
-      this.controllers.push(new Controller(spec, this.cache, this.metrics, o.log, {}, scope));
+      const workers = o.config.workers ?? spec.workers;
+      this.controllers.push(
+        new Controller(
+          { ...spec, ...(workers ? { workers } : {}) },
+          this.cache,
+          this.metrics,
+          o.log,
+          {},
+          scope,
+        ),
+      );
     }
   }
 
