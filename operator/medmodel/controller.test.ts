@@ -162,7 +162,7 @@ describe("MedModel reconciler", () => {
   it("caches Deployments without their pod template, other children whole", async () => {
     const { client, controller, reconcile } = setup();
     await reconcile();
-    const narrow = controller.ownedView?.transform!;
+    const narrow = controller.ownedView?.transform ?? ((o: KubeObject) => o);
     const dep = client.applied.find((o) => o.kind === "Deployment")!;
     const withStatus = { ...dep, status: { conditions: [{ type: "Available", status: "True" }] } };
     expect(narrow(withStatus)).toEqual({
