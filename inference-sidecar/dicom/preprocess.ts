@@ -177,10 +177,7 @@ export function grayFrameInto(
   });
   const { height: H, width: W, channels: C } = plan;
   const { x0s, x1s, fxs } = columnTaps(srcW, W);
-  const mean = plan.pre.normalize?.mean ?? [0];
-  const std = plan.pre.normalize?.std ?? [1];
-  const scales = Array.from({ length: C }, (_, c) => 1 / (std[c] ?? std[0] ?? 1));
-  const shifts = Array.from({ length: C }, (_, c) => -(mean[c] ?? mean[0] ?? 0) * (scales[c] as number));
+  const { scales, shifts } = normalization(plan);
   const chw = plan.layout === "NCHW" || plan.layout === "CHW";
   const sy = srcH / H;
   // Two cached horizontally-interpolated source rows; output rows walk down, so the older one is replaced.
@@ -248,6 +245,19 @@ export function grayFrameInto(
   }
 }
 
+/** Per channel c, v * scales[c] + shifts[c] = (v - mean[c]) / std[c]; one mean/std serves every channel. */
+function normalization(plan: Plan): { scales: number[]; shifts: number[] } {
+  const mean = plan.pre.normalize?.mean ?? [0];
+  const std = plan.pre.normalize?.std ?? [1];
+  const scales = Array.from({ length: plan.channels }, (_, c) => 1 / (std[c] ?? std[0] ?? 1));
+  const shifts = Array.from(
+    { length: plan.channels },
+    (_, c) => -(mean[c] ?? mean[0] ?? 0) * (scales[c] as number),
+  );
+  return { scales, shifts };
+}
+
+/** Bilinear column taps (half-pixel centres), computed once per image: source columns x0, x1 and weight. */
 function columnTaps(srcW: number, W: number): { x0s: Int32Array; x1s: Int32Array; fxs: Float32Array } {
   const sx = srcW / W;
   const x0s = new Int32Array(W);
@@ -277,24 +287,10 @@ export function resizeInto(
   offset: number,
 ): void {
   const { height: H, width: W, channels: C } = plan;
-  const mean = plan.pre.normalize?.mean ?? [0];
-  const std = plan.pre.normalize?.std ?? [1];
-  const scales = Array.from({ length: C }, (_, c) => 1 / (std[c] ?? std[0] ?? 1));
-  const shifts = Array.from({ length: C }, (_, c) => -(mean[c] ?? mean[0] ?? 0) * (scales[c] as number));
+  const { scales, shifts } = normalization(plan);
   const chw = plan.layout === "NCHW" || plan.layout === "CHW";
   const sy = srcH / H;
-  const sx = srcW / W;
-  // Precompute column taps once per image.
-  const x0s = new Int32Array(W);
-  const x1s = new Int32Array(W);
-  const fxs = new Float32Array(W);
-  for (let x = 0; x < W; x++) {
-    const fx = Math.min(Math.max((x + 0.5) * sx - 0.5, 0), srcW - 1);
-    const x0 = Math.floor(fx);
-    x0s[x] = x0;
-    x1s[x] = Math.min(x0 + 1, srcW - 1);
-    fxs[x] = fx - x0;
-  }
+  const { x0s, x1s, fxs } = columnTaps(srcW, W);
   for (let y = 0; y < H; y++) {
     const fy = Math.min(Math.max((y + 0.5) * sy - 0.5, 0), srcH - 1);
     const y0 = Math.floor(fy);
