@@ -76,13 +76,10 @@ export function medModelControllerWith(options: MedModelControllerOptions = {}):
     /** What we last applied per child (hash + the generation/resourceVersion the server answered). */
     const applied = new Map<string, { hash: string; mark: string | undefined }>();
     /**
-     * The status we last wrote per model uid (the decision's and the full body sent), used while the cache has
-     * not caught up with our own write: to decide on it, and to not write the same status twice.
+     * The status we last wrote per model uid, used while the cache has not caught up with our own write: to
+     * decide on it, and to not write the same status twice.
      */
-    const written = new Map<
-      string,
-      { resourceVersion: string | undefined; status: DecisionStatus; sent: unknown }
-    >();
+    const written = new Map<string, { resourceVersion: string | undefined; status: DecisionStatus }>();
 
     const childMark = (o: KubeObject | undefined) =>
       o === undefined
@@ -144,10 +141,10 @@ export function medModelControllerWith(options: MedModelControllerOptions = {}):
 
           // Our own last status write may not be in the cache yet: never decide on a status older than it.
           const mine = written.get(uid);
-          const cacheBehind =
-            mine !== undefined && olderThan(cached.metadata?.resourceVersion, mine.resourceVersion);
           const previous: DecisionStatus =
-            mine && cacheBehind ? mine.status : ((cached.status ?? {}) as DecisionStatus);
+            mine && olderThan(cached.metadata?.resourceVersion, mine.resourceVersion)
+              ? mine.status
+              : ((cached.status ?? {}) as DecisionStatus);
 
           const parsed = MedModelSpecSchema.safeParse(cached.spec);
           const problems = parsed.success
@@ -266,14 +263,9 @@ export function medModelControllerWith(options: MedModelControllerOptions = {}):
           // Compared with the newest status we know of: a second event for the same model often comes before the
           // watch delivered our own write, and comparing with the cache alone wrote the same status twice.
           const body = statusBody(cached, { ...decision.status }, { succeeded: true });
-          const current = mine && cacheBehind ? mine.sent : (cached.status ?? {});
-          if (canonicalJson(body.status) !== canonicalJson(current)) {
+          if (canonicalJson(body.status) !== canonicalJson(previous)) {
             const result = await client.applyStatus(body);
-            written.set(uid, {
-              resourceVersion: result.metadata?.resourceVersion,
-              status: decision.status,
-              sent: body.status,
-            });
+            written.set(uid, { resourceVersion: result.metadata?.resourceVersion, status: body.status });
           }
           // Only once the fail-back is recorded in status: removing the one-shot request first and then failing
           // to write status would leave the next reconcile without the request, and it would switch back.
