@@ -58,6 +58,18 @@ export async function kubectlOk(args: string[], input?: string): Promise<string>
 }
 
 /** Runs helm with the test cluster's kubeconfig; never throws for a non-zero exit. */
+/** Server-side applies a manifest file as the integration tests' field manager (idempotent, wins conflicts). */
+export function applyFile(path: string): Promise<string> {
+  return kubectlOk([
+    "apply",
+    "--server-side",
+    "--force-conflicts",
+    "--field-manager=medmlops-integration-test",
+    "-f",
+    path,
+  ]);
+}
+
 export function helm(args: string[], input?: string): Promise<CommandResult> {
   return run(helmBin, [`--kubeconfig=${kubeconfigPath()}`, ...args], input);
 }

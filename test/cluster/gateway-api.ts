@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { z } from "zod";
-import { kubectlOk } from "./client.ts";
+import { applyFile, kubectlOk } from "./client.ts";
 
 const run = promisify(execFile);
 
@@ -63,14 +63,7 @@ export async function installGatewayApiCrds(version = GATEWAY_API_VERSION): Prom
     throw new Error(`${dir} has no HTTPRoute CRD (files: ${files.join(", ")})`);
   const names: string[] = [];
   for (const f of files) {
-    await kubectlOk([
-      "apply",
-      "--server-side",
-      "--force-conflicts",
-      "--field-manager=medmlops-integration-test",
-      "-f",
-      join(dir, f),
-    ]);
+    await applyFile(join(dir, f));
     // gateway.networking.k8s.io_httproutes.yaml → httproutes.gateway.networking.k8s.io
     const [group, plural] = f.replace(/\.yaml$/, "").split("_") as [string, string];
     names.push(`${plural}.${group}`);

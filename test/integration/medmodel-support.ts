@@ -12,7 +12,7 @@ import { ApplyClient } from "../../operator/runtime/client.ts";
 import { type KubeObject, Kinds } from "../../operator/runtime/index.ts";
 import { type RestClient, restClientFromKubeConfig } from "../../operator/runtime/rest.ts";
 import { RestMapper } from "../../operator/runtime/rest-mapper.ts";
-import { kubectlOk, testKubeConfig, waitFor } from "../cluster/client.ts";
+import { applyFile, testKubeConfig, waitFor } from "../cluster/client.ts";
 import { repoRoot } from "../cluster/paths.ts";
 
 export { medModelManifest, waitFor };
@@ -32,14 +32,7 @@ export type MM = KubeObject & {
 
 export async function installCrds(): Promise<void> {
   for (const f of readdirSync(join(repoRoot, "crds")).filter((n) => n.endsWith(".yaml"))) {
-    await kubectlOk([
-      "apply",
-      "--server-side",
-      "--force-conflicts",
-      "--field-manager=medmlops-integration-test",
-      "-f",
-      join(repoRoot, "crds", f),
-    ]);
+    await applyFile(join(repoRoot, "crds", f));
   }
 }
 
