@@ -29,6 +29,23 @@ function fakeClock() {
   return { clock, advance };
 }
 
+/** A batcher of numbers that waits up to 5 ms for `incoming` requests and records every batch it runs. */
+function arrivalBatcher(maxBatchSize: number, incoming: () => number, clock: Clock, runs: number[][]) {
+  return new Batcher<number, number>({
+    maxBatchSize,
+    maxQueueDelayMs: 0,
+    arrivalWaitMs: 5,
+    incoming,
+    size: () => 1,
+    key: () => "",
+    clock,
+    run: async (xs) => {
+      runs.push(xs);
+      return xs;
+    },
+  });
+}
+
 type Item = { n: number; key?: string; v: number };
 
 function make(maxBatchSize: number, maxQueueDelayMs: number, clock?: Clock) {
@@ -131,19 +148,7 @@ describe("Batcher", () => {
     const { clock, advance } = fakeClock();
     let incoming = 2;
     const runs: number[][] = [];
-    const b = new Batcher<number, number>({
-      maxBatchSize: 8,
-      maxQueueDelayMs: 0,
-      arrivalWaitMs: 5,
-      incoming: () => incoming,
-      size: () => 1,
-      key: () => "",
-      clock,
-      run: async (xs) => {
-        runs.push(xs);
-        return xs;
-      },
-    });
+    const b = arrivalBatcher(8, () => incoming, clock, runs);
     const p1 = b.submit(1);
     await advance(1);
     expect(runs).toHaveLength(0);
@@ -170,19 +175,7 @@ describe("Batcher", () => {
     const { clock, advance } = fakeClock();
     const runs: number[][] = [];
     let incoming = 1;
-    const b = new Batcher<number, number>({
-      maxBatchSize: 2,
-      maxQueueDelayMs: 0,
-      arrivalWaitMs: 5,
-      incoming: () => incoming,
-      size: () => 1,
-      key: () => "",
-      clock,
-      run: async (xs) => {
-        runs.push(xs);
-        return xs;
-      },
-    });
+    const b = arrivalBatcher(2, () => incoming, clock, runs);
     await Promise.all([b.submit(1), b.submit(2)]);
     incoming = 0;
     await new Promise((r) => setImmediate(r));

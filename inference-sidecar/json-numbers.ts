@@ -75,8 +75,7 @@ export function cutDataArrays(b: Buffer, start: number, end: number): Skeleton {
     let j = s;
     while (j < end && b[j] !== QUOTE) j += b[j] === BACKSLASH ? 2 : 1;
     i = j + 1;
-    if (j - s !== 4 || b[s] !== DATA_KEY[0] || b[s + 1] !== DATA_KEY[1] || b[s + 2] !== DATA_KEY[2]) continue;
-    if (b[s + 3] !== DATA_KEY[3]) continue;
+    if (j - s !== DATA_KEY.length || DATA_KEY.some((c, n) => b[s + n] !== c)) continue;
     let k = skipSpace(b, i, end);
     if (b[k] !== COLON) continue; // "data" as a value, not a key
     k = skipSpace(b, k + 1, end);

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeInferResponse, encodeBinaryRequest } from "./protocol.ts";
 import { Sidecar, SUSPENDED_MESSAGE } from "./server.ts";
 import { Signature } from "./signature.ts";
+import { cnnCtSignature } from "./testing/models.ts";
 import { type Harness, randomFloats, startHarness, TEST_CASE_KEY } from "./testing/harness.ts";
 
 async function reference(h: Harness, feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>> {
@@ -394,18 +395,10 @@ describe("states", () => {
   });
 
   it("labels, activation and operating point feed prediction metrics", async () => {
+    // The CT signature's labelled outputs, fed tensors instead of DICOM.
     const signature = Signature.parse({
+      ...cnnCtSignature,
       inputs: [{ name: "image", datatype: "FP32", shape: [-1, 1, 16, 16] }],
-      outputs: [
-        {
-          name: "logits",
-          datatype: "FP32",
-          shape: [-1, 3],
-          labels: ["normal", "nodule", "mass"],
-          activation: "softmax",
-          operatingPoint: { label: "nodule", threshold: 0.3 },
-        },
-      ],
     });
     const h = await startHarness("cnn", { signature });
     try {
