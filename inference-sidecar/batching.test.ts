@@ -1,15 +1,23 @@
 import * as ort from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ownedPool } from "./owned-buffers.ts";
 import { decodeInferResponse, encodeBinaryRequest } from "./protocol.ts";
 import { type Harness, randomFloats, startHarness } from "./testing/harness.ts";
 
-async function infer(h: Harness, x: Float32Array, n: number, binary: boolean): Promise<Float32Array> {
-  const shape = [n, 1, 16, 16];
+async function infer(
+  h: Harness,
+  x: Float32Array,
+  n: number,
+  binary: boolean,
+  model: "cnn" | "cnn128" = "cnn",
+): Promise<Float32Array> {
+  const side = model === "cnn" ? 16 : 128;
+  const shape = [n, 1, side, side];
   if (binary) {
     const req = encodeBinaryRequest([{ name: "image", datatype: "FP32", shape, data: x }], {
       outputs: [{ name: "logits" }],
     });
-    const res = await fetch(`${h.url}/v2/models/cnn/infer`, {
+    const res = await fetch(`${h.url}/v2/models/${model}/infer`, {
       method: "POST",
       headers: {
         "content-type": "application/octet-stream",
@@ -23,7 +31,7 @@ async function infer(h: Harness, x: Float32Array, n: number, binary: boolean): P
       "logits",
     )?.data as Float32Array;
   }
-  const res = await fetch(`${h.url}/v2/models/cnn/infer`, {
+  const res = await fetch(`${h.url}/v2/models/${model}/infer`, {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ inputs: [{ name: "image", datatype: "FP32", shape, data: Array.from(x) }] }),
@@ -117,6 +125,31 @@ describe("dynamic batching under concurrency (real HTTP)", () => {
       expect(text).toMatch(/medmlops_sidecar_batch_size_sum\{[^}]*\} 10\n/);
     } finally {
       await n.close();
+    }
+  });
+});
+
+describe("recycled body memory (owned-buffer pool)", () => {
+  it("never carries one request's data into another: waves of concurrent 64 KiB+ requests equal session.run", async () => {
+    const h = await startHarness("cnn128", { listen: true, maxBatchSize: 8, maxQueueDelayMs: 2 });
+    try {
+      const image = 128 * 128;
+      for (let wave = 0; wave < 3; wave++) {
+        const requests = Array.from({ length: 20 }, (_, i) => {
+          const n = (i % 2) + 1;
+          return { n, x: randomFloats(n * image, 1000 * wave + i), binary: i % 4 !== 3 };
+        });
+        const answers = await Promise.all(requests.map((r) => infer(h, r.x, r.n, r.binary, "cnn128")));
+        for (const [i, r] of requests.entries()) {
+          const want = (await h.reference.run({ image: new ort.Tensor("float32", r.x, [r.n, 1, 128, 128]) }))
+            .logits as ort.Tensor;
+          expect(answers[i], `wave ${wave} request ${i}`).toEqual(want.data);
+        }
+      }
+      // The later waves ran on recycled memory: bodies and stacks came back and are held for reuse.
+      expect(ownedPool.bytes).toBeGreaterThan(0);
+    } finally {
+      await h.close();
     }
   });
 });

@@ -8,7 +8,7 @@
  */
 import type { Readable } from "node:stream";
 import { SidecarError } from "./errors.ts";
-import { markOwned } from "./owned-buffers.ts";
+import { ownedPool } from "./owned-buffers.ts";
 
 export interface BodyOptions {
   /** Declared Content-Length, when the client sent one. */
@@ -29,16 +29,13 @@ export function alignmentPad(alignAt: number | undefined): number {
 }
 
 /**
- * An owned body buffer of `length` bytes whose `alignAt` offset is 8-byte aligned. Not zero-filled (the body is
- * written over all of it before anyone reads it: readBody only returns a buffer it filled completely); never
- * from Node's shared pool, so its memory may be transferred.
+ * An owned body buffer of `length` bytes whose `alignAt` offset is 8-byte aligned, usually recycled (see
+ * owned-buffers.ts): its old contents are written over before anyone reads them (readBody only returns a
+ * buffer it filled completely); never from Node's shared slab, so its memory may be transferred.
  */
 export function allocateBody(length: number, alignAt?: number): Buffer {
   const pad = alignmentPad(alignAt);
-  const whole = Buffer.allocUnsafeSlow(pad + length);
-  whole.fill(0, 0, pad);
-  markOwned(whole.buffer as ArrayBuffer);
-  return whole.subarray(pad);
+  return Buffer.from(ownedPool.take(pad + length), pad, length);
 }
 
 export function readBody(stream: Readable, opts: BodyOptions): Promise<Buffer> {
@@ -62,6 +59,7 @@ export function readBody(stream: Readable, opts: BodyOptions): Promise<Buffer> {
       stream.off("aborted", onAborted);
       if (err) {
         stream.resume();
+        if (body) ownedPool.recycle(body.buffer);
         reject(err);
       } else resolve(value as Buffer);
     };

@@ -98,6 +98,11 @@ export function allocate(d: Exclude<Datatype, "BYTES">, n: number): NumericArray
   return new CTORS[d](n);
 }
 
+/** `n` elements of type `d` at the start of `buffer` (which must hold them). */
+export function viewOf(d: Exclude<Datatype, "BYTES">, buffer: ArrayBuffer, n: number): NumericArray {
+  return new CTORS[d](buffer, 0, n);
+}
+
 /** A typed view of little-endian bytes, copied when unaligned (Node buffers often are). */
 export function fromBytes(d: Datatype, bytes: Uint8Array): TensorData {
   if (d === "BYTES") return decodeBytesElements(bytes);

@@ -5,8 +5,8 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import * as ort from "onnxruntime-node";
-import { allocate, type Datatype, toOrtType } from "./datatypes.ts";
-import { markOwned } from "./owned-buffers.ts";
+import { type Datatype, elementSize, toOrtType, viewOf } from "./datatypes.ts";
+import { ownedPool } from "./owned-buffers.ts";
 import { type PlainTensor, type SessionLike, WorkerSession } from "./ort-worker.ts";
 import type { Tensor } from "./protocol.ts";
 import { deriveSignature, reconcileSignature, type Signature, type ValueMetadata } from "./signature.ts";
@@ -123,6 +123,10 @@ export async function runBatch(
     const parts = requests.map((r) => r.get(spec.name) as Tensor);
     feeds[spec.name] = toPlain(parts.length === 1 ? (parts[0] as Tensor) : concat(spec.datatype, parts));
   }
+  if (requests.length > 1) {
+    // Stacked: the requests' own buffers (their bodies) are read no more; their pages serve the next bodies.
+    for (const r of requests) for (const t of r.values()) ownedPool.recycle(bufferOf(t));
+  }
   const result = await session.run(feeds);
   const outs = requests.map(() => new Map<string, Tensor>());
   for (const spec of sig.outputs) {
@@ -150,15 +154,18 @@ export async function runBatch(
   return outs;
 }
 
+function bufferOf(t: Tensor): ArrayBufferLike | undefined {
+  return Array.isArray(t.data) ? undefined : (t.data as Float32Array).buffer;
+}
+
 function concat(datatype: Datatype, parts: Tensor[]): Tensor {
   const first = parts[0] as Tensor;
   const rows = parts.reduce((a, p) => a + (p.shape[0] ?? 0), 0);
   const shape = [rows, ...first.shape.slice(1)];
   if (datatype === "BYTES") return { datatype, shape, data: parts.flatMap((p) => p.data as string[]) };
   const total = parts.reduce((a, p) => a + p.data.length, 0);
-  const out = allocate(datatype, total);
-  // A fresh stack only the batch uses: it may move to the inference worker without a copy.
-  markOwned((out as Float32Array).buffer as ArrayBuffer);
+  // A stack only the batch uses, from the owned pool: it moves to the inference worker without a copy.
+  const out = viewOf(datatype, ownedPool.take(total * elementSize(datatype)), total);
   let off = 0;
   for (const p of parts) {
     (out as Float32Array).set(p.data as Float32Array, off);

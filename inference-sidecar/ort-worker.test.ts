@@ -1,7 +1,7 @@
 import * as ort from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WorkerSession } from "./ort-worker.ts";
-import { markOwned } from "./owned-buffers.ts";
+import { markOwned, ownedPool } from "./owned-buffers.ts";
 import { randomFloats } from "./testing/harness.ts";
 import { cnnClassifier } from "./testing/models.ts";
 
@@ -32,6 +32,22 @@ describe("WorkerSession: onnxruntime in a worker thread", () => {
     expect(out.logits?.data).toEqual(expected);
     // Transferred: the memory now belongs to the worker, the view here is empty.
     expect(owned.buffer.byteLength).toBe(0);
+  });
+
+  it("sends large input memory back with the answer, into the owned pool", async () => {
+    const items = 80; // 80 KiB of input: large enough to be pooled
+    const x = randomFloats(items * 256, 13);
+    const expected = (await reference.run({ image: new ort.Tensor("float32", x, [items, 1, 16, 16]) })).logits
+      ?.data;
+    const input = new Float32Array(ownedPool.take(x.byteLength), 0, x.length);
+    input.set(x);
+    const before = ownedPool.bytes;
+    const out = await worker.run({ image: { type: "float32", data: input, dims: [items, 1, 16, 16] } });
+    expect(out.logits?.data).toEqual(expected);
+    expect(input.length).toBe(0);
+    expect(ownedPool.bytes).toBeGreaterThan(before);
+    // The memory that came home is the input's own (its bytes are still there): no copy was made.
+    expect(new Float32Array(ownedPool.take(x.byteLength), 0, x.length)).toEqual(x);
   });
 
   it("copies inputs in buffers it does not own, leaving them intact", async () => {

@@ -10,7 +10,7 @@
 import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
 import type * as ort from "onnxruntime-node";
-import { isOwned } from "./owned-buffers.ts";
+import { isOwned, ownedPool } from "./owned-buffers.ts";
 import type { ValueMetadata } from "./signature.ts";
 
 const WORKER_SOURCE = `
@@ -33,7 +33,13 @@ parentPort.on("message", async (msg) => {
         result[name] = { type: t.type, data: t.data, dims: Array.from(t.dims) };
         if (t.data && t.data.buffer instanceof ArrayBuffer) transfer.push(t.data.buffer);
       }
-      parentPort.postMessage({ id: msg.id, ok: true, result }, transfer);
+      // The inputs' memory goes home too, for the next request bodies (unless an output shares it).
+      const returned = [];
+      for (const t of Object.values(msg.feeds)) {
+        const b = t.data && t.data.buffer;
+        if (b instanceof ArrayBuffer && b.byteLength >= 65536 && !transfer.includes(b)) { transfer.push(b); returned.push(b); }
+      }
+      parentPort.postMessage({ id: msg.id, ok: true, result, returned }, transfer);
     } else if (msg.type === "release") {
       if (session) await session.release();
       parentPort.postMessage({ id: msg.id, ok: true });
@@ -117,7 +123,8 @@ export class WorkerSession implements SessionLike {
 
   /**
    * Inputs in buffers the sidecar owns (a request body it allocated, a stacked batch) are transferred —
-   * moved to the worker without a copy, and empty here afterwards; any other input is copied.
+   * moved to the worker without a copy, and empty here afterwards; any other input is copied. Large input
+   * buffers come back with the answer and go to the owned pool.
    */
   async run(feeds: Record<string, PlainTensor>): Promise<Record<string, PlainTensor>> {
     const transfer = new Set<ArrayBuffer>();
@@ -126,6 +133,9 @@ export class WorkerSession implements SessionLike {
       if (buffer && isOwned(buffer)) transfer.add(buffer);
     }
     const r = await this.call({ type: "run", feeds }, [...transfer]);
+    // Input memory the worker sent back: every view of it here was detached when it left, so nothing can
+    // still read it; recycled for the next bodies (see owned-buffers.ts).
+    for (const b of (r.returned as ArrayBuffer[] | undefined) ?? []) ownedPool.give(b);
     return r.result as Record<string, PlainTensor>;
   }
 
