@@ -4,6 +4,7 @@
  * (half-pixel centres, as OpenCV and torchvision), normalisation, layout. Pure functions over typed arrays.
  */
 import type { DicomPreprocessing, InputSpec } from "../signature.ts";
+import { grayPassInto, kernelTakes } from "./gray-kernel.ts";
 import type { ImageHeader, Samples } from "./pixels.ts";
 
 export interface Plan {
@@ -87,11 +88,13 @@ export function toIntensity(
   if (gray) {
     for (let i = 0; i < n; i++) {
       const v = (frame[i] as number) * a + b;
+      // biome-ignore lint/complexity/useMathMinMax: the clamp every path (and gray-kernel.wat) shares; Math.max(0, -0) would turn -0 into 0
       out[i] = v < 0 ? 0 : v > 1 ? 1 : v;
     }
   } else {
     for (let p = 0; p < n; p++) {
       const v = stored(p) * a + b;
+      // biome-ignore lint/complexity/useMathMinMax: the clamp every path (and gray-kernel.wat) shares; Math.max(0, -0) would turn -0 into 0
       out[p] = v < 0 ? 0 : v > 1 ? 1 : v;
     }
   }
@@ -179,6 +182,11 @@ export function grayFrameInto(
   const { x0s, x1s, fxs } = columnTaps(srcW, W);
   const { scales, shifts } = normalization(plan);
   const chw = plan.layout === "NCHW" || plan.layout === "CHW";
+  if (chw && kernelTakes(frame)) {
+    // 16-bit frames (nearly every grayscale modality) take the WebAssembly kernel: same bits, less time.
+    grayPassInto(frame, { srcH, srcW, a, b, H, W, x0s, x1s, fxs, scales, shifts }, out, offset);
+    return;
+  }
   const sy = srcH / H;
   // Two cached horizontally-interpolated source rows; output rows walk down, so the older one is replaced.
   let rowA = new Float64Array(W);
@@ -189,8 +197,10 @@ export function grayFrameInto(
     const base = r * srcW;
     for (let x = 0; x < W; x++) {
       let p = Math.fround((frame[base + (x0s[x] as number)] as number) * a + b);
+      // biome-ignore lint/complexity/useMathMinMax: the clamp every path (and gray-kernel.wat) shares; Math.max(0, -0) would turn -0 into 0
       p = p < 0 ? 0 : p > 1 ? 1 : p;
       let q = Math.fround((frame[base + (x1s[x] as number)] as number) * a + b);
+      // biome-ignore lint/complexity/useMathMinMax: the clamp every path (and gray-kernel.wat) shares; Math.max(0, -0) would turn -0 into 0
       q = q < 0 ? 0 : q > 1 ? 1 : q;
       buf[x] = p + (q - p) * (fxs[x] as number);
     }
