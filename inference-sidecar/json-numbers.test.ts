@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { mulberry32 } from "../test/support/mulberry32.ts";
 import { cutDataArrays, PLACEHOLDER, parseFloat32Array } from "./json-numbers.ts";
+import { isOwned, ownedPool } from "./owned-buffers.ts";
 import { parseInferRequest } from "./protocol.ts";
 import { Signature } from "./signature.ts";
 
@@ -85,6 +86,18 @@ describe("parseFloat32Array", () => {
   it("returns the element count when it is not the expected one", () => {
     expect(fast("[1,2,3]", 4)).toBe(3);
     expect(fast("[1,2,3,4,5]", 4)).toBe(5);
+  });
+
+  it("reads large arrays into owned memory (moved to the worker, not copied), reusing what a miss gave back", () => {
+    const n = 40_000;
+    const text = JSON.stringify(Array.from({ length: n }, (_, i) => i / 7));
+    expect(fast(text, n + 1)).toBe(n); // a miss: its buffer goes back to the pool …
+    const held = ownedPool.bytes;
+    expect(held).toBeGreaterThanOrEqual(n * 4);
+    const got = fast(text, n) as Float32Array;
+    expect(ownedPool.bytes).toBeLessThan(held); // … and the next read takes it
+    expect(isOwned(got.buffer)).toBe(true);
+    expect(got).toEqual(reference(text));
   });
 
   it.each([

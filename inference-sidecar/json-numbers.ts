@@ -12,6 +12,7 @@
  * which is exact. Anything unusual (bad grammar, exponents beyond ±22, nesting) returns undefined and the
  * caller takes the ordinary `JSON.parse` path, which also produces the usual error for invalid JSON.
  */
+import { ownedPool } from "./owned-buffers.ts";
 
 /** Prefix of the placeholder string that stands in the skeleton for the k-th cut-out array. */
 export const PLACEHOLDER = "\u0000medmlops-data:";
@@ -111,7 +112,20 @@ export function parseFloat32Array(
   expected: number,
 ): Float32Array | number | undefined {
   if (b[start] !== OPEN || b[end - 1] !== CLOSE) return undefined;
-  const out = new Float32Array(expected);
+  // Owned memory: the tensor then moves to the inference worker without a copy and comes back for reuse.
+  const out = new Float32Array(ownedPool.take(expected * 4), 0, expected);
+  const result = readNumbers(b, start, end, out);
+  if (result !== out) ownedPool.give(out.buffer as ArrayBuffer);
+  return result;
+}
+
+function readNumbers(
+  b: Uint8Array,
+  start: number,
+  end: number,
+  out: Float32Array,
+): Float32Array | number | undefined {
+  const expected = out.length;
   let n = 0;
   let i = skipSpace(b, start + 1, end - 1);
   const last = end - 1;

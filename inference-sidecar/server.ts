@@ -27,6 +27,7 @@ import {
 } from "./dicom/request.ts";
 import { fail, SidecarError } from "./errors.ts";
 import { SidecarMetrics } from "./metrics.ts";
+import { ownedPool } from "./owned-buffers.ts";
 import { batchKey, type LoadedModel, runBatch } from "./model.ts";
 import type { SessionLike } from "./ort-worker.ts";
 import { activate, predictions } from "./postprocess.ts";
@@ -427,6 +428,9 @@ export class Sidecar {
         fail("INVALID_BINARY", "Inference-Header-Content-Length is not an integer");
     }
     const parsed = parseInferRequest(body, headerLength, model.signature);
+    // A JSON body has been read into tensors of their own and is not looked at again: its pages serve the
+    // next bodies (binary tensors, in contrast, are views of their body and travel with it).
+    if (headerLength === undefined) ownedPool.recycle(body.buffer);
     this.metrics.observePreprocess(protocol, (performance.now() - started) / 1000);
     this.recordInputs(parsed.inputs);
     const outputs = await this.submit(parsed.inputs);
