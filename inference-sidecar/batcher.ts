@@ -35,6 +35,12 @@ export interface BatcherOptions<I, O> {
    */
   incoming?: () => number;
   arrivalWaitMs?: number;
+  /**
+   * Runs block the event loop (onnxruntime on the main thread): requests that arrived during a run are still
+   * unread socket data when it ends, so one I/O phase is let through before the next batch is cut. With the
+   * inference worker the loop reads them during the run and the batch is cut at once.
+   */
+  runsBlockEventLoop?: boolean;
   /** Called once per batch, for metrics. */
   onBatch?: (info: { items: number; requests: number; queueMs: number[] }) => void;
 }
@@ -121,10 +127,10 @@ export class Batcher<I, O> {
       return;
     }
     if (waited >= this.opts.maxQueueDelayMs) {
-      // onnxruntime's run blocks the event loop, so requests that arrived meanwhile are still unread
-      // socket data: let one I/O phase deliver them before cutting the batch. Costs microseconds when idle.
-      // After that phase, decide again: requests whose headers it delivered now count as incoming.
-      if (!this.clock.defer || this.ioPhasePassed) {
+      // When a run blocked the event loop, requests that arrived meanwhile are still unread socket data: let
+      // one I/O phase deliver them before cutting the batch. After that phase, decide again: requests whose
+      // headers it delivered now count as incoming.
+      if (!this.opts.runsBlockEventLoop || !this.clock.defer || this.ioPhasePassed) {
         this.dispatch();
       } else if (!this.deferred) {
         this.deferred = true;

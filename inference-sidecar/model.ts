@@ -92,6 +92,7 @@ export async function loadModel(opts: LoadOptions): Promise<LoadedModel> {
 
 function mainThreadSession(session: ort.InferenceSession): SessionLike {
   return {
+    blocksEventLoop: true,
     inputMetadata: session.inputMetadata as readonly ValueMetadata[],
     outputMetadata: session.outputMetadata as readonly ValueMetadata[],
     async run(feeds) {

@@ -58,6 +58,8 @@ export interface PlainTensor {
 
 /** The part of an onnxruntime session the sidecar uses; implemented in-thread or by the worker. */
 export interface SessionLike {
+  /** Whether `run` blocks the calling thread's event loop while onnxruntime computes (main-thread sessions). */
+  readonly blocksEventLoop: boolean;
   readonly inputMetadata: readonly ValueMetadata[];
   readonly outputMetadata: readonly ValueMetadata[];
   run(feeds: Record<string, PlainTensor>): Promise<Record<string, PlainTensor>>;
@@ -67,6 +69,7 @@ export interface SessionLike {
 type Reply = { id: number; ok: true; [k: string]: unknown } | { id: number; ok: false; error: string };
 
 export class WorkerSession implements SessionLike {
+  readonly blocksEventLoop = false;
   inputMetadata: readonly ValueMetadata[] = [];
   outputMetadata: readonly ValueMetadata[] = [];
   private readonly worker: Worker;

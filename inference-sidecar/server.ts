@@ -111,6 +111,7 @@ export class Sidecar {
       key: (req) => (batchable ? batchKey(req) : ""),
       run: (reqs) => this.run(model.session, model.signature, reqs),
       incoming: () => this.receiving,
+      runsBlockEventLoop: model.session.blocksEventLoop,
       onBatch: ({ items, requests, queueMs }) => {
         this.metrics.observeBatch(items, queueMs);
         this.cfg.logger.debug(
@@ -218,15 +219,26 @@ export class Sidecar {
         this.batcher?.poke();
       }
     };
-    app.addHook("onRequest", async (req: Tracked) => {
+    // Callback hooks, not async ones: no promise per hook on the request path.
+    app.addHook("onRequest", (req: Tracked, _reply, next) => {
       if (req.method === "POST" && req.url.endsWith("/infer")) {
         req[receivingKey] = true;
         this.receiving++;
       }
+      next();
     });
-    app.addHook("preHandler", async (req: Tracked) => done(req));
-    app.addHook("onResponse", async (req: Tracked) => done(req));
-    app.addHook("onRequestAbort", async (req: Tracked) => done(req));
+    app.addHook("preHandler", (req: Tracked, _reply, next) => {
+      done(req);
+      next();
+    });
+    app.addHook("onResponse", (req: Tracked, _reply, next) => {
+      done(req);
+      next();
+    });
+    app.addHook("onRequestAbort", (req: Tracked, next) => {
+      done(req);
+      next();
+    });
 
     app.get("/v2/health/live", async () => ({ live: true }));
     app.get("/v2/health/ready", async (_req, reply) => {
