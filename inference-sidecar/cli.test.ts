@@ -78,6 +78,24 @@ describe("medmlops sidecar (real process)", () => {
     expect(r.stderr).toContain(sha256Hex(readFileSync(model)));
   });
 
+  it("never becomes ready with a model that loads but fails its warm-up run: exit 1, the reason named", async () => {
+    const port = await freePort();
+    const { done } = run([
+      "--model",
+      writeModel(dir, "fails"),
+      "--name",
+      "fails",
+      "--port",
+      String(port),
+      "--host",
+      "127.0.0.1",
+    ]);
+    const r = await done;
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/warm-up run 1 of 2 failed: .*Reshape/);
+    expect(r.stdout).toContain('"kind":"warm-up-failed"');
+  });
+
   it("exits 2 with usage on bad flags", async () => {
     const r = await run(["--name", "cnn"]).done;
     expect(r.code).toBe(2);

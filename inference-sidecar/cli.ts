@@ -15,9 +15,10 @@ import { caseIdKeyFromEnv } from "./case-id.ts";
 import { type DeidGate, deidGate } from "./deid-gate.ts";
 import { ControlWatcher } from "./control.ts";
 import { loadCodecs } from "./dicom/pixels.ts";
-import { DigestMismatchError, loadModel } from "./model.ts";
+import { DigestMismatchError, type LoadedModel, loadModel } from "./model.ts";
 import { Sidecar } from "./server.ts";
 import { Signature } from "./signature.ts";
+import { WarmUpError, warmUp } from "./warm-up.ts";
 
 export const USAGE = `usage: medmlops sidecar --model F.onnx --name N [options]
   --model F.onnx              the ONNX model file (required)
@@ -41,6 +42,7 @@ export const USAGE = `usage: medmlops sidecar --model F.onnx --name N [options]
   --inference-thread T        worker (default: onnxruntime runs off the event loop) or main
   --intra-op-threads N        onnxruntime threads per run, or auto (default: the container's CPU limit, else all cores)
   --spin-wait                 let onnxruntime threads busy-wait between operators (default off; see docs/sidecar.md)
+  --warmup-runs N             runs on zero inputs before ready; a failing run keeps the model from ever being ready (default 2, 0 = none)
   --log-level L               pino level (default info)
 env: MEDMLOPS_CASE_ID_KEY or MEDMLOPS_CASE_ID_KEY_FILE: HMAC key for pseudonymous case ids
      MEDMLOPS_DEID_KEY, MEDMLOPS_DEID_KEY_FILE or the mounted Secret: de-identification key (DataToModel)`;
@@ -85,6 +87,7 @@ const Flags = z.object({
     })
     .default("auto"),
   "spin-wait": z.boolean().default(false),
+  "warmup-runs": z.coerce.number().int().min(0).max(100).default(2),
   "log-level": z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 export type SidecarFlags = z.infer<typeof Flags>;
@@ -202,8 +205,9 @@ export async function main(argv: string[]): Promise<number> {
     process.once("SIGINT", () => void stop("SIGINT").then(resolve));
   });
 
+  let model: LoadedModel | undefined;
   try {
-    const [model] = await Promise.all([
+    [model] = await Promise.all([
       loadModel({
         path: flags.model,
         sha256: flags.sha256,
@@ -217,11 +221,21 @@ export async function main(argv: string[]): Promise<number> {
       }),
       loadCodecs(),
     ]);
+    const warm = await warmUp(model, flags["warmup-runs"]);
+    logger.info(warm, "warm-up");
     sidecar.setModel(model);
   } catch (e) {
     const message = (e as Error).message;
     sidecar.setFailed(message);
-    logger.error({ kind: e instanceof DigestMismatchError ? "digest-mismatch" : "load-failed" }, message);
+    const kind =
+      e instanceof DigestMismatchError
+        ? "digest-mismatch"
+        : e instanceof WarmUpError
+          ? "warm-up-failed"
+          : "load-failed";
+    logger.error({ kind }, message);
+    // Loaded but failed its warm-up: its inference worker must not keep the process alive.
+    await model?.session.release();
     process.stderr.write(`medmlops sidecar: ${message}\n`);
     watcher?.stop();
     await sidecar.close();

@@ -153,6 +153,20 @@ export function int64Model(): Uint8Array {
   });
 }
 
+/**
+ * Loads, but no run can succeed for an odd batch: x[N,6] reshaped to [-1,4] needs N×6 divisible by 4. The
+ * warm-up at start (batch 1) fails, as a model broken in a way only running it shows would.
+ */
+export function failsAtRun(): Uint8Array {
+  return encodeModel({
+    name: "fails",
+    input: [valueInfo("x", ELEM.FLOAT, ["N", 6])],
+    output: [valueInfo("y", ELEM.FLOAT, ["M", 4])],
+    initializer: [int64Init("shape", [-1, 4])],
+    node: [node("Reshape", ["x", "shape"], ["y"])],
+  });
+}
+
 /** Tensor names "0" → "1", fixed shape [2,3], no batch dimension: must run one request at a time. */
 export function numericNames(): Uint8Array {
   return encodeModel({
@@ -231,6 +245,7 @@ export const testModels = {
   two: twoInputs,
   int64: int64Model,
   numeric: numericNames,
+  fails: failsAtRun,
 } as const;
 
 export type TestModelName = keyof typeof testModels | "resnet18";
