@@ -7,17 +7,11 @@
  *
  * One instance per thread, used synchronously: the memory holds one frame at a time.
  */
+import { ensureMemory, instantiate, type WasmMemory } from "../wasm.ts";
 import { WASM_BASE64 } from "./gray-kernel.wasm.ts";
 
-/** The few WebAssembly APIs used (the project's TypeScript lib has no DOM, where their types live). */
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object) => { exports: unknown };
-}
-const { WebAssembly: wasm } = globalThis as unknown as { WebAssembly: WasmApi };
-
 interface Kernel {
-  memory: { buffer: ArrayBuffer; grow(pages: number): number };
+  memory: WasmMemory;
   fill(
     src: number,
     signed: number,
@@ -49,10 +43,7 @@ interface Kernel {
 let kernel: Kernel | undefined;
 
 function instance(): Kernel {
-  if (!kernel) {
-    const module = new wasm.Module(Buffer.from(WASM_BASE64, "base64"));
-    kernel = new wasm.Instance(module).exports as Kernel;
-  }
+  kernel ??= instantiate<Kernel>(WASM_BASE64);
   return kernel;
 }
 
@@ -106,8 +97,7 @@ export function grayPassInto(
   const C = p.scales.length;
   const plane = H * W;
   const at = layout(srcH * srcW, W, C * plane);
-  const missing = at.end - k.memory.buffer.byteLength;
-  if (missing > 0) k.memory.grow(Math.ceil(missing / 65536));
+  ensureMemory(k.memory, at.end);
   const mem = k.memory.buffer;
   new Uint16Array(mem, at.frame, srcH * srcW).set(
     new Uint16Array(frame.buffer, frame.byteOffset, srcH * srcW),
