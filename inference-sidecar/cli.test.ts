@@ -19,6 +19,11 @@ function freePort(): Promise<number> {
   });
 }
 
+/** Listen flags for a free loopback port. */
+async function onLoopback(): Promise<string[]> {
+  return ["--port", String(await freePort()), "--host", "127.0.0.1"];
+}
+
 function run(args: string[]): {
   child: ChildProcess;
   done: Promise<{ code: number | null; stdout: string; stderr: string }>;
@@ -59,7 +64,6 @@ describe("medmlops sidecar (real process)", () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it("refuses a model whose digest does not match: clear message, exit 1, never ready", async () => {
-    const port = await freePort();
     const { done } = run([
       "--model",
       model,
@@ -67,10 +71,7 @@ describe("medmlops sidecar (real process)", () => {
       "cnn",
       "--sha256",
       "0".repeat(64),
-      "--port",
-      String(port),
-      "--host",
-      "127.0.0.1",
+      ...(await onLoopback()),
     ]);
     const r = await done;
     expect(r.code).toBe(1);
@@ -79,17 +80,7 @@ describe("medmlops sidecar (real process)", () => {
   });
 
   it("never becomes ready with a model that loads but fails its warm-up run: exit 1, the reason named", async () => {
-    const port = await freePort();
-    const { done } = run([
-      "--model",
-      writeModel(dir, "fails"),
-      "--name",
-      "fails",
-      "--port",
-      String(port),
-      "--host",
-      "127.0.0.1",
-    ]);
+    const { done } = run(["--model", writeModel(dir, "fails"), "--name", "fails", ...(await onLoopback())]);
     const r = await done;
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/warm-up run 1 of 2 failed: .*Reshape/);

@@ -3,26 +3,12 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { assemble, generatedModule } from "../../scripts/build-wasm.ts";
 import { DicomPreprocessing } from "../signature.ts";
+import { imageHeader } from "../testing/dicom.ts";
 import type { ImageHeader } from "./pixels.ts";
 import { grayFrameInto, planFor, resizeInto, toIntensity } from "./preprocess.ts";
 
-const header = (rows: number, columns: number, over: Partial<ImageHeader> = {}): ImageHeader => ({
-  transferSyntax: "1.2.840.10008.1.2.1",
-  rows,
-  columns,
-  samplesPerPixel: 1,
-  bitsAllocated: 16,
-  bitsStored: 16,
-  pixelRepresentation: 1,
-  planarConfiguration: 0,
-  photometric: "MONOCHROME2",
-  frames: 1,
-  rescaleSlope: 1,
-  rescaleIntercept: -1024,
-  windowCenter: 300,
-  windowWidth: 1500,
-  ...over,
-});
+const header = (rows: number, columns: number, over: Partial<ImageHeader> = {}): ImageHeader =>
+  imageHeader({ rows, columns, rescaleIntercept: -1024, windowCenter: 300, windowWidth: 1500, ...over });
 
 /** The JavaScript two-pass reference: toIntensity, then resizeInto. */
 function reference(

@@ -3,11 +3,12 @@
  * WebAssembly kernel in gray-kernel.wat. It is the hot loop of DICOM preprocessing (~2 ms of ~2.5 ms per CT
  * slice in JavaScript here); the kernel gives the same bits as the JavaScript path (see the .wat and the
  * tests) in less time, because it does the per-pixel work without JavaScript's bounds and type checks and
- * two pixels at a time. Row caching, taps and the affine window stay in JavaScript (preprocess.ts).
+ * two pixels at a time. The row walk and taps (bilinear.ts) and the affine window stay in JavaScript.
  *
  * One instance per thread, used synchronously: the memory holds one frame at a time.
  */
 import { ensureMemory, instantiate, type WasmMemory } from "../wasm.ts";
+import { walkRows } from "./bilinear.ts";
 import { WASM_BASE64 } from "./gray-kernel.wasm.ts";
 
 interface Kernel {
@@ -68,7 +69,7 @@ export interface GrayPass {
   b: number;
   H: number;
   W: number;
-  /** Bilinear column taps (preprocess.ts columnTaps). */
+  /** Bilinear column taps (bilinear.ts columnTaps). */
   x0s: Int32Array;
   x1s: Int32Array;
   fxs: Float32Array;
@@ -108,34 +109,28 @@ export function grayPassInto(
   const signed = frame instanceof Int16Array ? 1 : 0;
   const [s0, s1 = 0, s2 = 0] = p.scales as [number, number?, number?];
   const [h0, h1 = 0, h2 = 0] = p.shifts as [number, number?, number?];
-  const sy = srcH / H;
-  // Two cached rows, as in grayFrameInto: output rows walk down, so the older one is replaced.
-  let rowA = at.rowA;
-  let rowB = at.rowB;
-  let idxA = -1;
-  let idxB = -1;
-  const fill = (row: number, r: number) =>
-    k.fill(at.frame + r * srcW * 2, signed, row, W, at.x0, at.x1, at.fx, p.a, p.b);
-  for (let y = 0; y < H; y++) {
-    const fy = Math.min(Math.max((y + 0.5) * sy - 0.5, 0), srcH - 1);
-    const y0 = Math.floor(fy);
-    const y1 = Math.min(y0 + 1, srcH - 1);
-    if (idxA !== y0) {
-      if (idxB === y0) {
-        [rowA, rowB] = [rowB, rowA];
-        idxA = y0;
-        idxB = -1;
-      } else {
-        fill(rowA, y0);
-        idxA = y0;
-      }
-    }
-    if (idxB !== y1) {
-      // y1 === y0 only on the last source row: the blend then reads the same row twice.
-      fill(rowB, y1);
-      idxB = y1;
-    }
-    k.blend(rowA, rowB, W, fy - y0, at.out + y * W * 4, plane * 4, C, s0, h0, s1, h1, s2, h2);
-  }
+  const slots = [at.rowA, at.rowB] as const;
+  walkRows(
+    srcH,
+    H,
+    (slot, r) =>
+      k.fill(at.frame + r * srcW * 2, signed, slots[slot] as number, W, at.x0, at.x1, at.fx, p.a, p.b),
+    (y, top, bottom, wy) =>
+      k.blend(
+        slots[top] as number,
+        slots[bottom] as number,
+        W,
+        wy,
+        at.out + y * W * 4,
+        plane * 4,
+        C,
+        s0,
+        h0,
+        s1,
+        h1,
+        s2,
+        h2,
+      ),
+  );
   out.set(new Float32Array(mem, at.out, C * plane), offset);
 }

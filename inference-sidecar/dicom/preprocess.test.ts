@@ -1,23 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { DicomPreprocessing } from "../signature.ts";
+import { imageHeader } from "../testing/dicom.ts";
 import type { ImageHeader } from "./pixels.ts";
 import { grayFrameInto, planFor, resizeInto, tensorShape, toIntensity } from "./preprocess.ts";
 
-const header = (over: Partial<ImageHeader> = {}): ImageHeader => ({
-  transferSyntax: "1.2.840.10008.1.2.1",
-  rows: 2,
-  columns: 2,
-  samplesPerPixel: 1,
-  bitsAllocated: 16,
-  bitsStored: 16,
-  pixelRepresentation: 1,
-  planarConfiguration: 0,
-  photometric: "MONOCHROME2",
-  frames: 1,
-  rescaleSlope: 2,
-  rescaleIntercept: -100,
-  ...over,
-});
+const header = (over: Partial<ImageHeader> = {}): ImageHeader =>
+  imageHeader({ rescaleSlope: 2, rescaleIntercept: -100, ...over });
 
 describe("DICOM preprocessing", () => {
   it("applies the modality LUT then the DICOM linear VOI window", () => {
@@ -114,22 +102,29 @@ describe("DICOM preprocessing", () => {
       { pre: { layout: "NHWC", resize: { height: 50, width: 61 } }, shape: [-1, -1, -1, 1] },
       { pre: { window: { fromHeader: true }, invertMonochrome1: true }, shape: [-1, 1, 9, 9], mono1: true },
     ] as const;
-    for (const c of cases) {
-      const pre = DicomPreprocessing.parse(c.pre);
-      const h = header({
-        rows: 37,
-        columns: 23,
-        windowCenter: 100,
-        windowWidth: 900,
-        photometric: "mono1" in c ? "MONOCHROME1" : "MONOCHROME2",
-      });
-      const plan = planFor({ name: "x", datatype: "FP32", shape: [...c.shape] }, pre, h);
-      const n = plan.height * plan.width * plan.channels;
-      const viaTwo = new Float32Array(n);
-      resizeInto(toIntensity(frame, h, pre, plan.channels), 37, 23, 1, plan, viaTwo, 0);
-      const fused = new Float32Array(n);
-      grayFrameInto(frame, h, plan, fused, 0);
-      expect(fused).toEqual(viaTwo);
-    }
+    // 16-bit frames in channel-first layouts take the WebAssembly kernel; 8-bit and 32-bit frames the JavaScript pass.
+    const frames = [
+      frame,
+      Uint8Array.from(frame, (v) => (v + 1000) % 256),
+      Int32Array.from(frame, (v) => v * 3),
+    ];
+    for (const c of cases)
+      for (const f of frames) {
+        const pre = DicomPreprocessing.parse(c.pre);
+        const h = header({
+          rows: 37,
+          columns: 23,
+          windowCenter: 100,
+          windowWidth: 900,
+          photometric: "mono1" in c ? "MONOCHROME1" : "MONOCHROME2",
+        });
+        const plan = planFor({ name: "x", datatype: "FP32", shape: [...c.shape] }, pre, h);
+        const n = plan.height * plan.width * plan.channels;
+        const viaTwo = new Float32Array(n);
+        resizeInto(toIntensity(f, h, pre, plan.channels), 37, 23, 1, plan, viaTwo, 0);
+        const fused = new Float32Array(n);
+        grayFrameInto(f, h, plan, fused, 0);
+        expect(fused).toEqual(viaTwo);
+      }
   });
 });

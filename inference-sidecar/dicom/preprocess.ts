@@ -4,6 +4,7 @@
  * (half-pixel centres, as OpenCV and torchvision), normalisation, layout. Pure functions over typed arrays.
  */
 import type { DicomPreprocessing, InputSpec } from "../signature.ts";
+import { columnTaps, tap, walkRows } from "./bilinear.ts";
 import { grayPassInto, kernelTakes } from "./gray-kernel.ts";
 import type { ImageHeader, Samples } from "./pixels.ts";
 
@@ -187,72 +188,48 @@ export function grayFrameInto(
     grayPassInto(frame, { srcH, srcW, a, b, H, W, x0s, x1s, fxs, scales, shifts }, out, offset);
     return;
   }
-  const sy = srcH / H;
-  // Two cached horizontally-interpolated source rows; output rows walk down, so the older one is replaced.
-  let rowA = new Float64Array(W);
-  let rowB = new Float64Array(W);
-  let idxA = -1;
-  let idxB = -1;
-  const fill = (buf: Float64Array, r: number): void => {
-    const base = r * srcW;
-    for (let x = 0; x < W; x++) {
-      let p = Math.fround((frame[base + (x0s[x] as number)] as number) * a + b);
-      // biome-ignore lint/complexity/useMathMinMax: the clamp every path (and gray-kernel.wat) shares; Math.max(0, -0) would turn -0 into 0
-      p = p < 0 ? 0 : p > 1 ? 1 : p;
-      let q = Math.fround((frame[base + (x1s[x] as number)] as number) * a + b);
-      // biome-ignore lint/complexity/useMathMinMax: the clamp every path (and gray-kernel.wat) shares; Math.max(0, -0) would turn -0 into 0
-      q = q < 0 ? 0 : q > 1 ? 1 : q;
-      buf[x] = p + (q - p) * (fxs[x] as number);
-    }
-  };
+  const rows = [new Float64Array(W), new Float64Array(W)] as const;
   const plane = H * W;
-  for (let y = 0; y < H; y++) {
-    const fy = Math.min(Math.max((y + 0.5) * sy - 0.5, 0), srcH - 1);
-    const y0 = Math.floor(fy);
-    const y1 = Math.min(y0 + 1, srcH - 1);
-    const wy = fy - y0;
-    // Ensure rowA holds y0 and rowB holds y1 (swapping buffers instead of recomputing when possible).
-    if (idxA !== y0) {
-      if (idxB === y0) {
-        const t = rowA;
-        rowA = rowB;
-        rowB = t;
-        idxA = y0;
-        idxB = -1;
-      } else {
-        fill(rowA, y0);
-        idxA = y0;
+  walkRows(
+    srcH,
+    H,
+    (slot, r) => {
+      // Window and interpolate one source row horizontally.
+      const buf = rows[slot] as Float64Array;
+      const base = r * srcW;
+      for (let x = 0; x < W; x++) {
+        let p = Math.fround((frame[base + (x0s[x] as number)] as number) * a + b);
+        // biome-ignore lint/complexity/useMathMinMax: the clamp every path (and gray-kernel.wat) shares; Math.max(0, -0) would turn -0 into 0
+        p = p < 0 ? 0 : p > 1 ? 1 : p;
+        let q = Math.fround((frame[base + (x1s[x] as number)] as number) * a + b);
+        // biome-ignore lint/complexity/useMathMinMax: the clamp every path (and gray-kernel.wat) shares; Math.max(0, -0) would turn -0 into 0
+        q = q < 0 ? 0 : q > 1 ? 1 : q;
+        buf[x] = p + (q - p) * (fxs[x] as number);
       }
-    }
-    if (idxB !== y1) {
-      if (y1 === y0) {
-        rowB.set(rowA);
+    },
+    (y, topSlot, bottomSlot, wy) => {
+      const top = rows[topSlot] as Float64Array;
+      const bottom = rows[bottomSlot] as Float64Array;
+      if (chw) {
+        for (let c = 0; c < C; c++) {
+          const scale = scales[c] as number;
+          const shift = shifts[c] as number;
+          const o = offset + c * plane + y * W;
+          for (let x = 0; x < W; x++) {
+            const t = top[x] as number;
+            out[o + x] = (t + ((bottom[x] as number) - t) * wy) * scale + shift;
+          }
+        }
       } else {
-        fill(rowB, y1);
-      }
-      idxB = y1;
-    }
-    const top = rowA;
-    const bottom = rowB;
-    if (chw) {
-      for (let c = 0; c < C; c++) {
-        const scale = scales[c] as number;
-        const shift = shifts[c] as number;
-        const o = offset + c * plane + y * W;
         for (let x = 0; x < W; x++) {
           const t = top[x] as number;
-          out[o + x] = (t + ((bottom[x] as number) - t) * wy) * scale + shift;
+          const v = t + ((bottom[x] as number) - t) * wy;
+          const o = offset + (y * W + x) * C;
+          for (let c = 0; c < C; c++) out[o + c] = v * (scales[c] as number) + (shifts[c] as number);
         }
       }
-    } else {
-      for (let x = 0; x < W; x++) {
-        const t = top[x] as number;
-        const v = t + ((bottom[x] as number) - t) * wy;
-        const o = offset + (y * W + x) * C;
-        for (let c = 0; c < C; c++) out[o + c] = v * (scales[c] as number) + (shifts[c] as number);
-      }
-    }
-  }
+    },
+  );
 }
 
 /** Per channel c, v * scales[c] + shifts[c] = (v - mean[c]) / std[c]; one mean/std serves every channel. */
@@ -265,22 +242,6 @@ function normalization(plan: Plan): { scales: number[]; shifts: number[] } {
     (_, c) => -(mean[c] ?? mean[0] ?? 0) * (scales[c] as number),
   );
   return { scales, shifts };
-}
-
-/** Bilinear column taps (half-pixel centres), computed once per image: source columns x0, x1 and weight. */
-function columnTaps(srcW: number, W: number): { x0s: Int32Array; x1s: Int32Array; fxs: Float32Array } {
-  const sx = srcW / W;
-  const x0s = new Int32Array(W);
-  const x1s = new Int32Array(W);
-  const fxs = new Float32Array(W);
-  for (let x = 0; x < W; x++) {
-    const fx = Math.min(Math.max((x + 0.5) * sx - 0.5, 0), srcW - 1);
-    const x0 = Math.floor(fx);
-    x0s[x] = x0;
-    x1s[x] = Math.min(x0 + 1, srcW - 1);
-    fxs[x] = fx - x0;
-  }
-  return { x0s, x1s, fxs };
 }
 
 /**
@@ -299,13 +260,9 @@ export function resizeInto(
   const { height: H, width: W, channels: C } = plan;
   const { scales, shifts } = normalization(plan);
   const chw = plan.layout === "NCHW" || plan.layout === "CHW";
-  const sy = srcH / H;
   const { x0s, x1s, fxs } = columnTaps(srcW, W);
   for (let y = 0; y < H; y++) {
-    const fy = Math.min(Math.max((y + 0.5) * sy - 0.5, 0), srcH - 1);
-    const y0 = Math.floor(fy);
-    const y1 = Math.min(y0 + 1, srcH - 1);
-    const wy = fy - y0;
+    const { i0: y0, i1: y1, w: wy } = tap(y, srcH, H);
     const r0 = y0 * srcW;
     const r1 = y1 * srcW;
     if (srcCh === 1) {

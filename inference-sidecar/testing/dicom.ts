@@ -4,7 +4,7 @@
  * Identifiers are obviously fake; tests check that none of them leaks into answers or logs.
  */
 import { createRequire } from "node:module";
-import { TS } from "../dicom/pixels.ts";
+import { type ImageHeader, TS } from "../dicom/pixels.ts";
 import { encodeRleFrame } from "../dicom/rle.ts";
 
 // dcmjs ships no types; the few calls used here are typed locally (an ambient `declare module` could clash
@@ -103,4 +103,23 @@ export function writeDicom(img: SyntheticImage): Uint8Array {
   };
   dict.dict = DicomMetaDictionary.denaturalizeDataset(ds);
   return new Uint8Array(dict.write());
+}
+
+/** A decoded 16-bit signed grayscale image header for preprocessing tests: no rescale, no window. */
+export function imageHeader(over: Partial<ImageHeader> = {}): ImageHeader {
+  return {
+    transferSyntax: "1.2.840.10008.1.2.1",
+    rows: 2,
+    columns: 2,
+    samplesPerPixel: 1,
+    bitsAllocated: 16,
+    bitsStored: 16,
+    pixelRepresentation: 1,
+    planarConfiguration: 0,
+    photometric: "MONOCHROME2",
+    frames: 1,
+    rescaleSlope: 1,
+    rescaleIntercept: 0,
+    ...over,
+  };
 }

@@ -71,12 +71,12 @@ function encodeModel(graph: onnxProto.onnx.IGraphProto, opset = 13): Uint8Array 
   return onnx.ModelProto.encode(model).finish();
 }
 
-/** CNN classifier: image[N,1,16,16] → Conv/Relu/GlobalAveragePool/Flatten/Gemm → logits[N,3]. */
-export function cnnClassifier(): Uint8Array {
-  const r = prng(1);
+/** CNN classifier: image[N,1,side,side] → Conv/Relu/GlobalAveragePool/Flatten/Gemm → logits[N,3]. */
+function cnn(name: string, side: number, seed: number): Uint8Array {
+  const r = prng(seed);
   return encodeModel({
-    name: "cnn",
-    input: [valueInfo("image", ELEM.FLOAT, ["N", 1, 16, 16])],
+    name,
+    input: [valueInfo("image", ELEM.FLOAT, ["N", 1, side, side])],
     output: [valueInfo("logits", ELEM.FLOAT, ["N", 3])],
     initializer: [
       floatInit("w1", [4, 1, 3, 3], r, 0.5),
@@ -94,30 +94,17 @@ export function cnnClassifier(): Uint8Array {
   });
 }
 
+/** The CNN on 16×16 images. */
+export function cnnClassifier(): Uint8Array {
+  return cnn("cnn", 16, 1);
+}
+
 /**
  * The same CNN on 128×128 images: 64 KiB an image, so request bodies and batch stacks are large enough for
  * the owned-buffer pool (smaller ones are never pooled).
  */
 export function cnnClassifier128(): Uint8Array {
-  const r = prng(3);
-  return encodeModel({
-    name: "cnn128",
-    input: [valueInfo("image", ELEM.FLOAT, ["N", 1, 128, 128])],
-    output: [valueInfo("logits", ELEM.FLOAT, ["N", 3])],
-    initializer: [
-      floatInit("w1", [4, 1, 3, 3], r, 0.5),
-      floatInit("b1", [4], r, 0.1),
-      floatInit("w2", [3, 4], r, 1),
-      floatInit("b2", [3], r, 0.1),
-    ],
-    node: [
-      node("Conv", ["image", "w1", "b1"], ["c1"], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }),
-      node("Relu", ["c1"], ["r1"]),
-      node("GlobalAveragePool", ["r1"], ["g1"]),
-      node("Flatten", ["g1"], ["f1"], { axis: 1 }),
-      node("Gemm", ["f1", "w2", "b2"], ["logits"], { transB: 1 }),
-    ],
-  });
+  return cnn("cnn128", 128, 3);
 }
 
 /** Segmentation-shaped: image[N,1,16,16] → Conv(2 classes) → mask[N,2,16,16]. */
