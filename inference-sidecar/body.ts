@@ -17,6 +17,12 @@ export interface BodyOptions {
   limit: number;
   /** Offset in the body that should land 8-byte aligned (Inference-Header-Content-Length). */
   alignAt?: number;
+  /**
+   * Called once, with the whole (still filling) body buffer, as soon as its first `alignAt` bytes — the JSON
+   * header of a binary request — have arrived; only when the length is known up front. Lets the header be
+   * parsed while the tensors are still on their way.
+   */
+  onHeader?: (body: Buffer) => void;
 }
 
 const tooLarge = (limit: number) =>
@@ -77,7 +83,10 @@ export function readBody(stream: Readable, opts: BodyOptions): Promise<Buffer> {
       }
       if (body) chunk.copy(body, received);
       else chunks.push(chunk);
+      const before = received;
       received += chunk.length;
+      const at = opts.alignAt;
+      if (body && opts.onHeader && at !== undefined && before < at && received >= at) opts.onHeader(body);
     };
     const onEnd = () => {
       if (known) {

@@ -25,6 +25,7 @@ import {
   pickDicomInput,
   splitDicomBody,
 } from "./dicom/request.ts";
+import { type EarlyParse, earlyParse } from "./early-parse.ts";
 import { fail, SidecarError } from "./errors.ts";
 import { SidecarMetrics } from "./metrics.ts";
 import { ownedPool } from "./owned-buffers.ts";
@@ -184,14 +185,23 @@ export class Sidecar {
   private routes(): void {
     const app = this.app;
     app.removeAllContentTypeParsers();
-    // Bodies go into owned, aligned buffers (body.ts): binary tensors become views, not copies.
-    app.addContentTypeParser("*", (req: FastifyRequest, payload: IncomingMessage) =>
-      readBody(payload, {
+    // Bodies go into owned, aligned buffers (body.ts): binary tensors become views, not copies. The JSON header
+    // of a binary request is parsed as soon as it has arrived, while the tensors are still on their way.
+    app.addContentTypeParser("*", (req: FastifyRequest, payload: IncomingMessage) => {
+      const headerLength = headerInt(req.headers["inference-header-content-length"]);
+      const model = this.model;
+      return readBody(payload, {
         contentLength: headerInt(req.headers["content-length"]),
         limit: this.cfg.bodyLimit,
-        alignAt: headerInt(req.headers["inference-header-content-length"]),
-      }),
-    );
+        alignAt: headerLength,
+        onHeader:
+          model && headerLength !== undefined && req.url.endsWith("/infer")
+            ? (body) => {
+                (req as EarlyParsed)[earlyKey] = earlyParse(body, headerLength, model.signature);
+              }
+            : undefined,
+      });
+    });
 
     app.setErrorHandler((err: Error & { code?: string; statusCode?: number }, req, reply) => {
       const e = this.toSidecarError(err);
@@ -439,7 +449,11 @@ export class Sidecar {
       if (!Number.isSafeInteger(headerLength))
         fail("INVALID_BINARY", "Inference-Header-Content-Length is not an integer");
     }
-    const parsed = parseInferRequest(body, headerLength, model.signature);
+    const early = (req as EarlyParsed)[earlyKey];
+    const parsed =
+      early?.body === body && early.headerLength === headerLength
+        ? early.parsed
+        : parseInferRequest(body, headerLength, model.signature);
     // A JSON body has been read into tensors of their own and is not looked at again: its pages serve the
     // next bodies (binary tensors, in contrast, are views of their body and travel with it).
     if (headerLength === undefined) ownedPool.recycle(body.buffer);
@@ -536,6 +550,9 @@ export class Sidecar {
     });
   }
 }
+
+const earlyKey = Symbol("early parse");
+type EarlyParsed = FastifyRequest & { [earlyKey]?: EarlyParse };
 
 /** A header holding a non-negative integer, or undefined (absent or malformed: validated where it is used). */
 function headerInt(v: string | string[] | undefined): number | undefined {
