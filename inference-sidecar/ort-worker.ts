@@ -10,7 +10,7 @@
 import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
 import type * as ort from "onnxruntime-node";
-import { isOwned, ownedPool } from "./owned-buffers.ts";
+import { isOwned, MIN_POOLED, ownedPool } from "./owned-buffers.ts";
 import type { ValueMetadata } from "./signature.ts";
 
 const WORKER_SOURCE = `
@@ -37,7 +37,7 @@ parentPort.on("message", async (msg) => {
       const returned = [];
       for (const t of Object.values(msg.feeds)) {
         const b = t.data && t.data.buffer;
-        if (b instanceof ArrayBuffer && b.byteLength >= 65536 && !transfer.includes(b)) { transfer.push(b); returned.push(b); }
+        if (b instanceof ArrayBuffer && b.byteLength >= workerData.minPooled && !transfer.includes(b)) { transfer.push(b); returned.push(b); }
       }
       parentPort.postMessage({ id: msg.id, ok: true, result, returned }, transfer);
     } else if (msg.type === "release") {
@@ -79,7 +79,7 @@ export class WorkerSession implements SessionLike {
 
   private constructor() {
     const ortPath = createRequire(import.meta.url).resolve("onnxruntime-node");
-    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { ortPath } });
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { ortPath, minPooled: MIN_POOLED } });
     this.worker.unref();
     this.worker.on("message", (r: Reply) => {
       const p = this.pending.get(r.id);

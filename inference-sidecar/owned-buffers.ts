@@ -21,7 +21,7 @@ export function isOwned(buffer: ArrayBufferLike): buffer is ArrayBuffer {
 }
 
 /** Smaller buffers are cheap to allocate (Node's slab, the malloc heap) and not worth keeping. */
-const MIN_POOLED = 64 * 1024;
+export const MIN_POOLED = 64 * 1024;
 /** Capacity granularity: bodies that differ by a few header bytes share buffers. */
 const GRAIN = 64 * 1024;
 

@@ -5,10 +5,9 @@
  * execution shows, a provider that fails at run time — never becomes ready, so the rollout holds it back
  * instead of routing patients' images to it.
  */
-import { allocate } from "./datatypes.ts";
+import { allocate, toOrtType } from "./datatypes.ts";
 import type { LoadedModel } from "./model.ts";
 import type { PlainTensor } from "./ort-worker.ts";
-import { toOrtType } from "./datatypes.ts";
 import type { Signature } from "./signature.ts";
 
 export class WarmUpError extends Error {
