@@ -16,6 +16,7 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY bin ./bin
 COPY cli ./cli
+COPY common ./common
 COPY crds ./crds
 COPY operator ./operator
 COPY inference-sidecar ./inference-sidecar

@@ -1,5 +1,5 @@
 import { type Subcommand, subcommands } from "./subcommands.ts";
-import { EXIT } from "./exit-codes.ts";
+import { EXIT } from "../common/exit-codes.ts";
 
 export function helpText(list: Subcommand[] = subcommands): string {
   const width = Math.max(...list.map((s) => s.name.length));

@@ -11,7 +11,8 @@ export interface Subcommand {
 export const subcommands: Subcommand[] = [
   {
     name: "operator",
-    summary: "run the control plane that reconciles MedModel, ValidationPolicy, RetrainJob, ConsentRecord",
+    summary:
+      "run the control plane: informers, work queues and the controllers (`operator --help` lists them)",
     run: async (argv) => (await import("../operator/cli.ts")).main(argv),
   },
   {

@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import { z } from "zod";
-import { EXIT } from "../cli/exit-codes.ts";
+import { EXIT } from "../common/exit-codes.ts";
 import { kinds } from "./index.ts";
 import { crdYaml, crdStream } from "./gen/render.ts";
 import { allCrds } from "./gen/crd.ts";

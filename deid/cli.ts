@@ -11,7 +11,7 @@ import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { z } from "zod";
-import { EXIT } from "../cli/exit-codes.ts";
+import { EXIT } from "../common/exit-codes.ts";
 import { runBatch } from "./batch.ts";
 import { KeyError, loadKey } from "./key.ts";
 import { DEID_OPTION_NAMES, type DeidOptionName, type PixelMask } from "./types.ts";

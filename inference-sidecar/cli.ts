@@ -8,7 +8,7 @@ import { parseArgs } from "node:util";
 import { pino } from "pino";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import { EXIT } from "../cli/exit-codes.ts";
+import { EXIT } from "../common/exit-codes.ts";
 import { autoIntraOpThreads } from "./cpu-budget.ts";
 import { DEID_OPTION_NAMES, loadKey } from "../deid/index.ts";
 import { caseIdKeyFromEnv } from "./case-id.ts";

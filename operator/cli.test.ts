@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parseFlags } from "./cli.ts";
+import { HELP, parseFlags } from "./cli.ts";
+import { registry } from "./controllers.ts";
 
 describe("medmlops operator flags", () => {
   it("has defaults for a single replica watching all namespaces", () => {
@@ -72,5 +73,13 @@ describe("medmlops operator flags", () => {
     expect(() => parseFlags(["--namespace=Not_A_Namespace"])).toThrow(/--namespace/);
     expect(() => parseFlags(["--log-level=loud"])).toThrow(/--log-level/);
     expect(() => parseFlags(["--unknown"])).toThrow();
+  });
+
+  it("lists in its help exactly the controllers that are registered", () => {
+    const line = HELP.split("\n").find((l) => l.startsWith("Controllers:"));
+    expect(line).toBe(`Controllers: ${registry.map((r) => r.kind).join(", ")}`);
+    for (const kind of ["MedModel", "ValidationPolicy", "RetrainJob", "ConsentRecord"]) {
+      expect(HELP.includes(kind), kind).toBe(registry.some((r) => r.kind === kind));
+    }
   });
 });

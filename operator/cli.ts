@@ -3,13 +3,14 @@ import { parseArgs } from "node:util";
 import { KubeConfig } from "@kubernetes/client-node";
 import pino from "pino";
 import { z } from "zod";
-import { EXIT } from "../cli/exit-codes.ts";
-import { controllers } from "./controllers.ts";
+import { EXIT } from "../common/exit-codes.ts";
+import { controllers, registry } from "./controllers.ts";
 import { Manager, defaultIdentity } from "./manager.ts";
 
-const HELP = `Usage: medmlops operator [options]
+export const HELP = `Usage: medmlops operator [options]
 
 Runs the MedMLOps control plane: informers, work queues and the registered controllers.
+Controllers: ${registry.map((r) => r.kind).join(", ")}
 
 Options:
   --kubeconfig FILE        kubeconfig to use (default: $KUBECONFIG, ~/.kube/config, then in-cluster service account)

@@ -1,11 +1,21 @@
 /**
- * The controllers `medmlops operator` runs. Add a factory here to register a controller; the manager builds each
- * with the shared cache, client, event recorder and config (see operator/runtime/types.ts) and starts it once
- * the informer caches are synced (and, with --leader-elect, once this replica leads).
+ * The controllers `medmlops operator` runs. Add a registration here to register a controller; the manager builds
+ * each factory with the shared cache, client, event recorder and config (see operator/runtime/types.ts) and starts
+ * it once the informer caches are synced (and, with --leader-elect, once this replica leads). `kind` is what
+ * `medmlops operator --help` lists, so the help names exactly the controllers that exist.
  *
- * Example: import { medModelController } from "./medmodel/index.ts";  …  export const controllers = [medModelController];
+ * This registry is the only file that imports controllers; a controller imports the runtime, operator/kinds.ts
+ * and crds/, never another controller.
  */
 import { medModelController } from "./medmodel/index.ts";
 import type { ControllerFactory } from "./runtime/index.ts";
 
-export const controllers: ControllerFactory[] = [medModelController];
+export interface Registration {
+  /** The primary kind the controller reconciles, as users know it (MedModel, ValidationPolicy, …). */
+  kind: string;
+  factory: ControllerFactory;
+}
+
+export const registry: Registration[] = [{ kind: "MedModel", factory: medModelController }];
+
+export const controllers: ControllerFactory[] = registry.map((r) => r.factory);

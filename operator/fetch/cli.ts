@@ -6,7 +6,7 @@
 import { existsSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { z } from "zod";
-import { EXIT } from "../../cli/exit-codes.ts";
+import { EXIT } from "../../common/exit-codes.ts";
 import { FetchError, formatTerminationMessage } from "./errors.ts";
 import { fetchModel } from "./fetch.ts";
 
