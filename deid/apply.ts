@@ -3,6 +3,7 @@
  * every sequence, private ones included; identifiers of the file are collected first so that kept text can be
  * scrubbed of them afterwards. Pure functions over the tree; values are views until something changes them.
  */
+import { asciiGlyph, type Charset, charsetOf, decodeGlyphs, encodeGlyphs, textOf } from "./charset.ts";
 import { shiftMulti } from "./dates.ts";
 import { CONFORMANCE_TAGS } from "./conformance.ts";
 import { type Element, TAG } from "./dicom/element.ts";
@@ -11,7 +12,7 @@ import { type Action, type ActionContext, isSafePrivate, standardAction } from "
 import { keyedId, remapUid } from "./pseudonym.ts";
 import type { Tokens } from "./scan.ts";
 import type { DeidKey, DeidOptionName } from "./types.ts";
-import { asciiUpper, dummyValue, encode, rawString, str } from "./values.ts";
+import { asciiUpper, dummyValue, encode, str } from "./values.ts";
 
 const EMPTY = new Uint8Array(0);
 const FULL = "RetainLongitudinalTemporalInformationFullDates";
@@ -48,8 +49,10 @@ export interface Ctx extends ActionContext {
   dayOffset: number;
   patientIdValue: string;
   warnings: Set<string>;
-  /** Kept text elements to scrub once all identifiers are known. */
-  scrub: Element[];
+  /** Kept text elements to scrub once all identifiers are known, with the character set they are written in. */
+  scrub: { element: Element; charset: Charset; vr: string }[];
+  /** The character set of the data set being processed (items may name their own). */
+  charset: Charset;
   tokens: Tokens;
 }
 
@@ -94,6 +97,16 @@ function remapUidValue(value: Uint8Array, ctx: Ctx): Uint8Array {
 
 /** First pass: collect identifiers (values that the profile removes or replaces) from the whole tree. */
 export function collectTokens(ds: readonly Element[], ctx: Ctx): void {
+  const inherited = ctx.charset;
+  ctx.charset = charsetOf(ds, inherited);
+  try {
+    collectTokensIn(ds, ctx);
+  } finally {
+    ctx.charset = inherited;
+  }
+}
+
+function collectTokensIn(ds: readonly Element[], ctx: Ctx): void {
   const creators = privateCreators(ds);
   for (const e of ds) {
     if (e.items) {
@@ -106,9 +119,9 @@ export function collectTokens(ds: readonly Element[], ctx: Ctx): void {
     const vr = effectiveVr(e);
     const keptShifted = action === "C" && vr !== "PN";
     if (keptShifted) continue;
-    if (vr === "PN") ctx.tokens.add(str(e), "name");
+    if (vr === "PN") ctx.tokens.add(textOf(e, ctx.charset, vr), "name");
     else if (IDENTIFIER_TAGS.has(e.tag))
-      ctx.tokens.add(str(e), e.tag === TAG.PatientBirthDate ? "date" : "id");
+      ctx.tokens.add(textOf(e, ctx.charset, vr), e.tag === TAG.PatientBirthDate ? "date" : "id");
     else if (vr === "UI" && action === "U") ctx.tokens.add(str(e), "uid");
   }
 }
@@ -200,13 +213,23 @@ function clean(e: Element, vr: string, outVr: string, ctx: Ctx): Element | undef
   if (e.fragments) return e;
   if (STRING_VRS.has(vr)) {
     const copy: Element = { tag: e.tag, vr: outVr, value: e.value };
-    ctx.scrub.push(copy);
+    ctx.scrub.push({ element: copy, charset: ctx.charset, vr });
     return copy;
   }
   return e;
 }
 
 export function processDataset(ds: readonly Element[], ctx: Ctx, depth: number): Element[] {
+  const inherited = ctx.charset;
+  ctx.charset = charsetOf(ds, inherited);
+  try {
+    return processDatasetIn(ds, ctx, depth);
+  } finally {
+    ctx.charset = inherited;
+  }
+}
+
+function processDatasetIn(ds: readonly Element[], ctx: Ctx, depth: number): Element[] {
   const creators = privateCreators(ds);
   const out: Element[] = [];
   const keptBlocks = new Set<number>();
@@ -228,21 +251,29 @@ export function processDataset(ds: readonly Element[], ctx: Ctx, depth: number):
   });
 }
 
+/** Replaces every occurrence of a known identifier in kept text with X, in the text's own character set. */
 export function scrubAll(ctx: Ctx): void {
   const tokens = ctx.tokens.scrubList();
   if (tokens.length === 0) return;
-  for (const e of ctx.scrub) {
-    const original = rawString(e.value);
-    const upper = asciiUpper(original);
-    let chars: string[] | undefined;
+  for (const { element: e, charset, vr } of ctx.scrub) {
+    const glyphs = decodeGlyphs(e.value, charset, vr);
+    // UTF-16 offset → glyph index (a glyph may decode to a surrogate pair).
+    const owner: number[] = [];
+    glyphs.forEach((g, i) => {
+      for (let k = 0; k < g.text.length; k++) owner.push(i);
+    });
+    const upper = asciiUpper(glyphs.map((g) => g.text).join(""));
+    const hit = new Set<number>();
     for (const t of tokens) {
       let at = upper.indexOf(t);
       while (at >= 0) {
-        chars ??= [...original];
-        for (let i = at; i < at + t.length; i++) chars[i] = "X";
+        for (let i = at; i < at + t.length; i++) hit.add(owner[i] as number);
         at = upper.indexOf(t, at + t.length);
       }
     }
-    if (chars) e.value = new Uint8Array(Buffer.from(chars.join(""), "latin1"));
+    if (hit.size === 0) continue;
+    const replaced = glyphs.map((g, i) => (hit.has(i) ? asciiGlyph("X", charset) : g));
+    const bytes = encodeGlyphs(replaced, charset);
+    e.value = bytes.length % 2 === 1 ? Uint8Array.from([...bytes, 0x20]) : bytes;
   }
 }

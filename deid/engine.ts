@@ -5,7 +5,7 @@
  * the input before declaring success. Anything it cannot fully handle raises DeidError → quarantine.
  */
 import { collectTokens, type Ctx, processDataset, scrubAll } from "./apply.ts";
-import { checkCharacterSets } from "./charset.ts";
+import { checkCharacterSets, DEFAULT_CHARSET } from "./charset.ts";
 import { CONFORMANCE_TAGS, conformanceElements } from "./conformance.ts";
 import { type Element, find, TAG, type TransferSyntax } from "./dicom/element.ts";
 import { DeidError } from "./dicom/errors.ts";
@@ -98,7 +98,8 @@ function buildMeta(dataset: readonly Element[], ts: TransferSyntax): Element[] {
 function handlePixels(dataset: Element[], options: DeidOptions, ctx: Ctx, le: boolean): boolean {
   const suspicion = burnedInSuspicion(dataset);
   const wantsClean = ctx.options.has("CleanPixelData");
-  const mask = wantsClean ? findMask(dataset, options.pixelMasks ?? [], le) : undefined;
+  const mask =
+    wantsClean && find(dataset, TAG.PixelData) ? findMask(dataset, options.pixelMasks ?? [], le) : undefined;
   if (suspicion && !mask) {
     throw new DeidError(
       "BURNED_IN_ANNOTATION",
@@ -162,6 +163,7 @@ function run(input: Uint8Array, options: DeidOptions): DeidOutcome {
     patientIdValue: patient.slice(0, 64),
     warnings,
     scrub: [],
+    charset: DEFAULT_CHARSET,
     tokens: tokensOf(),
   };
   ctx.tokens.generated.add(ctx.patientIdValue);
@@ -217,7 +219,7 @@ function run(input: Uint8Array, options: DeidOptions): DeidOutcome {
       `output does not re-read: ${err instanceof DeidError ? err.message : "error"}`,
     );
   }
-  const residue = findResidue(reread.dataset, ctx.tokens, UNSCANNED_TAGS);
+  const residue = findResidue(reread.dataset, ctx.tokens, UNSCANNED_TAGS, DEFAULT_CHARSET);
   if (residue !== undefined) {
     throw new DeidError("RESIDUAL_IDENTIFIER", `an identifier of the input remains in ${tagString(residue)}`);
   }

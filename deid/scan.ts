@@ -6,10 +6,11 @@
  * Limits (documented): name parts shorter than 3 characters and IDs shorter than 4 are not searched for,
  * because they would match unrelated text; the profile's removal rules still apply to them.
  */
+import { type Charset, charsetOf, decodeText } from "./charset.ts";
 import type { Element } from "./dicom/element.ts";
 import { dictionaryVr } from "./dicom/vr.ts";
 import { isWellKnownUid } from "./pseudonym.ts";
-import { asciiUpper, rawString, str } from "./values.ts";
+import { asciiUpper, str } from "./values.ts";
 
 export type TokenKind = "name" | "id" | "date" | "uid";
 
@@ -38,6 +39,15 @@ function dateVariants(d: string): string[] {
     `${mo}/${da}/${y}`,
     `${da}/${mo}/${y}`,
   ];
+}
+
+/**
+ * CJK ideographs, kana and Hangul: one character carries a syllable or a word, so a two-character name part
+ * (山田, 길동) is as specific as a six-letter Latin one and is searched for.
+ */
+const WIDE = /[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff61-\uff9f]/;
+function wide(s: string): boolean {
+  return WIDE.test(s);
 }
 
 export function tokensOf(): Tokens {
@@ -71,10 +81,10 @@ export function tokensOf(): Tokens {
       }
       for (const whole of v.split("\\")) {
         const w = whole.trim();
-        if (w.length >= 4) text.add(w);
+        if (w.length >= (wide(w) ? 2 : 4)) text.add(w);
         if (kind === "name") {
           for (const part of w.split(NAME_SPLIT)) {
-            if (part.length >= 3 && !/^\d{1,5}$/.test(part)) text.add(part);
+            if (part.length >= (wide(part) ? 2 : 3) && !/^\d{1,5}$/.test(part)) text.add(part);
           }
         }
       }
@@ -109,12 +119,14 @@ export function findResidue(
   ds: readonly Element[],
   tokens: Tokens,
   skipTags: ReadonlySet<number>,
+  inherited: Charset,
 ): number | undefined {
+  const charset = charsetOf(ds, inherited);
   for (const e of ds) {
     if (skipTags.has(e.tag)) continue;
     if (e.items) {
       for (const item of e.items) {
-        const hit = findResidue(item, tokens, skipTags);
+        const hit = findResidue(item, tokens, skipTags, charset);
         if (hit !== undefined) return hit;
       }
       continue;
@@ -123,12 +135,12 @@ export function findResidue(
     const vr = e.vr === "UN" ? (dictionaryVr(e.tag) ?? "UN") : e.vr;
     if (SKIP_VRS.has(vr)) continue;
     if (tokens.generated.has(str(e))) continue;
-    if (hasResidue(e, vr, tokens)) return e.tag;
+    if (hasResidue(e, vr, tokens, charset)) return e.tag;
   }
   return undefined;
 }
 
-function hasResidue(e: Element, vr: string, tokens: Tokens): boolean {
+function hasResidue(e: Element, vr: string, tokens: Tokens, charset: Charset): boolean {
   if (vr === "UI") {
     for (const u of str(e).split("\\")) if (tokens.uids.has(u.replace(/\0/g, "").trim())) return true;
     return false;
@@ -138,7 +150,7 @@ function hasResidue(e: Element, vr: string, tokens: Tokens): boolean {
     return false;
   }
   if (e.value.length > 1 << 20) return false; // bulk data (LUTs, waveforms): no text inside worth the time
-  const upper = asciiUpper(rawString(e.value));
+  const upper = asciiUpper(decodeText(e.value, charset, vr));
   const binary = !["AE", "LO", "LT", "PN", "SH", "ST", "UC", "UR", "UT"].includes(vr);
   for (const t of tokens.text) {
     if (binary && t.length < BINARY_MIN) continue;

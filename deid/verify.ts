@@ -10,6 +10,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { listInputs } from "./batch.ts";
+import { type Charset, charsetOf, DEFAULT_CHARSET, textOf } from "./charset.ts";
 import { CID_7050, CONFORMANCE_TAGS } from "./conformance.ts";
 import { type Element, find, TAG } from "./dicom/element.ts";
 import { readFile } from "./dicom/reader.ts";
@@ -176,17 +177,19 @@ function collectIdentifiers(
   ds: readonly Element[],
   tokens: ReturnType<typeof tokensOf>,
   dates: Set<string>,
+  inherited: Charset,
 ): void {
+  const charset = charsetOf(ds, inherited);
   for (const e of ds) {
     if (e.items) {
-      for (const item of e.items) collectIdentifiers(item, tokens, dates);
+      for (const item of e.items) collectIdentifiers(item, tokens, dates, charset);
       continue;
     }
     if ((e.tag >>> 16) % 2 === 1) continue;
     const vr = vrOf(e);
-    if (vr === "PN") tokens.add(str(e), "name");
+    if (vr === "PN") tokens.add(textOf(e, charset, vr), "name");
     else if (e.tag === TAG.PatientID || e.tag === 0x00101000 || e.tag === TAG.AccessionNumber)
-      tokens.add(str(e), "id");
+      tokens.add(textOf(e, charset, vr), "id");
     else if (e.tag === TAG.PatientBirthDate) tokens.add(str(e), "date");
     if ((vr === "DA" || vr === "DT") && str(e) !== "")
       for (const v of str(e).split("\\")) dates.add(v.trim().slice(0, 8));
@@ -237,7 +240,7 @@ function verifyPair(
 
   const tokens = tokensOf();
   const dates = new Set<string>();
-  collectIdentifiers(o.dataset, tokens, dates);
+  collectIdentifiers(o.dataset, tokens, dates, DEFAULT_CHARSET);
   // PatientName / PatientID tokens must not remain anywhere (pixel data excluded).
   // Pixel data, our conformance attributes and keyed pseudonyms (checked as text-changed above) are not searched.
   const skip = new Set([
@@ -249,7 +252,7 @@ function verifyPair(
     TAG.AccessionNumber,
     TAG.StudyID,
   ]);
-  const residue = findResidue(d.dataset, tokens, skip);
+  const residue = findResidue(d.dataset, tokens, skip, DEFAULT_CHARSET);
   s.record(file, residue ?? 0, "free-text-clean", residue === undefined);
   if (!options.has("RetainLongitudinalTemporalInformationFullDates")) {
     const hits = findDate(d.dataset, dates);
