@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { binIndex, DEFAULT_BINS, referenceEdges } from "./binning.ts";
+import { binIndex, DEFAULT_BINS, nextDown, referenceEdges } from "./binning.ts";
 import { mergeSummaries, summarize, summaryStd } from "./summary.ts";
 
 describe("referenceEdges", () => {
@@ -21,13 +21,20 @@ describe("referenceEdges", () => {
     const edges = referenceEdges(values, 10);
     for (let i = 1; i < edges.length; i++) expect(edges[i]).toBeGreaterThan(edges[i - 1]!);
     expect(edges).toContain(7);
+    expect(edges).toContain(nextDown(7));
     const s = summarize(edges, values);
-    // every 7 is in the bin that ends at 7
-    expect(s.counts[edges.indexOf(7)]).toBeGreaterThanOrEqual(90);
+    // the 7s, and nothing else, are in the bin (nextDown(7), 7]
+    expect(s.counts[edges.indexOf(7)]).toBe(90);
   });
 
   it("handles a constant feature, an empty reference and non-finite values", () => {
-    expect(referenceEdges([3, 3, 3, 3])).toEqual([3]);
+    // A tied value gets a bin of its own: (nextDown(3), 3] holds exactly the 3s.
+    expect(referenceEdges([3, 3, 3, 3])).toEqual([nextDown(3), 3]);
+    expect(nextDown(3)).toBeLessThan(3);
+    expect(binIndex(referenceEdges([3, 3]), 2.9999999)).toBe(0);
+    expect(binIndex(referenceEdges([3, 3]), 3)).toBe(1);
+    expect(nextDown(0)).toBeLessThan(0);
+    expect(nextDown(-1)).toBeLessThan(-1);
     expect(referenceEdges([])).toEqual([]);
     expect(referenceEdges([Number.NaN, Number.POSITIVE_INFINITY, 1, 2], 2)).toEqual([1]);
     expect(() => referenceEdges([1], 0)).toThrow(RangeError);

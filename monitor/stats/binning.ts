@@ -30,11 +30,35 @@ export function referenceEdges(values: readonly number[], bins: number = DEFAULT
     const edge = finite[index]!;
     if (edges.length === 0 || edge > edges[edges.length - 1]!) edges.push(edge);
   }
-  return edges;
+  // A tied edge (a value the reference holds more than once) gets a bin of its own: the float just below it
+  // becomes an edge too, so bin (nextDown(v), v] holds exactly the value v. Without it a point mass would share a
+  // bin with the values just below it, and the binned KS statistic could miss the jump there.
+  const out: number[] = [];
+  for (const edge of edges) {
+    const below = nextDown(edge);
+    if (isTied(finite, edge) && (out.length === 0 || below > out[out.length - 1]!)) out.push(below);
+    out.push(edge);
+  }
+  return out;
+}
+
+/** Whether v occurs at least twice in the sorted array. */
+function isTied(sorted: Float64Array, v: number): boolean {
+  const i = binIndex(sorted, v);
+  return sorted[i] === v && sorted[i + 1] === v;
+}
+
+/** The largest double below x (IEEE 754 nextafter towards −∞) for finite x. */
+export function nextDown(x: number): number {
+  if (x === 0) return -Number.MIN_VALUE;
+  const f = new Float64Array([x]);
+  const bits = new BigInt64Array(f.buffer);
+  bits[0] = x > 0 ? bits[0]! - 1n : bits[0]! + 1n;
+  return f[0]!;
 }
 
 /** The bin of x: the number of edges strictly below x (0..edges.length). Binary search. */
-export function binIndex(edges: readonly number[], x: number): number {
+export function binIndex(edges: ArrayLike<number>, x: number): number {
   let lo = 0;
   let hi = edges.length;
   while (lo < hi) {

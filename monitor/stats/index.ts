@@ -37,7 +37,7 @@ export {
   type DriftTestName,
   type Estimate,
 } from "./types.ts";
-export { categoricalDrift, numericDrift } from "./drift.ts";
+export { categoricalDrift, DriftTestNotApplicable, driftTestApplies, numericDrift } from "./drift.ts";
 export { binaryMetrics, wilson } from "./binary-metrics.ts";
 export { auroc } from "./auroc.ts";
 export { calibrationError } from "./calibration.ts";
