@@ -36,4 +36,9 @@ export const subcommands: Subcommand[] = [
     summary: "print the CustomResourceDefinitions (YAML) for kubectl apply",
     run: async (argv) => (await import("../crds/cli.ts")).main(argv),
   },
+  {
+    name: "audit",
+    summary: "verify the governance audit log's hash chain, export it as JSON lines for a review",
+    run: async (argv) => (await import("../monitor/audit/cli.ts")).main(argv),
+  },
 ];
