@@ -29,6 +29,7 @@ const opts = {
 };
 const base = { uri: "pvc://models/cxr/v2.onnx", sha256: "b".repeat(64) };
 
+// biome-ignore lint/suspicious/noExplicitAny: the test walks untyped Kubernetes object bodies
 type Obj = Record<string, any>;
 
 describe("the training Job", () => {
