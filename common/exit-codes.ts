@@ -8,4 +8,6 @@ export const EXIT = {
   failure: 1,
   usage: 2,
   quarantined: 3,
+  /** `audit verify`: the audit log's hash chain is broken (an entry was edited, removed or inserted). */
+  integrity: 4,
 } as const;

@@ -8,13 +8,10 @@
  */
 import { createWriteStream, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { EXIT } from "../../cli/exit-codes.ts";
+import { EXIT } from "../../common/exit-codes.ts";
 import { listAuditAt } from "./client.ts";
 import { type AuditEntry, AuditEntrySchema } from "./entry.ts";
 import { describeBreak, verifyChain } from "./verify.ts";
-
-/** Exit code of `audit verify` when the chain is broken (documented in docs/audit.md and the README). */
-export const EXIT_CHAIN_BROKEN = 4;
 
 export const USAGE = `usage: medmlops audit verify (--monitor-url URL | --file FILE)
        medmlops audit export --monitor-url URL [--since T] [--until T] [--out FILE]
@@ -95,7 +92,7 @@ export async function main(argv: string[]): Promise<number> {
         `${JSON.stringify({ ok: false, brokenAt: result.firstBreak.seq, problem: result.firstBreak.problem })}\n`,
       );
       process.stderr.write(`audit: chain broken: ${describeBreak(result.firstBreak)}\n`);
-      return EXIT_CHAIN_BROKEN;
+      return EXIT.integrity;
     }
     process.stdout.write(`${JSON.stringify({ ok: true, entries: result.entries, head: result.head })}\n`);
     return EXIT.ok;
