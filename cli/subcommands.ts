@@ -21,6 +21,11 @@ export const subcommands: Subcommand[] = [
     run: async (argv) => (await import("../inference-sidecar/cli.ts")).main(argv),
   },
   {
+    name: "monitor",
+    summary: "the validation ledger and drift engine (records, annotations, references, policies, consent)",
+    run: async (argv) => (await import("../monitor/cli.ts")).main(argv),
+  },
+  {
     name: "deid",
     summary: "de-identify DICOM files (PS3.15 Basic profile and options), verify a result",
     run: async (argv) => (await import("../deid/cli.ts")).main(argv),

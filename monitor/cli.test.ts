@@ -1,0 +1,29 @@
+import { describe, expect, it } from "vitest";
+import { parseFlags } from "./cli.ts";
+
+describe("medmlops monitor flags", () => {
+  it("defaults to PGlite in ./medmlops-monitor-data on port 8090", () => {
+    expect(parseFlags([], {})).toMatchObject({
+      port: 8090,
+      "data-dir": "./medmlops-monitor-data",
+      host: "0.0.0.0",
+    });
+  });
+  it("takes PostgreSQL from MEDMLOPS_DATABASE_URL unless a flag names an engine", () => {
+    const env = { MEDMLOPS_DATABASE_URL: "postgres://u@db:5432/m" };
+    expect(parseFlags([], env)).toMatchObject({ "database-url": "postgres://u@db:5432/m" });
+    expect(parseFlags(["--data-dir", "/d"], env)).toMatchObject({ "data-dir": "/d" });
+    expect(parseFlags(["--data-dir", "/d"], env)).not.toHaveProperty("database-url");
+  });
+  it("refuses both engines, a bad URL and a bad port", () => {
+    expect(() => parseFlags(["--data-dir", "/d", "--database-url", "postgres://x/y"], {})).toThrow(
+      /not both/,
+    );
+    expect(() => parseFlags(["--database-url", "mysql://x"], {})).toThrow(/postgres:\/\//);
+    expect(() => parseFlags(["--port", "70000"], {})).toThrow(/--port/);
+    expect(() => parseFlags(["--bogus"], {})).toThrow();
+  });
+  it("reads the log level from the environment", () => {
+    expect(parseFlags([], { MEDMLOPS_LOG_LEVEL: "debug" })).toMatchObject({ "log-level": "debug" });
+  });
+});

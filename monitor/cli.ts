@@ -1,0 +1,126 @@
+/**
+ * `medmlops monitor`: the validation ledger and drift engine (HTTP, no Kubernetes credentials).
+ * `medmlops monitor profile`: build a reference profile offline from NDJSON records.
+ * Start order: open storage and apply migrations, then listen (ready once listening).
+ * SIGTERM/SIGINT: stop accepting, finish in-flight requests, close storage, exit 0.
+ */
+import { parseArgs } from "node:util";
+import { pino } from "pino";
+import { z } from "zod";
+import { EXIT } from "../cli/exit-codes.ts";
+
+export const USAGE = `usage: medmlops monitor [options]
+       medmlops monitor profile --records FILE.ndjson --out profile.json [--bins N]
+
+Stores inference records, annotations, reference profiles, policies and consent decisions; evaluates
+ValidationPolicies (drift and metrics with confidence intervals). See docs/monitor.md.
+
+Options:
+  --port P              listen port (default 8090)
+  --host H              listen address (default 0.0.0.0)
+  --data-dir DIR        embedded storage (PGlite) in DIR (default: $MEDMLOPS_MONITOR_DATA_DIR, else ./medmlops-monitor-data)
+  --database-url URL    PostgreSQL instead, postgres://user:pass@host:5432/db (default: $MEDMLOPS_DATABASE_URL)
+  --log-level L         trace|debug|info|warn|error (default: $MEDMLOPS_LOG_LEVEL, else info)
+  -h, --help            show this help
+Exit codes: 0 stopped cleanly, 1 storage or listen failure, 2 usage error.`;
+
+const Flags = z
+  .object({
+    port: z.coerce.number().int().min(0).max(65535).default(8090),
+    host: z.string().min(1).default("0.0.0.0"),
+    "data-dir": z.string().min(1).optional(),
+    "database-url": z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, "--database-url must start with postgres:// or postgresql://")
+      .optional(),
+    "log-level": z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+  })
+  .refine((f) => !(f["data-dir"] && f["database-url"]), {
+    message: "give --data-dir or --database-url, not both",
+  });
+export type MonitorFlags = z.infer<typeof Flags>;
+
+export function parseFlags(argv: string[], env: NodeJS.ProcessEnv = process.env): MonitorFlags | "help" {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      port: { type: "string" },
+      host: { type: "string" },
+      "data-dir": { type: "string" },
+      "database-url": { type: "string" },
+      "log-level": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) return "help";
+  const { help: _h, ...flags } = values;
+  const merged: Record<string, unknown> = { ...flags };
+  // Environment fills only what no flag gave; a flag for one engine hides the other engine's variable.
+  if (!merged["data-dir"] && !merged["database-url"]) {
+    if (env["MEDMLOPS_DATABASE_URL"]) merged["database-url"] = env["MEDMLOPS_DATABASE_URL"];
+    else merged["data-dir"] = env["MEDMLOPS_MONITOR_DATA_DIR"] || "./medmlops-monitor-data";
+  }
+  if (!merged["log-level"] && env["MEDMLOPS_LOG_LEVEL"]) merged["log-level"] = env["MEDMLOPS_LOG_LEVEL"];
+  const parsed = Flags.safeParse(merged);
+  if (!parsed.success) {
+    throw new Error(
+      parsed.error.issues
+        .map((i) => (i.path.length ? `--${i.path.join(".")}: ${i.message}` : i.message))
+        .join("; "),
+    );
+  }
+  return parsed.data;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  if (argv[0] === "profile") return (await import("./profile-cli.ts")).main(argv.slice(1));
+  let flags: MonitorFlags | "help";
+  try {
+    flags = parseFlags(argv);
+  } catch (err) {
+    process.stderr.write(
+      `medmlops monitor: ${err instanceof Error ? err.message : String(err)}\n\n${USAGE}\n`,
+    );
+    return EXIT.usage;
+  }
+  if (flags === "help") {
+    process.stdout.write(`${USAGE}\n`);
+    return EXIT.ok;
+  }
+  const log = pino({ level: flags["log-level"], base: { service: "medmlops-monitor" } });
+  const { openDb } = await import("./db/index.ts");
+  const { buildServer } = await import("./server.ts");
+  let db: Awaited<ReturnType<typeof openDb>>;
+  try {
+    db = await openDb({ databaseUrl: flags["database-url"], dataDir: flags["data-dir"] });
+  } catch (err) {
+    // pg's connection errors name host and port, never the password
+    log.error({ err: err instanceof Error ? err.message : String(err) }, "cannot open storage");
+    return EXIT.failure;
+  }
+  log.info({ engine: db.engine }, "storage open, migrations applied");
+  const { app } = await buildServer({ db, log });
+  try {
+    await app.listen({ port: flags.port, host: flags.host });
+  } catch (err) {
+    log.error({ err: err instanceof Error ? err.message : String(err) }, "cannot listen");
+    await db.close();
+    return EXIT.failure;
+  }
+  const address = app.server.address();
+  log.info({ port: typeof address === "object" && address ? address.port : flags.port }, "monitor listening");
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      log.info({ signal }, "signal received, draining");
+      resolve();
+    };
+    process.once("SIGTERM", () => stop("SIGTERM"));
+    process.once("SIGINT", () => stop("SIGINT"));
+  });
+  await app.close();
+  await db.close();
+  log.info("stopped");
+  return EXIT.ok;
+}

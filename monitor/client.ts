@@ -1,0 +1,191 @@
+/**
+ * A small typed client of the monitor's HTTP API (global fetch + zod). No fastify, no storage engine: the
+ * operator's controllers and the sidecar import it cheaply. Errors the monitor answers surface as
+ * `MonitorError { status, code }`; a monitor that cannot be reached (refused, reset, timed out) as
+ * `MonitorUnavailableError`, so callers can fail safe (a monitoring outage never fails a model over).
+ */
+import type { z } from "zod";
+import {
+  type Annotation,
+  type AnnotationsResponse,
+  AnnotationsResponseSchema,
+  type ConsentResponse,
+  ConsentResponseSchema,
+  ErrorBodySchema,
+  type EraseResponse,
+  EraseResponseSchema,
+  type EvaluateRequest,
+  type EvaluateResponse,
+  EvaluateResponseSchema,
+  type FreezeReference,
+  type MonitorRecord,
+  type PutConsent,
+  type PutPolicy,
+  type RecordsResponse,
+  RecordsResponseSchema,
+  type ReferenceResponse,
+  ReferenceResponseSchema,
+  type WorklistResponse,
+  WorklistResponseSchema,
+} from "./wire.ts";
+
+export type * from "./wire.ts";
+
+export class MonitorError extends Error {
+  override name = "MonitorError";
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export class MonitorUnavailableError extends Error {
+  override name = "MonitorUnavailableError";
+}
+
+export interface MonitorClientOptions {
+  /** Per-request timeout (default 30 s; evaluation over a large window can take a second). */
+  timeoutMs?: number;
+  fetch?: typeof fetch;
+}
+
+const seg = (s: string) => encodeURIComponent(s);
+
+export class MonitorClient {
+  readonly baseUrl: string;
+  readonly #timeoutMs: number;
+  readonly #fetch: typeof fetch;
+
+  constructor(baseUrl: string, opts: MonitorClientOptions = {}) {
+    this.baseUrl = baseUrl.replace(/\/+$/, "");
+    this.#timeoutMs = opts.timeoutMs ?? 30_000;
+    this.#fetch = opts.fetch ?? fetch;
+  }
+
+  postRecords(records: MonitorRecord[]): Promise<RecordsResponse> {
+    return this.#call("POST", "/v1/records", { records }, RecordsResponseSchema);
+  }
+
+  postAnnotations(annotations: Annotation[]): Promise<AnnotationsResponse> {
+    return this.#call("POST", "/v1/annotations", { annotations }, AnnotationsResponseSchema);
+  }
+
+  /** Stores a reference profile document, or freezes one from stored records ({fromRecords} | {firstRecords}). */
+  putReference(
+    namespace: string,
+    model: string,
+    version: string,
+    body: FreezeReference | Record<string, unknown>,
+  ): Promise<ReferenceResponse> {
+    return this.#call(
+      "PUT",
+      `/v1/references/${seg(namespace)}/${seg(model)}/${seg(version)}`,
+      body,
+      ReferenceResponseSchema,
+    );
+  }
+
+  async putPolicy(namespace: string, name: string, body: PutPolicy): Promise<void> {
+    await this.#call("PUT", `/v1/policies/${seg(namespace)}/${seg(name)}`, body, undefined);
+  }
+
+  async deletePolicy(namespace: string, name: string): Promise<void> {
+    await this.#call("DELETE", `/v1/policies/${seg(namespace)}/${seg(name)}`, undefined, undefined);
+  }
+
+  evaluatePolicy(namespace: string, name: string, body: EvaluateRequest): Promise<EvaluateResponse> {
+    return this.#call(
+      "POST",
+      `/v1/policies/${seg(namespace)}/${seg(name)}/evaluate`,
+      body,
+      EvaluateResponseSchema,
+    );
+  }
+
+  worklist(q: { namespace: string; model: string; limit?: number }): Promise<WorklistResponse> {
+    const qs = new URLSearchParams({ namespace: q.namespace, model: q.model });
+    if (q.limit !== undefined) qs.set("limit", String(q.limit));
+    return this.#call("GET", `/v1/worklist?${qs}`, undefined, WorklistResponseSchema);
+  }
+
+  putConsent(pseudonym: string, spec: PutConsent): Promise<ConsentResponse> {
+    return this.#call("PUT", `/v1/consent/${seg(pseudonym)}`, spec, ConsentResponseSchema);
+  }
+
+  async deleteConsent(pseudonym: string): Promise<void> {
+    await this.#call("DELETE", `/v1/consent/${seg(pseudonym)}`, undefined, undefined);
+  }
+
+  eraseConsent(pseudonym: string): Promise<EraseResponse> {
+    return this.#call("POST", `/v1/consent/${seg(pseudonym)}/erase`, {}, EraseResponseSchema);
+  }
+
+  /** True when /readyz answers 200 (storage reachable). */
+  async ready(): Promise<boolean> {
+    try {
+      await this.#call("GET", "/readyz", undefined, undefined);
+      return true;
+    } catch (err) {
+      if (err instanceof MonitorError || err instanceof MonitorUnavailableError) return false;
+      throw err;
+    }
+  }
+
+  async #call<S extends z.ZodType | undefined>(
+    method: string,
+    path: string,
+    body: unknown,
+    schema: S,
+  ): Promise<S extends z.ZodType ? z.output<S> : undefined> {
+    let res: Response;
+    try {
+      res = await this.#fetch(`${this.baseUrl}${path}`, {
+        method,
+        headers: body === undefined ? {} : { "content-type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(this.#timeoutMs),
+      });
+    } catch (err) {
+      // The URL path may hold a pseudonym: say which operation failed, not which URL.
+      const why =
+        err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.name) : "error";
+      throw new MonitorUnavailableError(
+        `monitor unreachable (${method} ${path.split("/").slice(0, 3).join("/")}): ${why}`,
+      );
+    }
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = text.length > 0 ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
+    if (!res.ok) {
+      const e = ErrorBodySchema.safeParse(json);
+      // 502/503/504: a proxy without a backend, or storage down — the monitor is unavailable, not wrong
+      if (
+        res.status === 502 ||
+        res.status === 503 ||
+        res.status === 504 ||
+        (res.status >= 500 && !e.success)
+      ) {
+        throw new MonitorUnavailableError(
+          `monitor answered ${res.status}${e.success ? ` ${e.data.code}` : ""}`,
+        );
+      }
+      throw new MonitorError(
+        res.status,
+        e.success ? e.data.code : `HTTP_${res.status}`,
+        e.success ? e.data.error : `monitor answered ${res.status}`,
+      );
+    }
+    if (schema === undefined) return undefined as never;
+    const parsed = schema.safeParse(json);
+    if (!parsed.success)
+      throw new MonitorError(res.status, "BAD_RESPONSE", "monitor answered an unexpected shape");
+    return parsed.data as never;
+  }
+}

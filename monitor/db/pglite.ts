@@ -1,0 +1,47 @@
+import { mkdirSync } from "node:fs";
+import { PGlite, type Transaction } from "@electric-sql/pglite";
+import type { Db, Queryable, QueryResult } from "./types.ts";
+
+/**
+ * The embedded engine. PGlite is a single connection: statements and transactions are serialised by
+ * PGlite itself, which is what a one-replica monitor on a PVC needs. `dataDir` undefined = in memory (tests).
+ */
+export async function openPglite(dataDir: string | undefined): Promise<Db> {
+  if (dataDir !== undefined) mkdirSync(dataDir, { recursive: true });
+  const pg = await PGlite.create(dataDir === undefined ? {} : { dataDir });
+  return new PgliteDb(pg);
+}
+
+function wrap(q: PGlite | Transaction): Queryable {
+  return {
+    async query<T>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<T>> {
+      const r = await q.query<T>(sql, params as unknown[]);
+      return { rows: r.rows, rowCount: r.affectedRows ?? r.rows.length };
+    },
+    async exec(sql: string): Promise<void> {
+      await q.exec(sql);
+    },
+  };
+}
+
+class PgliteDb implements Db {
+  readonly engine = "pglite" as const;
+  readonly #pg: PGlite;
+  readonly #q: Queryable;
+  constructor(pg: PGlite) {
+    this.#pg = pg;
+    this.#q = wrap(pg);
+  }
+  query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<T>> {
+    return this.#q.query<T>(sql, params);
+  }
+  exec(sql: string): Promise<void> {
+    return this.#q.exec(sql);
+  }
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    return this.#pg.transaction((tx) => fn(wrap(tx)));
+  }
+  async close(): Promise<void> {
+    if (!this.#pg.closed) await this.#pg.close();
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * Test helpers: a real monitor on a free loopback port. For other workstreams' tests too:
+ *
+ *   const m = await startMonitor();                // PGlite in a fresh temp dir (a copy of a migrated template)
+ *   const m = await startMonitor({ databaseUrl });  // PostgreSQL (see test/support/postgres.ts)
+ *   await m.client.putPolicy(...); ... await m.stop();
+ *
+ *   const p = await spawnMonitor({ dataDir });      // `medmlops monitor` as a child process (kill/restart tests)
+ *   p.kill("SIGKILL"); await p.exited;
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { rmSync } from "node:fs";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { MonitorClient } from "../client.ts";
+import type { Db } from "../db/index.ts";
+import { openDb } from "../db/index.ts";
+import type { MonitorContext } from "../context.ts";
+import { buildServer } from "../server.ts";
+import { freshPgliteDir } from "./pglite-template.ts";
+
+export { freshPgliteDir, pgliteTemplateDir } from "./pglite-template.ts";
+
+export interface StartedMonitor {
+  url: string;
+  client: MonitorClient;
+  db: Db;
+  ctx: MonitorContext;
+  /** The PGlite directory (undefined on PostgreSQL). */
+  dataDir: string | undefined;
+  stop(): Promise<void>;
+}
+
+export interface StartMonitorOptions {
+  databaseUrl?: string;
+  /** PGlite directory; default a fresh temp dir, removed by stop(). */
+  dataDir?: string;
+  now?: () => Date;
+}
+
+export async function startMonitor(opts: StartMonitorOptions = {}): Promise<StartedMonitor> {
+  const ownDir = !opts.databaseUrl && !opts.dataDir;
+  const dataDir = opts.databaseUrl ? undefined : (opts.dataDir ?? (await freshPgliteDir()));
+  const db = await openDb({ databaseUrl: opts.databaseUrl, dataDir });
+  const { app, ctx } = await buildServer({ db, ...(opts.now ? { now: opts.now } : {}) });
+  await app.listen({ port: 0, host: "127.0.0.1" });
+  const addr = app.server.address();
+  const port = typeof addr === "object" && addr ? addr.port : 0;
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    url,
+    client: new MonitorClient(url),
+    db,
+    ctx,
+    dataDir,
+    async stop() {
+      await app.close();
+      await db.close();
+      if (ownDir && dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface SpawnedMonitor {
+  url: string;
+  client: MonitorClient;
+  process: ChildProcess;
+  exited: Promise<number | null>;
+  kill(signal?: NodeJS.Signals): void;
+  /** SIGTERM and wait for the exit code. */
+  stop(): Promise<number | null>;
+}
+
+const BIN = fileURLToPath(new URL("../../bin/medmlops.js", import.meta.url));
+
+/** Runs `medmlops monitor` on a free loopback port and waits until it listens (its log names the port). */
+export async function spawnMonitor(
+  opts: { dataDir?: string; databaseUrl?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<SpawnedMonitor> {
+  const args = [BIN, "monitor", "--port", "0", "--host", "127.0.0.1", "--log-level", "info"];
+  if (opts.databaseUrl) args.push("--database-url", opts.databaseUrl);
+  else if (opts.dataDir) args.push("--data-dir", opts.dataDir);
+  const child = spawn(process.execPath, args, {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, MEDMLOPS_DATABASE_URL: "", ...opts.env },
+  });
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  let stderr = "";
+  child.stderr!.on("data", (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4000);
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`monitor did not listen in time; stderr: ${stderr}`)),
+      opts.timeoutMs ?? 60_000,
+    );
+    const lines = createInterface({ input: child.stdout! });
+    lines.on("line", (line) => {
+      try {
+        const j = JSON.parse(line) as { msg?: string; port?: number };
+        if (j.msg === "monitor listening" && typeof j.port === "number") {
+          clearTimeout(timer);
+          resolve(j.port);
+        }
+      } catch {
+        // not a log line
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`monitor exited with ${code} before listening; stderr: ${stderr}`));
+    });
+  });
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    url,
+    client: new MonitorClient(url),
+    process: child,
+    exited,
+    kill: (signal = "SIGTERM") => {
+      child.kill(signal);
+    },
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      return exited;
+    },
+  };
+}
