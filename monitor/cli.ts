@@ -7,7 +7,7 @@
 import { parseArgs } from "node:util";
 import { pino } from "pino";
 import { z } from "zod";
-import { EXIT } from "../cli/exit-codes.ts";
+import { EXIT } from "../common/exit-codes.ts";
 
 export const USAGE = `usage: medmlops monitor [options]
        medmlops monitor profile --records FILE.ndjson --out profile.json [--bins N]
