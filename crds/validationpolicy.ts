@@ -8,6 +8,7 @@ import {
   LocalObjectReference,
   MAX_MESSAGE,
   MAX_NAME,
+  MAX_TEXT,
   ObservedGeneration,
   Timestamp,
 } from "./common.ts";
@@ -291,6 +292,51 @@ const MetricResultSchema = z
   })
   .describe("One metric evaluation.");
 
+export const EpisodeSchema = z
+  .object({
+    key: DnsLabel.describe("Deterministic episode key (policy, kind, version, start): names its RetrainJob."),
+    type: z
+      .enum(["Breach", "Drift"])
+      .describe("Breach: a metric outside its bound; Drift: a drift check fired."),
+    version: DnsLabel.describe("Model version the episode concerns."),
+    startedAt: Timestamp.describe("Evaluation that opened the episode."),
+    endedAt: Timestamp.optional().describe("Evaluation that closed it (absent while open)."),
+    reason: z
+      .string()
+      .max(MAX_MESSAGE)
+      .describe("What fired: metric, subgroup, bound or feature, test. No patient data."),
+    actions: z
+      .array(ActionSchema)
+      .max(4)
+      .optional()
+      .describe(
+        "Actions taken in this episode (each at most once); the MedModel controller reads Failover and Suspend.",
+      ),
+    skipped: z
+      .array(
+        z
+          .object({
+            type: ActionSchema.describe("The action not taken."),
+            reason: z.string().max(MAX_TEXT).describe("Why it was not taken."),
+          })
+          .describe("An action not taken, and why."),
+      )
+      .max(4)
+      .optional()
+      .describe("Configured actions not taken (e.g. Retrain outside changeControl.allowedModifications)."),
+    retrainJob: DnsLabel.optional().describe("The RetrainJob the Retrain action created."),
+    resumed: z
+      .object({
+        by: z.string().max(MAX_NAME).describe("Who resumed the model (medmlops.io/resumed-by)."),
+        reason: z.string().max(MAX_TEXT).describe("Why (medmlops.io/resume-reason)."),
+        at: Timestamp.describe("When the controller saw the resume annotation."),
+      })
+      .optional()
+      .describe("A person resumed the model after this episode's Suspend action."),
+  })
+  .describe("One breach or drift episode.");
+export type Episode = z.infer<typeof EpisodeSchema>;
+
 export const ValidationPolicyStatusSchema = z
   .object({
     observedGeneration: ObservedGeneration,
@@ -313,6 +359,7 @@ export const ValidationPolicyStatusSchema = z
       .array(
         z
           .object({
+            version: DnsLabel.optional().describe("Model version whose traffic was compared."),
             feature: z.string().max(MAX_NAME).describe("Feature compared."),
             test: z.string().max(32).describe("Test used."),
             statistic: z.number().describe("Test statistic."),
@@ -324,6 +371,13 @@ export const ValidationPolicyStatusSchema = z
       .max(32)
       .optional()
       .describe("Latest drift results."),
+    episodes: z
+      .array(EpisodeSchema)
+      .max(32)
+      .optional()
+      .describe(
+        "Breach and drift episodes, open ones and the latest closed ones: each action is taken once per episode.",
+      ),
     lastAction: z
       .object({
         type: ActionSchema.describe("Action taken."),
