@@ -263,8 +263,15 @@ describe("options", () => {
 });
 
 describe("Clean Pixel Data", () => {
+  // 8 × 32: large enough to carry a line of text (smaller images are released, see overquarantine.test.ts).
   const us8 = (specs: Spec[]) =>
-    specs.map((s): Spec => (s[0] === TAG.Modality ? [TAG.Modality, "CS", "US"] : s));
+    specs.map((s): Spec => {
+      if (s[0] === TAG.Modality) return [TAG.Modality, "CS", "US"];
+      if (s[0] === TAG.Rows) return [TAG.Rows, "US", us(8)];
+      if (s[0] === TAG.Columns) return [TAG.Columns, "US", us(32)];
+      if (s[0] === TAG.PixelData) return [TAG.PixelData, "OW", new Uint8Array(8 * 32 * 2).fill(7)];
+      return s;
+    });
   it("quarantines ultrasound and BurnedInAnnotation YES without a matching mask", () => {
     const r1 = deidentify(buildFile(us8(baseSpecs())), { key: TEST_KEY });
     expect(r1.ok ? "" : r1.code).toBe("BURNED_IN_ANNOTATION");
@@ -277,8 +284,8 @@ describe("Clean Pixel Data", () => {
   it("blanks the configured rectangle, sets BurnedInAnnotation NO and adds 113101", () => {
     const mask = {
       manufacturer: "acme medical",
-      rows: 4,
-      columns: 4,
+      rows: 8,
+      columns: 32,
       rectangles: [{ x: 0, y: 0, width: 2, height: 1 }],
     };
     const r = ok(
@@ -300,8 +307,8 @@ describe("Clean Pixel Data", () => {
   it("a mask for another device does not match", () => {
     const mask = {
       manufacturer: "OTHER",
-      rows: 4,
-      columns: 4,
+      rows: 8,
+      columns: 32,
       rectangles: [{ x: 0, y: 0, width: 2, height: 1 }],
     };
     const r = deidentify(buildFile(us8(baseSpecs())), {

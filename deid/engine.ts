@@ -96,7 +96,7 @@ function buildMeta(dataset: readonly Element[], ts: TransferSyntax): Element[] {
 }
 
 function handlePixels(dataset: Element[], options: DeidOptions, ctx: Ctx, le: boolean): boolean {
-  const suspicion = burnedInSuspicion(dataset);
+  const suspicion = burnedInSuspicion(dataset, le);
   const wantsClean = ctx.options.has("CleanPixelData");
   const mask =
     wantsClean && find(dataset, TAG.PixelData) ? findMask(dataset, options.pixelMasks ?? [], le) : undefined;
@@ -111,6 +111,31 @@ function handlePixels(dataset: Element[], options: DeidOptions, ctx: Ctx, le: bo
   const i = dataset.findIndex((e) => e.tag === TAG.PixelData);
   dataset[i] = cleaned;
   return true;
+}
+
+/**
+ * Every instance needs SOP Class and Instance UIDs. When the data set lacks one but the file meta holds it
+ * (Media Storage SOP Class/Instance UID — the same identity by PS3.10), the meta's is inserted into the data set
+ * (then remapped like any other); with neither, the file is quarantined. Returns the names of those taken.
+ */
+function sopUidsFromMeta(ds: Element[], meta: readonly Element[]): string[] {
+  const taken: string[] = [];
+  for (const [tag, metaTag, name] of [
+    [TAG.SOPClassUID, TAG.MediaStorageSOPClassUID, "SOP Class UID"],
+    [TAG.SOPInstanceUID, TAG.MediaStorageSOPInstanceUID, "SOP Instance UID"],
+  ] as const) {
+    if (str(find(ds, tag)) !== "") continue;
+    const fromMeta = str(find(meta, metaTag)).replace(/\0/g, "");
+    if (!/^[0-9]+(\.[0-9]+)*$/.test(fromMeta) || fromMeta.length > 64)
+      throw new DeidError("MISSING_REQUIRED_UID", `${name} missing from the data set and the file meta`);
+    const i = ds.findIndex((e) => e.tag === tag);
+    const element: Element = { tag, vr: "UI", value: encode(fromMeta, "UI") };
+    if (i >= 0) ds[i] = element;
+    else ds.push(element);
+    taken.push(name);
+  }
+  if (taken.length > 0) ds.sort((a, b) => a.tag - b.tag);
+  return taken;
 }
 
 /** De-identifies one DICOM instance held in memory. Never throws: failures come back as quarantine outcomes. */
@@ -139,15 +164,13 @@ function run(input: Uint8Array, options: DeidOptions): DeidOutcome {
       "DICOMDIR (media directory) files are not de-identified; re-create them",
     );
   }
-  const sopClass = str(find(ds, TAG.SOPClassUID));
-  const sopInstance = str(find(ds, TAG.SOPInstanceUID));
-  if (sopClass === "" || sopInstance === "") {
-    throw new DeidError("MISSING_REQUIRED_UID", "SOP Class UID or SOP Instance UID missing");
-  }
+  const fromMeta = sopUidsFromMeta(ds, parsed.meta);
   checkCharacterSets(ds);
   if (parsed.ts.explicit) checkVrs(ds);
 
   const warnings = new Set<string>();
+  if (fromMeta.length > 0)
+    warnings.add(`${fromMeta.join(" and ")} missing from the data set: taken from the file meta`);
   if (parsed.framing !== "part10") warnings.add(`input had no standard file meta header (${parsed.framing})`);
   const rawPatientId = str(find(ds, TAG.PatientID));
   let basis = rawPatientId;

@@ -13,10 +13,31 @@ import { str } from "./values.ts";
 const SECONDARY_CAPTURE = /^1\.2\.840\.10008\.5\.1\.4\.1\.1\.7(\.[1-4])?$/;
 const ULTRASOUND = /^1\.2\.840\.10008\.5\.1\.4\.1\.1\.(6\.[12]|3\.1)$/;
 
-/** Why this image must be assumed to carry burned-in text, or undefined. */
-export function burnedInSuspicion(ds: readonly Element[]): string | undefined {
+/**
+ * Below this an image cannot hold one legible line of an identifier: the smallest bitmap fonts scanners burn in
+ * are 5×7 pixels in 6×8 cells, and a name or ID needs at least four characters — 24 × 8 pixels, either way round.
+ */
+export const LEGIBLE_TEXT_MIN = { shortSide: 8, longSide: 24 } as const;
+
+/** Whether rows × columns is too small for one legible line of four characters of the smallest scanner font. */
+export function tooSmallForText(rows: number, columns: number): boolean {
+  return (
+    Math.min(rows, columns) < LEGIBLE_TEXT_MIN.shortSide ||
+    Math.max(rows, columns) < LEGIBLE_TEXT_MIN.longSide
+  );
+}
+
+/**
+ * Why this image must be assumed to carry burned-in text, or undefined. The rule: BurnedInAnnotation YES always;
+ * otherwise ultrasound and secondary capture (by SOP class or modality) unless the image is too small for text
+ * (LEGIBLE_TEXT_MIN). Other modalities (CT, MR, …) put annotations in overlays or headers, not pixels.
+ */
+export function burnedInSuspicion(ds: readonly Element[], le = true): string | undefined {
   if (!find(ds, TAG.PixelData)) return undefined;
   if (str(find(ds, TAG.BurnedInAnnotation)).toUpperCase() === "YES") return "BurnedInAnnotation is YES";
+  const rows = num(find(ds, TAG.Rows), le);
+  const columns = num(find(ds, TAG.Columns), le);
+  if (rows !== undefined && columns !== undefined && tooSmallForText(rows, columns)) return undefined;
   const modality = str(find(ds, TAG.Modality)).toUpperCase();
   const sopClass = str(find(ds, TAG.SOPClassUID));
   if (modality === "US" || ULTRASOUND.test(sopClass)) return "ultrasound images carry burned-in text";

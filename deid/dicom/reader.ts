@@ -217,8 +217,10 @@ function vrAt(b: Uint8Array, at: number): string {
 }
 
 /** Guesses the encoding of a data set that has no (usable) transfer syntax, the way toolkits do. */
-function detect(buf: Uint8Array, pos: number): TransferSyntax {
-  if (buf.length - pos < 8) throw new DeidError("NOT_DICOM", "too short to be DICOM");
+function detect(buf: Uint8Array, pos: number, hasMeta = false): TransferSyntax {
+  const prefix = hasMeta ? "file meta without a transfer syntax" : "no DICM prefix";
+  if (buf.length - pos < 8)
+    throw new DeidError("NOT_DICOM", hasMeta ? `${prefix} and no data set` : "too short to be DICOM");
   const gLE = (buf[pos] ?? 0) | ((buf[pos + 1] ?? 0) << 8);
   const gBE = ((buf[pos] ?? 0) << 8) | (buf[pos + 1] ?? 0);
   const explicitVr = ALL_VRS.has(vrAt(buf, pos + 4));
@@ -226,7 +228,7 @@ function detect(buf: Uint8Array, pos: number): TransferSyntax {
   if (explicitVr && plausible(gLE)) return transferSyntax("1.2.840.10008.1.2.1") as TransferSyntax;
   if (explicitVr && plausible(gBE)) return transferSyntax("1.2.840.10008.1.2.2") as TransferSyntax;
   if (plausible(gLE)) return transferSyntax("1.2.840.10008.1.2") as TransferSyntax;
-  throw new DeidError("NOT_DICOM", "no DICM prefix and no recognisable data set");
+  throw new DeidError("NOT_DICOM", `${prefix} and no recognisable data set`);
 }
 
 function stringValue(e: Element | undefined): string | undefined {
@@ -259,7 +261,7 @@ export function readFile(input: Uint8Array): ParsedFile {
     pos = r.pos;
     const tsUid = stringValue(meta.find((e) => e.tag === TAG.TransferSyntaxUID));
     if (tsUid === undefined || tsUid === "") {
-      ts = detect(input, pos);
+      ts = detect(input, pos, true);
     } else {
       const known = transferSyntax(tsUid);
       if (!known) {
