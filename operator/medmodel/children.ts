@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import type { MedModel, MedModelVersion } from "../../crds/index.ts";
-import { type KubeObject, ownerReference } from "../runtime/index.ts";
+import { canonicalJson, type KubeObject, ownerReference } from "../runtime/index.ts";
 import type { Decision } from "./types.ts";
 
 export const LABEL = {
@@ -111,18 +111,8 @@ export function sourceVolume(uri: string, index: number): Source {
   };
 }
 
-function stableJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v) =>
-    v && typeof v === "object" && !Array.isArray(v)
-      ? Object.fromEntries(
-          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)),
-        )
-      : v,
-  );
-}
-
 export function effectiveSignature(model: MedModel, version: MedModelVersion): string {
-  return stableJson(version.signature ?? model.spec.signature);
+  return canonicalJson(version.signature ?? model.spec.signature);
 }
 
 export function buildConfigMap(model: MedModel, decision: Pick<Decision, "control">): KubeObject {

@@ -3,90 +3,19 @@
 // test/integration/medmodel-controller.test.ts.
 import pino from "pino";
 import { describe, expect, it } from "vitest";
-import type {
-  Cache,
-  Client,
-  ControllerDeps,
-  EventRecorder,
-  GVK,
-  KubeObject,
-  ListOptions,
-  ObjectKey,
-} from "../runtime/index.ts";
+import type { GVK, KubeObject } from "../runtime/index.ts";
+import { fakeDeps } from "../runtime/testing/fake-deps.ts";
 import { MedModelKind, medModelControllerWith } from "./controller.ts";
 import { medModelManifest } from "./fixtures.ts";
-
-const kindKey = (gvk: GVK) => gvk.kind;
-
-class MemoryCache implements Cache {
-  objects = new Map<string, KubeObject>();
-  put(kind: string, obj: KubeObject) {
-    this.objects.set(`${kind}/${obj.metadata?.namespace}/${obj.metadata?.name}`, structuredClone(obj));
-  }
-  get<T extends KubeObject>(gvk: GVK, key: ObjectKey): T | undefined {
-    return this.objects.get(`${kindKey(gvk)}/${key.namespace}/${key.name}`) as T | undefined;
-  }
-  list<T extends KubeObject>(gvk: GVK, opts: ListOptions = {}): T[] {
-    return [...this.objects.entries()]
-      .filter(([k]) => k.startsWith(`${kindKey(gvk)}/`))
-      .map(([, o]) => o as T)
-      .filter((o) => !opts.namespace || o.metadata?.namespace === opts.namespace)
-      .filter((o) => Object.entries(opts.labels ?? {}).every(([k, v]) => o.metadata?.labels?.[k] === v));
-  }
-}
-
-class RecordingClient implements Client {
-  applied: KubeObject[] = [];
-  statuses: KubeObject[] = [];
-  deleted: string[] = [];
-  patches: object[] = [];
-  rv = 100;
-  constructor(private readonly cache: MemoryCache) {}
-  async apply<T extends KubeObject = KubeObject>(obj: KubeObject): Promise<T> {
-    this.applied.push(obj);
-    const stored = {
-      ...structuredClone(obj),
-      metadata: { ...obj.metadata, resourceVersion: String(++this.rv), generation: 1 },
-    };
-    this.cache.put(obj.kind ?? "", stored);
-    return stored as T;
-  }
-  async applyStatus<T extends KubeObject = KubeObject>(obj: KubeObject): Promise<T> {
-    this.statuses.push(obj);
-    return { ...obj, metadata: { ...obj.metadata, resourceVersion: String(++this.rv) } } as T;
-  }
-  async mergePatch<T extends KubeObject>(_gvk: GVK, _key: ObjectKey, patch: object): Promise<T> {
-    this.patches.push(patch);
-    return {} as T;
-  }
-  async get<T extends KubeObject>(): Promise<T | undefined> {
-    return undefined;
-  }
-  async delete(gvk: GVK, key: ObjectKey): Promise<boolean> {
-    this.deleted.push(`${gvk.kind}/${key.name}`);
-    return true;
-  }
-}
 
 function setup(
   spec: Record<string, unknown> = {},
   annotations?: Record<string, string>,
   served?: (gvk: GVK) => boolean,
 ) {
-  const cache = new MemoryCache();
-  const client = new RecordingClient(cache);
-  const recorded: { reason: string; note: string }[] = [];
-  const events: EventRecorder = { record: (_o, _t, reason, _a, note) => recorded.push({ reason, note }) };
-  const now = new Date("2026-01-01T00:00:00Z");
-  const deps: ControllerDeps = {
-    cache,
-    client,
-    events,
-    log: pino({ level: "silent" }),
-    now: () => now,
-    config: { sidecarImage: "img:1", identity: "test" },
-    ...(served ? { served } : {}),
-  };
+  const t = fakeDeps(served ? { served } : {});
+  const { cache, client } = t;
+  const recorded = t.events;
   const model = medModelManifest("chest", "rad", spec) as KubeObject;
   model.metadata = {
     ...model.metadata,
@@ -95,17 +24,9 @@ function setup(
     resourceVersion: "5",
     ...(annotations ? { annotations } : {}),
   };
-  cache.put("MedModel", model);
-  const controller = medModelControllerWith({})(deps);
-  const reconcile = () =>
-    controller.reconciler.reconcile(
-      { namespace: "rad", name: "chest" },
-      {
-        signal: new AbortController().signal,
-        log: deps.log,
-        now: () => now,
-      },
-    );
+  cache.put(model);
+  const controller = medModelControllerWith({})(t.deps);
+  const reconcile = () => controller.reconciler.reconcile({ namespace: "rad", name: "chest" }, t.context());
   return { cache, client, recorded, controller, reconcile };
 }
 
@@ -198,7 +119,7 @@ describe("MedModel reconciler", () => {
     const observeOwnWrite = () => {
       const model = cache.get<KubeObject>(MedModelKind, { namespace: "rad", name: "chest" })!;
       const status = client.statuses.at(-1)?.["status"];
-      cache.put("MedModel", {
+      cache.put({
         ...model,
         status,
         metadata: { ...model.metadata, resourceVersion: String(client.rv + 1) },
@@ -232,7 +153,7 @@ describe("MedModel reconciler", () => {
       namespace: "rad",
       name: "chest",
     })!;
-    cache.put("MedModel", { ...model, spec: { ...model.spec, versions: model.spec.versions.slice(0, 1) } });
+    cache.put({ ...model, spec: { ...model.spec, versions: model.spec.versions.slice(0, 1) } });
     await reconcile();
     expect(client.deleted.sort()).toEqual(["Deployment/chest-v2", "Service/chest-v2"]);
   });
@@ -249,7 +170,7 @@ describe("MedModel reconciler", () => {
       namespace: "rad",
       name: "chest",
     })!;
-    cache.put("MedModel", { ...model, spec: { ...model.spec, versions: [] } });
+    cache.put({ ...model, spec: { ...model.spec, versions: [] } });
     await reconcile();
     expect(client.applied).toEqual([]);
     const conds = (client.statuses[0]!["status"] as { conditions: { type: string; reason: string }[] })
@@ -277,7 +198,7 @@ describe("MedModel reconciler", () => {
 
   it("does nothing for a model that is gone", async () => {
     const { client, cache, controller } = setup();
-    cache.objects.clear();
+    cache.clear();
     const r = await controller.reconciler.reconcile(
       { namespace: "rad", name: "chest" },
       {
@@ -342,7 +263,7 @@ describe("MedModel reconciler", () => {
         namespace: "rad",
         name: "chest",
       })!;
-      cache.put("MedModel", {
+      cache.put({
         ...model,
         spec: { ...model.spec, rollout: { strategy: "Canary", requireValidation: false } },
       });

@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { formatTerminationMessage } from "../fetch/errors.ts";
-import { observeVersion } from "./observe.ts";
+import { Kinds } from "../runtime/index.ts";
+import { MemoryCache } from "../runtime/testing/memory-cache.ts";
+import { medModel } from "./fixtures.ts";
+import { gather, observeVersion, UnavailableMemos } from "./observe.ts";
 
 const NOW = Date.parse("2026-01-01T00:10:00Z");
 const dep = (replicas: number, available?: { status: string; at: string }) => ({
@@ -92,5 +95,79 @@ describe("observeVersion", () => {
       pods: 0,
       crashLooping: false,
     });
+  });
+});
+
+describe("gather", () => {
+  const model = medModel();
+  const uid = model.metadata.uid!;
+  const labels = (v: string) => ({ "medmlops.io/model": "chest", "medmlops.io/version": v });
+  const deployment = (v: string, ownerUid: string) => ({
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: {
+      name: `chest-${v}`,
+      namespace: "rad",
+      labels: labels(v),
+      ownerReferences: [
+        {
+          apiVersion: "medmlops.io/v1alpha1",
+          kind: "MedModel",
+          name: "chest",
+          uid: ownerUid,
+          controller: true,
+        },
+      ],
+    },
+    spec: { replicas: 1 },
+  });
+  const readyPod = (v: string) => ({
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: `p-${v}`, namespace: "rad", labels: labels(v) },
+    status: { conditions: [{ type: "Ready", status: "True", lastTransitionTime: "2026-01-01T00:05:00Z" }] },
+  });
+
+  it("reads the model's own Deployments, its pods by label, and the policies naming it", () => {
+    const cache = new MemoryCache();
+    cache.put(deployment("v1", uid));
+    cache.put(readyPod("v1"));
+    cache.put({
+      apiVersion: "medmlops.io/v1alpha1",
+      kind: "ValidationPolicy",
+      metadata: { name: "vp", namespace: "rad" },
+      spec: { modelRef: { name: "chest" } },
+      status: { results: [{ version: "v1", metrics: [{ pass: true }] }] },
+    });
+    const o = gather(cache, model, new UnavailableMemos(), NOW);
+    expect(o.deployments.map((d) => d.metadata?.name)).toEqual(["chest-v1"]);
+    expect(o.health["v1"]).toMatchObject({ exists: true, readyReplicas: 1 });
+    expect(o.health["v2"]).toMatchObject({ exists: false, readyReplicas: 0 });
+    expect(o.verdicts).toEqual({ v1: "Passed" });
+  });
+
+  it("does not count a Deployment another owner controls (a deleted model's leftover of the same name)", () => {
+    const cache = new MemoryCache();
+    cache.put(deployment("v1", "uid-of-an-older-chest"));
+    const o = gather(cache, model, new UnavailableMemos(), NOW);
+    expect(o.deployments).toEqual([]);
+    expect(o.health["v1"]?.exists).toBe(false);
+    expect(cache.list(Kinds.Deployment)).toHaveLength(1);
+  });
+
+  it("drops the unavailable memo of a version removed from the spec, and all of a forgotten model", () => {
+    const cache = new MemoryCache();
+    const memos = new UnavailableMemos();
+    gather(cache, model, memos, NOW);
+    expect(memos.size()).toBe(2);
+    gather(
+      cache,
+      { ...model, spec: { ...model.spec, versions: model.spec.versions.slice(0, 1) } },
+      memos,
+      NOW,
+    );
+    expect(memos.size()).toBe(1);
+    memos.forget({ namespace: "rad", name: "chest" });
+    expect(memos.size()).toBe(0);
   });
 });

@@ -1,11 +1,24 @@
 /**
- * Turns what the cache holds about one version (its Deployment and pods) into the VersionHealth the decisions
- * read. Pure, apart from the small memo that remembers since when a version has had no ready pod (kept by the
- * controller; seeded from the Deployment's Available condition so an operator restart does not reset it).
+ * The first step of a reconcile: gather what the decision reads from the cache — per version the health of its
+ * Deployment and pods, and the ValidationPolicy verdicts. Turning one version's Deployment and pods into the
+ * VersionHealth the decisions read is pure, apart from the small memo that remembers since when a version has had
+ * no ready pod (UnavailableMemos; seeded from the Deployment's Available condition so an operator restart does not
+ * reset it).
  */
+import type { MedModel } from "../../crds/index.ts";
 import { parseTerminationMessage } from "../fetch/errors.ts";
-import type { KubeObject } from "../runtime/index.ts";
-import type { VersionFailure, VersionHealth } from "./types.ts";
+import { ValidationPolicyKind } from "../kinds.ts";
+import {
+  type Cache,
+  type KubeObject,
+  Kinds,
+  keyString,
+  listOwned,
+  type ObjectKey,
+} from "../runtime/index.ts";
+import { LABEL } from "./children.ts";
+import type { VersionFailure, VersionHealth, Verdict } from "./types.ts";
+import { policiesFor, verdictsFor } from "./validation.ts";
 
 interface ContainerStatus {
   name: string;
@@ -122,4 +135,72 @@ export function observeVersion(
   if (memo.since !== undefined) health.unavailableSince = memo.since;
   if (readyReplicas > 0) health.readySince = Math.max(...readyTimes);
   return health;
+}
+
+/**
+ * The unavailable-since memos of every model, per version. A model's memos go when the model goes (forget) or is
+ * re-created under the same name (another uid), a version's when it leaves spec.versions.
+ */
+export class UnavailableMemos {
+  private readonly byModel = new Map<string, { uid: string; versions: Map<string, UnavailableMemo> }>();
+
+  /** The memos of `versions` of the model `key` with `uid`; memos of other versions are dropped. */
+  of(key: ObjectKey, uid: string, versions: readonly string[]): (version: string) => UnavailableMemo {
+    const id = keyString(key);
+    let entry = this.byModel.get(id);
+    if (!entry || entry.uid !== uid) {
+      entry = { uid, versions: new Map() };
+      this.byModel.set(id, entry);
+    }
+    const memos = entry.versions;
+    for (const v of [...memos.keys()]) if (!versions.includes(v)) memos.delete(v);
+    return (version) => {
+      let memo = memos.get(version);
+      if (!memo) {
+        memo = {};
+        memos.set(version, memo);
+      }
+      return memo;
+    };
+  }
+
+  forget(key: ObjectKey): void {
+    this.byModel.delete(keyString(key));
+  }
+
+  /** Memos held over all models (for tests). */
+  size(): number {
+    let n = 0;
+    for (const e of this.byModel.values()) n += e.versions.size;
+    return n;
+  }
+}
+
+export interface Observed {
+  /** The model's Deployments (carrying its label AND controlled by its uid). */
+  deployments: KubeObject[];
+  health: Record<string, VersionHealth>;
+  verdicts: Record<string, Verdict>;
+}
+
+/** Gathers, from the cache, everything the decision reads about `model` (a parsed MedModel with its uid). */
+export function gather(cache: Cache, model: MedModel, memos: UnavailableMemos, now: number): Observed {
+  const namespace = model.metadata.namespace ?? "";
+  const name = model.metadata.name ?? "";
+  const names = model.spec.versions.map((v) => v.name);
+  const selector = { [LABEL.model]: name };
+  const deployments = listOwned<DeploymentLike>(cache, Kinds.Deployment, model as KubeObject, {
+    labels: selector,
+  });
+  // Pods belong to ReplicaSets, not to the model: the label says whose they are.
+  const pods = cache.list<PodLike>(Kinds.Pod, { namespace, labels: selector });
+  const memoOf = memos.of({ namespace, name }, model.metadata.uid ?? "", names);
+  const health: Record<string, VersionHealth> = {};
+  for (const v of names) {
+    const dep = deployments.find((d) => d.metadata?.labels?.[LABEL.version] === v);
+    const vpods = pods.filter((p) => p.metadata?.labels?.[LABEL.version] === v);
+    health[v] = observeVersion(dep, vpods, memoOf(v), now);
+  }
+  const policies = policiesFor(name, cache.list(ValidationPolicyKind, { namespace }));
+  return { deployments, health, verdicts: verdictsFor(names, policies) };
 }

@@ -1,5 +1,7 @@
 /**
- * The controller runtime's public door. Controllers (operator/medmodel/, …) import only from here.
+ * The controller runtime's public door. Controllers (operator/medmodel/, …) import only from here (and from
+ * operator/kinds.ts and crds/). The reconcile toolkit every controller shares: OwnedChildren (apply with the
+ * skip-unchanged memo, owner-filtered prune), StatusWriter, canonicalJson, setKstatusConditions.
  * Contract: types.ts. Register a controller factory in operator/controllers.ts.
  */
 export type {
@@ -39,3 +41,7 @@ export {
 export { controllerOf, ownerKey, ownerReference } from "./owner.ts";
 export { type StatusWithGeneration, statusBody } from "./status.ts";
 export { ApiError, isConflict, isGone, isNotFound } from "./rest.ts";
+export { canonicalJson } from "./canonical-json.ts";
+export { childDigest, childMark, controlledBy, listOwned, OwnedChildren } from "./owned-children.ts";
+export { olderThan, StatusWriter } from "./status-writer.ts";
+export { KSTATUS, type KstatusState, setKstatusConditions } from "./kstatus.ts";

@@ -1,0 +1,40 @@
+/**
+ * The build step of a reconcile: every child the decision asks for, paired with the kind the runtime addresses
+ * it by, and the names that must stay when removed versions are pruned. Pure.
+ */
+import type { MedModel } from "../../crds/index.ts";
+import { type GVK, type KubeObject, Kinds } from "../runtime/index.ts";
+import { type BuildOptions, buildChildren, deploymentName } from "./children.ts";
+import { buildHTTPRoute, HTTPRouteKind } from "./httproute.ts";
+import type { Decision } from "./types.ts";
+
+export interface Desired {
+  children: (readonly [KubeObject, GVK])[];
+  /** Whether the model wants an HTTPRoute (spec asks for Gateway API routing and the cluster serves it). */
+  route: boolean;
+  wantedDeployments: Set<string>;
+  wantedServices: Set<string>;
+}
+
+const gvkOf = (o: KubeObject): GVK =>
+  o.kind === "Deployment" ? Kinds.Deployment : o.kind === "Service" ? Kinds.Service : Kinds.ConfigMap;
+
+export function buildDesired(
+  model: MedModel,
+  decision: Decision,
+  opts: BuildOptions & { gatewayApiServed: boolean },
+): Desired {
+  const name = model.metadata.name ?? "";
+  const children = buildChildren(model, decision, { sidecarImage: opts.sidecarImage }).map(
+    (c) => [c, gvkOf(c)] as const,
+  );
+  const route = opts.gatewayApiServed ? buildHTTPRoute(model, decision) : undefined;
+  if (route) children.push([route, HTTPRouteKind] as const);
+  const wantedDeployments = new Set(model.spec.versions.map((v) => deploymentName(name, v.name)));
+  return {
+    children,
+    route: route !== undefined,
+    wantedDeployments,
+    wantedServices: new Set([name, ...wantedDeployments]),
+  };
+}
