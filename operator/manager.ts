@@ -10,6 +10,7 @@ import { startHealthServer } from "./runtime/health-server.ts";
 import type { InformerOptions } from "./runtime/informer.ts";
 import { LeaderElector } from "./runtime/leader-elector.ts";
 import { OperatorMetrics } from "./runtime/metrics.ts";
+import { registerStatusMetrics } from "./status-metrics.ts";
 import { type RestClient, restClientFromKubeConfig } from "./runtime/rest.ts";
 import { gvkId } from "./runtime/gvk.ts";
 import { RestMapper } from "./runtime/rest-mapper.ts";
@@ -73,6 +74,8 @@ export class Manager {
       informer: o.informer,
       onRestart: (kind, reason) => this.metrics.informerRestarts.inc({ kind, reason }),
     });
+    // MedModel and ValidationPolicy status as gauges for the PrometheusRules and dashboards (read at scrape time).
+    registerStatusMetrics(this.metrics.registry, this.cache);
     const mapper = new RestMapper(this.rest);
     this.mapper = mapper;
     this.events = new KubeEventRecorder(this.rest, o.config.identity, o.log.child({ component: "events" }));
