@@ -39,6 +39,13 @@ export {
 } from "./types.ts";
 export { categoricalDrift, DriftTestNotApplicable, driftTestApplies, numericDrift } from "./drift.ts";
 export { binaryMetrics, wilson } from "./binary-metrics.ts";
+export { kishEffectiveN } from "./weights.ts";
 export { auroc } from "./auroc.ts";
-export { calibrationError } from "./calibration.ts";
+export {
+  BOOTSTRAP_RESAMPLES,
+  BOOTSTRAP_SEED,
+  CALIBRATION_BINS,
+  type CalibrationOptions,
+  calibrationError,
+} from "./calibration.ts";
 export { meanAbsoluteError, meanDice } from "./continuous.ts";
