@@ -46,4 +46,16 @@ export const subcommands: Subcommand[] = [
     summary: "verify the governance audit log's hash chain, export it as JSON lines for a review",
     run: async (argv) => (await import("../monitor/audit/cli.ts")).main(argv),
   },
+  {
+    name: "dataset",
+    summary:
+      "dataset materialize: fetch a frozen retraining split from the monitor, de-identified again (init container)",
+    run: async (argv) => (await import("../retrain/cli.ts")).datasetMain(argv),
+  },
+  {
+    name: "evaluate",
+    summary:
+      "run a candidate and its base ONNX model on a sequestered split; per-site metrics with intervals",
+    run: async (argv) => (await import("../retrain/cli.ts")).evaluateMain(argv),
+  },
 ];

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { type RetrainJob, RetrainJobSchema } from "../../crds/index.ts";
 import { type Decision, decide, type Observed } from "./decide.ts";
-import type { EvaluationReport } from "./report.ts";
+import type { EvaluationReport } from "../../monitor/datasets/report.ts";
 
 const SHA = (c: string) => c.repeat(64);
 const NOW = new Date("2026-12-04T12:00:00Z");

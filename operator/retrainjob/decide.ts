@@ -11,7 +11,7 @@
  */
 import type { Condition, RetrainJob, RetrainPhase } from "../../crds/index.ts";
 import { type ChangeControl, type GateResult, gate } from "./gate.ts";
-import type { EvaluationReport } from "./report.ts";
+import type { EvaluationReport } from "../../monitor/datasets/report.ts";
 
 export type JobState =
   | { state: "absent" }

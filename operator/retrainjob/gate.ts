@@ -8,7 +8,7 @@
  *  3. No site is worse than the compared-to version by more than `maxSiteDegradation` on any metric (point
  *     estimates; lower-is-better metrics count an increase as the loss).
  */
-import { type EvaluationReport, LOWER_IS_BETTER } from "./report.ts";
+import { type EvaluationReport, LOWER_IS_BETTER } from "../../monitor/datasets/report.ts";
 
 export interface ChangeControl {
   allowedModifications: readonly string[];
