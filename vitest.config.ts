@@ -9,7 +9,7 @@ export default defineConfig({
         test: {
           name: "unit",
           include: [
-            "{cli,common,crds,operator,inference-sidecar,deid,monitor,bench}/**/*.test.ts",
+            "{cli,common,crds,operator,inference-sidecar,deid,monitor,retrain,bench}/**/*.test.ts",
             "test/unit/**/*.test.ts",
           ],
           testTimeout: 30_000,

@@ -28,8 +28,21 @@ import {
   type WorklistResponse,
   WorklistResponseSchema,
 } from "./wire.ts";
+import type { AuditEntry, AuditInput } from "./audit/entry.ts";
+import { AuditAppendedSchema, AuditPageSchema } from "./audit/wire.ts";
+import { type EvaluationReport, EvaluationReportSchema } from "./datasets/report.ts";
+import {
+  type DatasetCases,
+  DatasetCasesSchema,
+  type DatasetSummary,
+  DatasetSummarySchema,
+  ErasedCasesSchema,
+  type FreezeRequest,
+  TaintedSchema,
+} from "./datasets/wire.ts";
 
 export type * from "./wire.ts";
+export type { AuditEntry, AuditInput, DatasetCases, DatasetSummary, EvaluationReport, FreezeRequest };
 
 export class MonitorError extends Error {
   override name = "MonitorError";
@@ -121,6 +134,76 @@ export class MonitorClient {
 
   eraseConsent(pseudonym: string): Promise<EraseResponse> {
     return this.#call("POST", `/v1/consent/${seg(pseudonym)}/erase`, {}, EraseResponseSchema);
+  }
+
+  // ── audit log (issue 14, contract C4; docs/audit.md) ──────────────────────────────────────────────────
+
+  /** Appends one governance event; resolves once it is durable. Details must not hold pseudonyms. */
+  appendAudit(entry: AuditInput): Promise<{ seq: number; hash: string }> {
+    return this.#call("POST", "/v1/audit", entry, AuditAppendedSchema);
+  }
+
+  /** Every entry in [since, until), in seq order, paging through GET /v1/audit. */
+  async *listAudit(range: { since?: string; until?: string } = {}): AsyncGenerator<AuditEntry> {
+    let afterSeq: number | null = 0;
+    while (afterSeq !== null) {
+      const qs = new URLSearchParams({ afterSeq: String(afterSeq) });
+      if (range.since) qs.set("since", range.since);
+      if (range.until) qs.set("until", range.until);
+      const page: { entries: AuditEntry[]; nextAfterSeq: number | null } = await this.#call(
+        "GET",
+        `/v1/audit?${qs}`,
+        undefined,
+        AuditPageSchema,
+      );
+      yield* page.entries;
+      afterSeq = page.nextAfterSeq;
+    }
+  }
+
+  // ── retraining datasets (issue 14; docs/retraining.md) ───────────────────────────────────────────────
+
+  /** Freezes dataset `id` (the RetrainJob's uid) once; the same request again returns the same manifest. */
+  freezeDataset(id: string, req: FreezeRequest): Promise<DatasetSummary> {
+    return this.#call("PUT", `/v1/datasets/${seg(id)}`, req, DatasetSummarySchema);
+  }
+
+  /** undefined when the monitor holds no such dataset. */
+  async getDataset(id: string): Promise<DatasetSummary | undefined> {
+    return this.#orUndefined(this.#call("GET", `/v1/datasets/${seg(id)}`, undefined, DatasetSummarySchema));
+  }
+
+  getDatasetCases(id: string, split: "train" | "test"): Promise<DatasetCases> {
+    return this.#call("GET", `/v1/datasets/${seg(id)}/cases?split=${split}`, undefined, DatasetCasesSchema);
+  }
+
+  async putEvaluation(id: string, report: EvaluationReport): Promise<void> {
+    await this.#call("PUT", `/v1/datasets/${seg(id)}/evaluation`, report, undefined);
+  }
+
+  async getEvaluation(id: string): Promise<EvaluationReport | undefined> {
+    return this.#orUndefined(
+      this.#call("GET", `/v1/datasets/${seg(id)}/evaluation`, undefined, EvaluationReportSchema),
+    );
+  }
+
+  /** The datasets (and their RetrainJobs) holding any case of this patient (the pseudonym travels in the body). */
+  async datasetsContaining(pseudonym: string): Promise<{ id: string; namespace: string; job: string }[]> {
+    return (await this.#call("POST", "/v1/datasets/containing", { pseudonym }, TaintedSchema)).datasets;
+  }
+
+  /** Erases every kept (de-identified) case of a patient; returns how many. */
+  async eraseKeptCases(pseudonym: string): Promise<number> {
+    return (await this.#call("POST", "/v1/cases/erase", { pseudonym }, ErasedCasesSchema)).erased;
+  }
+
+  async #orUndefined<T>(p: Promise<T>): Promise<T | undefined> {
+    try {
+      return await p;
+    } catch (e) {
+      if (e instanceof MonitorError && e.status === 404) return undefined;
+      throw e;
+    }
   }
 
   /** True when /readyz answers 200 (storage reachable). */

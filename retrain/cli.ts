@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { EXIT } from "../common/exit-codes.ts";
 import { type DeidOptionName, DEID_OPTION_NAMES, loadKey } from "../deid/index.ts";
-import { putEvaluationAt } from "../monitor/datasets/client.ts";
+import { MonitorClient } from "../monitor/client.ts";
 import type { EvaluationReport } from "../monitor/datasets/report.ts";
 import { CaseLineSchema, DatasetFileSchema } from "./data-format.ts";
 import { reportRows, scoreCases } from "./evaluate.ts";
@@ -161,7 +161,8 @@ export async function evaluateMain(argv: string[]): Promise<number> {
       rows: reportRows(cases, cand, base, { threshold, confidence, perSite: v["per-site"] !== "false" }),
     };
     if (v.out) writeFileSync(v.out, `${JSON.stringify(report, null, 2)}\n`);
-    if (v["monitor-url"] && v.dataset) await putEvaluationAt(v["monitor-url"], v.dataset, report);
+    if (v["monitor-url"] && v.dataset)
+      await new MonitorClient(v["monitor-url"]).putEvaluation(v.dataset, report);
     const overall = report.rows.filter((r) => r.site === "*").map((r) => [r.metric, r.candidate.value]);
     const summary = JSON.stringify({
       evaluated: true,

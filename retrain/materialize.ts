@@ -8,7 +8,8 @@
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type DeidKey, type DeidOptionName, deidentify } from "../deid/index.ts";
-import { getCaseDicomAt, getDatasetCasesAt } from "../monitor/datasets/client.ts";
+import { MonitorClient } from "../monitor/client.ts";
+import { getCaseDicom } from "../monitor/datasets/binary.ts";
 import { type CaseLine, DATASET_FORMAT, type DatasetFile } from "./data-format.ts";
 
 export class MaterializeError extends Error {
@@ -37,7 +38,10 @@ const SAFE_FILE = /^[A-Za-z0-9._-]+$/;
 export async function materialize(
   o: MaterializeOptions,
 ): Promise<{ cases: number; images: number; manifestSha256: string }> {
-  const ds = await getDatasetCasesAt(o.monitorUrl, o.datasetId, o.split);
+  const ds = await new MonitorClient(o.monitorUrl, { timeoutMs: 120_000 }).getDatasetCases(
+    o.datasetId,
+    o.split,
+  );
   if (o.expectSha256 && ds.manifestSha256 !== o.expectSha256) {
     throw new MaterializeError("MANIFEST_MISMATCH", "the monitor's manifest differs from the frozen one");
   }
@@ -51,7 +55,7 @@ export async function materialize(
     for (const c of ds.cases) {
       const line: CaseLine = { caseId: c.caseId, site: c.site, label: c.label, features: c.features };
       if (c.hasImage) {
-        const bytes = await getCaseDicomAt(o.monitorUrl, o.datasetId, c.caseId);
+        const bytes = await getCaseDicom(o.monitorUrl, o.datasetId, c.caseId);
         const r = deidentify(bytes, { key: o.key, options: o.deidOptions });
         if (!r.ok) {
           // the reason names a rule, never a value (deid's contract); the case id is an opaque HMAC

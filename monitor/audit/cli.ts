@@ -9,7 +9,7 @@
 import { createWriteStream, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { EXIT } from "../../common/exit-codes.ts";
-import { listAuditAt } from "./client.ts";
+import { MonitorClient } from "../client.ts";
 import { type AuditEntry, AuditEntrySchema } from "./entry.ts";
 import { describeBreak, verifyChain } from "./verify.ts";
 
@@ -79,7 +79,9 @@ export async function main(argv: string[]): Promise<number> {
     }
     let entries: AuditEntry[];
     try {
-      entries = values.file ? readExport(values.file) : await collect(listAuditAt(monitorUrl as string));
+      entries = values.file
+        ? readExport(values.file)
+        : await collect(new MonitorClient(monitorUrl as string).listAudit());
     } catch (e) {
       process.stderr.write(`audit: cannot read the log: ${(e as Error).message}\n`);
       return EXIT.failure;
@@ -104,7 +106,10 @@ export async function main(argv: string[]): Promise<number> {
   const out = values.out ? createWriteStream(values.out) : process.stdout;
   let n = 0;
   try {
-    for await (const e of listAuditAt(monitorUrl, { since: values.since, until: values.until })) {
+    for await (const e of new MonitorClient(monitorUrl).listAudit({
+      ...(values.since ? { since: values.since } : {}),
+      ...(values.until ? { until: values.until } : {}),
+    })) {
       out.write(`${JSON.stringify(e)}\n`);
       n++;
     }

@@ -1,4 +1,3 @@
-export { type AuditHttpError, appendAuditAt, listAuditAt } from "./client.ts";
 export {
   AUDIT_ACTIONS,
   type AuditAction,

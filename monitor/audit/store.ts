@@ -3,7 +3,7 @@
  * Appends are serialised by a table lock inside a transaction, so two concurrent writers never chain onto the
  * same previous entry.
  */
-import type { SqlDb as Db } from "./db.ts";
+import type { Queryable } from "../db/index.ts";
 import { type AuditEntry, AuditInputSchema, nextEntry } from "./entry.ts";
 
 interface Row {
@@ -38,7 +38,11 @@ const COLUMNS =
   "seq, at, action, subject_namespace, subject_kind, subject_name, actor, reason, details, prev_hash, hash";
 
 /** Appends one entry (input already validated or validated here) and returns it with its seq and hash. */
-export async function appendAuditEntry(db: Db, input: unknown, now: Date): Promise<AuditEntry> {
+export async function appendAuditEntry(
+  db: Queryable & { transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> },
+  input: unknown,
+  now: Date,
+): Promise<AuditEntry> {
   const parsed = AuditInputSchema.parse(input);
   return db.transaction(async (tx) => {
     await tx.query("LOCK TABLE audit_log IN EXCLUSIVE MODE");
@@ -78,7 +82,7 @@ export interface AuditQuery {
 }
 
 /** Entries in seq order. Time bounds compare normalised ISO strings (stored the same way). */
-export async function listAuditEntries(db: Db, q: AuditQuery = {}): Promise<AuditEntry[]> {
+export async function listAuditEntries(db: Queryable, q: AuditQuery = {}): Promise<AuditEntry[]> {
   const where: string[] = [];
   const params: unknown[] = [];
   if (q.since) {
