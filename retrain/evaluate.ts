@@ -28,7 +28,7 @@ export async function scoreCases(
     for (let i = 0; i < cases.length; i += batch) {
       const chunk = cases.slice(i, i + batch);
       const data = new Float32Array(chunk.length * features.length);
-      chunk.forEach((c, j) => data.set(featureVector(c, features), j * features.length));
+      for (const [j, c] of chunk.entries()) data.set(featureVector(c, features), j * features.length);
       const result = await session.run({
         [inputName]: new ort.Tensor("float32", data, [chunk.length, features.length]),
       });

@@ -34,7 +34,11 @@ describe.each(MONITOR_ENGINES)("audit log on %s", (engine) => {
   let clock = Date.parse("2026-12-04T10:00:00Z");
   const dir = mkdtempSync(join(tmpdir(), "medmlops-audit-"));
   beforeAll(async () => {
-    m = await startTestMonitor(engine, { now: () => new Date((clock += 60_000)) });
+    const tick = () => {
+      clock += 60_000;
+      return new Date(clock);
+    };
+    m = await startTestMonitor(engine, { now: tick });
   }, 120_000);
   afterAll(async () => {
     await m?.stop();
