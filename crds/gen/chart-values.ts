@@ -54,6 +54,22 @@ export const ChartValuesSchema = z.strictObject({
       labels: Labels,
     }),
     prometheusRule: z.strictObject({ enabled: z.boolean(), labels: Labels }),
+    podMonitor: z.strictObject({
+      enabled: z.boolean().describe("PodMonitor for the inference sidecars (Prometheus Operator CRDs)."),
+      interval: z.string().regex(/^[0-9]+(ms|s|m|h)$/),
+      labels: Labels,
+    }),
+  }),
+  grafana: z.strictObject({
+    dashboards: z.strictObject({
+      enabled: z
+        .boolean()
+        .describe("ConfigMaps with the hospital and model dashboards for Grafana's sidecar."),
+      label: z.string().min(1).describe("Label key the Grafana dashboard sidecar selects."),
+      labelValue: z.string().describe("Its value."),
+      namespace: z.string().describe("Namespace of the ConfigMaps; empty = the release namespace."),
+      folder: z.string().describe("grafana_folder annotation; empty = none."),
+    }),
   }),
   podSecurityContext: Opaque,
   securityContext: Opaque,
