@@ -6,6 +6,7 @@
 import type { Dashboard, Panel, VariableModel } from "@grafana/schema";
 
 export const SCHEMA_VERSION = 39;
+// biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's own variable syntax, not a template literal
 export const DS = { type: "prometheus", uid: "${datasource}" } as const;
 
 export interface Query {

@@ -10,6 +10,7 @@ import type { Dashboard, Panel } from "@grafana/schema";
 import { describe, expect, it } from "vitest";
 import { parseAllDocuments, stringify } from "yaml";
 import { DASHBOARDS, outDir, renderDashboard } from "../../scripts/dashboards/index.ts";
+import { DS } from "../../scripts/dashboards/panels.ts";
 import { helmBin } from "../cluster/client.ts";
 import { repoRoot } from "../cluster/paths.ts";
 import { promtoolPath } from "../support/prometheus.ts";
@@ -18,7 +19,7 @@ const run = promisify(execFile);
 const BUILTINS = new Set(["__rate_interval", "__interval", "__range"]);
 
 /** Substitutes dashboard variables the way Grafana would for one selection. */
-export function concreteExpr(expr: string): string {
+function concreteExpr(expr: string): string {
   return expr
     .replaceAll("$__rate_interval", "1m")
     .replaceAll('=~"$namespace"', '=~".*"')
@@ -56,7 +57,7 @@ describe("Grafana dashboards", () => {
               expect(cells.has(`${x},${y}`), `${p.title} overlaps at ${x},${y}`).toBe(false);
               cells.add(`${x},${y}`);
             }
-          expect(p.datasource?.uid).toBe("${datasource}");
+          expect(p.datasource?.uid).toBe(DS.uid);
           expect(p.targets?.length, p.title).toBeGreaterThan(0);
           for (const t of p.targets ?? []) expect(t.refId).toMatch(/^[A-Z]$/);
         }
