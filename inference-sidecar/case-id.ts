@@ -11,11 +11,22 @@ export interface CaseIdKey {
   persistent: boolean;
 }
 
-/** Key from MEDMLOPS_CASE_ID_KEY_FILE (a mounted Secret) or MEDMLOPS_CASE_ID_KEY; else a random one. */
-export function caseIdKeyFromEnv(env: NodeJS.ProcessEnv = process.env): CaseIdKey {
+/**
+ * Key from MEDMLOPS_CASE_ID_KEY_FILE (a mounted Secret) or MEDMLOPS_CASE_ID_KEY; else a random one. Null when
+ * the file is named but absent (the pod's optional Secret does not exist): the sidecar then serves without case
+ * ids instead of crash-looping — case ids only join answers with later ground truth, the answer does not need
+ * them.
+ */
+export function caseIdKeyFromEnv(env: NodeJS.ProcessEnv = process.env): CaseIdKey | null {
   const file = env.MEDMLOPS_CASE_ID_KEY_FILE;
   if (file) {
-    const key = readFileSync(file);
+    let key: Buffer;
+    try {
+      key = readFileSync(file);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
+      throw e;
+    }
     if (key.length < 16)
       throw new Error(`case id key in MEDMLOPS_CASE_ID_KEY_FILE is ${key.length} bytes; need at least 16`);
     return { key, persistent: true };

@@ -33,7 +33,10 @@ export const USAGE = `usage: medmlops sidecar --model F.onnx --name N [options]
   --execution-providers L     comma list tried in order, CPU last (default cpu; e.g. cuda,cpu)
   --control-file F            JSON {"suspended": bool, "reason"?: string}, polled every 2 s
   --body-limit-mb M           largest request body (default 64)
-  --request-timeout-ms T      longest infer request (default 30000)
+  --request-timeout-ms T      longest infer request, and longest a client may take to send its headers and body (default 30000)
+  --max-connections C         open connections beyond which new ones are refused (default 1024)
+  --max-input-mb M            largest model input one DICOM request may build: frames × target size × 4 bytes (default 32)
+  --max-decoded-mb M          most decoded pixel data the instances of one DICOM request may declare; also caps inflating deflated files (default 256)
   --max-queue Q               waiting requests beyond which new ones get 503 OVERLOADED (default 256)
   --shutdown-grace-ms G       longest drain on SIGTERM (default 20000)
   --deid-mode M               ModelToData (default) or DataToModel: de-identify every DICOM instance first
@@ -76,6 +79,9 @@ const Flags = z.object({
   "body-limit-mb": z.coerce.number().positive().max(4096).default(64),
   "request-timeout-ms": z.coerce.number().int().positive().default(30_000),
   "max-queue": z.coerce.number().int().min(1).default(256),
+  "max-connections": z.coerce.number().int().min(1).max(1_000_000).default(1024),
+  "max-input-mb": z.coerce.number().positive().max(65536).default(32),
+  "max-decoded-mb": z.coerce.number().positive().max(65536).default(256),
   "shutdown-grace-ms": z.coerce.number().int().min(0).default(20_000),
   "deid-mode": z.enum(["ModelToData", "DataToModel"]).default("ModelToData"),
   "deid-option": z.array(z.enum(DEID_OPTION_NAMES)).default([]),
@@ -164,7 +170,9 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`medmlops sidecar: ${(e as Error).message}\n`);
     return EXIT.failure;
   }
-  if (!caseIdKey.persistent)
+  if (caseIdKey === null)
+    logger.warn("the case id key file (MEDMLOPS_CASE_ID_KEY_FILE) does not exist: answers carry no case id");
+  else if (!caseIdKey.persistent)
     logger.warn("no MEDMLOPS_CASE_ID_KEY(_FILE): case ids use a per-process key and change on restart");
   const sidecar = new Sidecar({
     modelName: flags.name,
@@ -178,6 +186,11 @@ export async function main(argv: string[]): Promise<number> {
     logger,
     deid,
     keepDir: flags["keep-dir"],
+    maxConnections: flags["max-connections"],
+    dicomLimits: {
+      maxInputBytes: Math.floor(flags["max-input-mb"] * 1024 * 1024),
+      maxDecodedBytes: Math.floor(flags["max-decoded-mb"] * 1024 * 1024),
+    },
   });
   let watcher: ControlWatcher | undefined;
   if (flags["control-file"]) {

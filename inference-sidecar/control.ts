@@ -1,7 +1,9 @@
 /**
  * The suspend switch (EU AI Act Art. 14 stop button). The operator writes `{"suspended": bool, "reason"?}`
  * into a ConfigMap mounted as a file; the sidecar polls it. A file that is missing or malformed keeps the
- * last good state and is reported once, so a half-written update never un-suspends a model.
+ * last good state and is reported once, so a half-written update never un-suspends a model. Fail closed: a file
+ * that cannot be read or parsed at start-up (e.g. `"suspended": "true"`, a string) leaves the model suspended
+ * until a valid file says otherwise.
  */
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
@@ -36,6 +38,7 @@ export class ControlWatcher {
   state: ControlState = { suspended: false };
   private timer: NodeJS.Timeout | undefined;
   private lastProblem = "";
+  private good = false;
 
   constructor(
     private readonly path: string,
@@ -60,6 +63,7 @@ export class ControlWatcher {
       return;
     }
     this.lastProblem = "";
+    this.good = true;
     if (r.state.suspended !== this.state.suspended || r.state.reason !== this.state.reason) {
       this.state = r.state;
       this.onChange(r.state);
@@ -73,6 +77,13 @@ export class ControlWatcher {
 
   async start(): Promise<void> {
     await this.poll();
+    if (!this.good) {
+      this.state = {
+        suspended: true,
+        reason: "control file unreadable or invalid at start-up (fail closed)",
+      };
+      this.onChange(this.state);
+    }
     this.timer = setInterval(() => void this.poll(), this.intervalMs);
     this.timer.unref();
   }

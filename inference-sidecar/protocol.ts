@@ -14,6 +14,7 @@ import {
   toJson,
 } from "./datatypes.ts";
 import { fail, SidecarError } from "./errors.ts";
+import { assertFinite } from "./finite.ts";
 import { cutDataArrays, PLACEHOLDER, parseFloat32Array } from "./json-numbers.ts";
 import { isBatchable, type Signature } from "./signature.ts";
 
@@ -107,9 +108,12 @@ export function parseInferRequest(
   }
   let raw: unknown;
   let spans: [number, number][] = [];
+  // The numeric data arrays are cut out and read on their own (json-numbers.ts); JSON.parse sees the rest.
+  const skeleton = cutDataArrays(body, 0, jsonEnd);
+  // Checked before parsing: a 10k-deep array would overflow the stack of whatever walks it afterwards.
+  if (nestingDepth(skeleton.text) > MAX_NESTING)
+    fail("NESTING_TOO_DEEP", `the request nests arrays or objects more than ${MAX_NESTING} deep`);
   try {
-    // The numeric data arrays are cut out and read on their own (json-numbers.ts); JSON.parse sees the rest.
-    const skeleton = cutDataArrays(body, 0, jsonEnd);
     raw = JSON.parse(skeleton.text);
     spans = skeleton.spans;
     if (spans.length > 0 && !deferDataArrays(raw, spans.length)) {
@@ -137,6 +141,13 @@ export function parseInferRequest(
       fail("DATATYPE_MISMATCH", `input "${input.name}" is ${spec.datatype}, got ${dt.data}`);
     checkShape(input.name, input.shape, spec.shape);
     const count = input.shape.reduce((a, b) => a * b, 1);
+    // Every element takes at least one byte of the body (a digit, or a binary byte): a shape that declares
+    // more is refused before anything is sized by it.
+    if (!Number.isSafeInteger(count) || count > body.length)
+      fail(
+        "DATA_SIZE_MISMATCH",
+        `input "${input.name}": shape [${input.shape.slice(0, 8)}] needs ${count} elements, more than a ${body.length}-byte body can hold`,
+      );
     const binarySize = input.parameters?.binary_data_size;
     let data: TensorData;
     if (binarySize !== undefined) {
@@ -211,6 +222,7 @@ export function parseInferRequest(
   }
   if (offset !== body.length)
     fail("INVALID_BINARY", `${body.length - offset} bytes after the last binary input are unaccounted for`);
+  assertFinite("input", inputs);
   const missing = sig.inputs.filter((s) => !inputs.has(s.name)).map((s) => `"${s.name}"`);
   if (missing.length > 0) fail("MISSING_INPUT", `missing input(s) ${missing.join(", ")}`);
   if (isBatchable(sig)) {
@@ -223,17 +235,42 @@ export function parseInferRequest(
   let outputs: RequestedOutput[] | undefined;
   if (req.outputs !== undefined) {
     const outNames = new Set(sig.outputs.map((o) => o.name));
+    // Each output at most once: asking for one output 100,000 times must not multiply the response.
+    const asked = new Set<string>();
     outputs = req.outputs.map((o) => {
+      if (asked.has(o.name))
+        fail("DUPLICATE_OUTPUT", `output "${o.name.slice(0, 100)}" is requested more than once`);
+      asked.add(o.name);
       if (!outNames.has(o.name))
         fail(
           "UNKNOWN_OUTPUT",
-          `unknown output "${o.name}"; the model gives ${[...outNames].map((n) => `"${n}"`).join(", ")}`,
+          `unknown output "${o.name.slice(0, 100)}"; the model gives ${[...outNames].map((n) => `"${n}"`).join(", ")}`,
         );
       const b = o.parameters?.binary_data;
       return { name: o.name, binary: b === undefined ? binaryOutputsByDefault : b === true };
     });
   }
   return { id: req.id, inputs, outputs, binaryOutputsByDefault };
+}
+
+/** Deepest the JSON of an infer request may nest: the envelope (3) plus tensors of rank up to 29. */
+export const MAX_NESTING = 32;
+
+/** Deepest nesting of arrays and objects in JSON text (strings skipped), stopping early once past the limit. */
+export function nestingDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      // A string: skip to its closing quote (a backslash escapes the next character).
+      for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++;
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) max = depth;
+      if (max > MAX_NESTING) return max;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return max;
 }
 
 function checkShape(name: string, got: number[], want: number[]): void {

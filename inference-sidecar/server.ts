@@ -4,7 +4,8 @@
  * their own modules. Logs carry request ids, sizes, statuses and timings — never request content.
  */
 import { randomUUID } from "node:crypto";
-import type { IncomingMessage } from "node:http";
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { Socket } from "node:net";
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -20,13 +21,16 @@ import type { ControlState } from "./control.ts";
 import { type DeidGate, deidGate, keepCase } from "./deid-gate.ts";
 import {
   type DicomCase,
+  type DicomLimits,
   dicomPartsToTensor,
   isDicomContentType,
+  mediaType,
   pickDicomInput,
   splitDicomBody,
 } from "./dicom/request.ts";
 import { type EarlyParse, earlyParse } from "./early-parse.ts";
-import { fail, SidecarError } from "./errors.ts";
+import { type ErrorCode, fail, SidecarError } from "./errors.ts";
+import { assertFinite } from "./finite.ts";
 import { SidecarMetrics } from "./metrics.ts";
 import { ownedPool } from "./owned-buffers.ts";
 import { batchKey, type LoadedModel, runBatch } from "./model.ts";
@@ -50,13 +54,26 @@ export interface SidecarConfig {
   requestTimeoutMs: number;
   /** Requests waiting for a batch beyond which new ones are refused with 503 OVERLOADED (default 256). */
   maxQueue?: number;
-  caseIdKey: CaseIdKey;
+  /** Null: no case id key (answers carry `case_id: null`, nothing is kept). */
+  caseIdKey: CaseIdKey | null;
   logger: Logger;
   /** DataToModel de-identifies every DICOM instance before use (default: ModelToData, used as received). */
   deid?: DeidGate;
   /** Keep each DICOM case (after the de-identification gate) under this folder, for monitoring samples. */
   keepDir?: string;
+  /** Bounds on one DICOM request's decoding work and model input (default DEFAULT_DICOM_LIMITS). */
+  dicomLimits?: DicomLimits;
+  /** Open connections beyond which new ones are refused (default 1024). */
+  maxConnections?: number;
 }
+
+/** Media types the infer endpoint speaks (OIP v2 JSON and binary extension, DICOM, DICOMweb multipart). */
+const INFER_MEDIA_TYPES = new Set([
+  "application/json",
+  "application/octet-stream",
+  "application/dicom",
+  "multipart/related",
+]);
 
 type Phase = "loading" | "ready" | "failed" | "draining";
 
@@ -80,6 +97,8 @@ export class Sidecar {
       logController: new LogController({ disableRequestLogging: true }),
       bodyLimit: cfg.bodyLimit,
       requestTimeout: cfg.requestTimeoutMs,
+      serverFactory: (handler) => httpServer(handler, cfg),
+      clientErrorHandler: clientError,
       genReqId: () => randomUUID(),
       // Model names may contain dots and dashes; keep the default router but allow long segments.
       routerOptions: { maxParamLength: 256 },
@@ -188,6 +207,15 @@ export class Sidecar {
     // Bodies go into owned, aligned buffers (body.ts): binary tensors become views, not copies. The JSON header
     // of a binary request is parsed as soon as it has arrived, while the tensors are still on their way.
     app.addContentTypeParser("*", (req: FastifyRequest, payload: IncomingMessage) => {
+      // Refused before a byte of the body is read: only the protocol's media types are parsed at all.
+      const media = mediaType(String(req.headers["content-type"] ?? ""));
+      if (!INFER_MEDIA_TYPES.has(media))
+        return Promise.reject(
+          new SidecarError(
+            "UNSUPPORTED_MEDIA_TYPE",
+            `content type "${media.slice(0, 60)}" is not supported; send application/json, application/octet-stream (binary tensors), application/dicom or multipart/related`,
+          ),
+        );
       const headerLength = headerInt(req.headers["inference-header-content-length"]);
       const model = this.model;
       return readBody(payload, {
@@ -460,6 +488,7 @@ export class Sidecar {
     this.metrics.observePreprocess(protocol, (performance.now() - started) / 1000);
     this.recordInputs(parsed.inputs);
     const outputs = await this.submit(parsed.inputs);
+    assertFinite("output", outputs);
     this.recordPredictions(model.signature, outputs);
     const requested: RequestedOutput[] =
       parsed.outputs ??
@@ -492,7 +521,7 @@ export class Sidecar {
     let instances: Uint8Array[];
     try {
       instances = (this.cfg.deid ?? deidGate("ModelToData")).pass(splitDicomBody(body, contentType));
-      dicomCase = await dicomPartsToTensor(instances, input);
+      dicomCase = await dicomPartsToTensor(instances, input, this.cfg.dicomLimits);
     } catch (e) {
       if (e instanceof SidecarError) throw e;
       throw new SidecarError(
@@ -502,6 +531,7 @@ export class Sidecar {
     }
     this.metrics.observePreprocess("dicom", (performance.now() - started) / 1000);
     const inputs = new Map([[input.name, dicomCase.tensor]]);
+    assertFinite("input", inputs);
     this.recordInputs(inputs);
     const batchable = isBatchable(model.signature);
     let outputs: Map<string, Tensor>;
@@ -513,6 +543,7 @@ export class Sidecar {
         `the model takes one image per request (input "${input.name}" shape [${input.shape}]); send one instance, got ${dicomCase.tensor.shape[0]}`,
       );
     }
+    assertFinite("output", outputs);
     this.recordPredictions(model.signature, outputs);
     const answer = model.signature.outputs.map((spec) => {
       const t = outputs.get(spec.name) as Tensor;
@@ -531,7 +562,10 @@ export class Sidecar {
           : {}),
       };
     });
-    const id = dicomCase.studyInstanceUid ? caseId(this.cfg.caseIdKey, dicomCase.studyInstanceUid) : null;
+    const id =
+      dicomCase.studyInstanceUid && this.cfg.caseIdKey
+        ? caseId(this.cfg.caseIdKey, dicomCase.studyInstanceUid)
+        : null;
     if (this.cfg.keepDir && id) {
       // Keeping is best effort: a full disk must not fail the clinical answer.
       await keepCase(this.cfg.keepDir, id, req.id, instances).catch((e: NodeJS.ErrnoException) =>
@@ -558,4 +592,49 @@ type EarlyParsed = FastifyRequest & { [earlyKey]?: EarlyParse };
 function headerInt(v: string | string[] | undefined): number | undefined {
   if (typeof v !== "string" || !/^\d{1,15}$/.test(v.trim())) return undefined;
   return Number(v);
+}
+
+/**
+ * The HTTP server under fastify. Node's defaults let a slow client hold a connection for about a minute (headers
+ * timeout 60 s, checked every 30 s) whatever --request-timeout-ms says: here headers and the whole request must
+ * arrive within the request timeout, checked often enough to be close to it, and connections are capped.
+ */
+export function httpServer(
+  handler: (req: IncomingMessage, res: import("node:http").ServerResponse) => void,
+  cfg: Pick<SidecarConfig, "requestTimeoutMs" | "maxConnections">,
+): Server {
+  const timeout = cfg.requestTimeoutMs;
+  const server = createServer(
+    {
+      requestTimeout: timeout,
+      headersTimeout: timeout,
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(timeout / 10))),
+    },
+    handler,
+  );
+  server.maxConnections = cfg.maxConnections ?? 1024;
+  return server;
+}
+
+/**
+ * Errors Node's HTTP parser raises before a request reaches fastify (malformed requests, bytes beyond a
+ * Content-Length, headers too large, timeouts), answered in the sidecar's own {error, code} format.
+ */
+export function clientError(err: Error & { code?: string }, socket: Socket): void {
+  if (err.code === "ECONNRESET" || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const [code, message]: [ErrorCode, string] =
+    err.code === "HPE_HEADER_OVERFLOW"
+      ? ["HEADERS_TOO_LARGE", "request headers are too large"]
+      : err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+        ? ["REQUEST_TIMEOUT", "the request did not arrive within the request timeout"]
+        : ["BAD_REQUEST", "malformed HTTP request (e.g. more body bytes than its Content-Length)"];
+  const e = new SidecarError(code, message);
+  const body = JSON.stringify(e.toJSON());
+  socket.end(
+    `HTTP/1.1 ${e.status} ${e.status === 408 ? "Request Timeout" : e.status === 431 ? "Request Header Fields Too Large" : "Bad Request"}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }

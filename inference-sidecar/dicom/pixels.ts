@@ -4,13 +4,13 @@
  * (jpeg-lossless-decoder-js), JPEG-LS (CharLS), JPEG 2000 / HTJ2K (OpenJPEG). Output: stored values,
  * interleaved samples, signedness and BitsStored applied.
  */
-import { inflateRawSync } from "node:zlib";
 import jpegFactory from "@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs";
 import charlsFactory from "@cornerstonejs/codec-charls/decodewasmjs";
 import openjpegFactory from "@cornerstonejs/codec-openjpeg/decodewasmjs";
 import * as dicomParserNs from "dicom-parser";
 import { Decoder as LosslessDecoder } from "jpeg-lossless-decoder-js";
 import { SidecarError } from "../errors.ts";
+import { declaredPixelBytes, inflateDataset } from "./inflate.ts";
 import { decodeRleFrame } from "./rle.ts";
 
 // dicom-parser ships a UMD bundle: under Node's ESM loader its functions sit on `default`, under bundlers on
@@ -81,22 +81,64 @@ function firstNumber(ds: dicomParserNs.DataSet, tag: string): number | undefined
   return Number.isFinite(v) ? v : undefined;
 }
 
-export function parseDicom(bytes: Uint8Array): dicomParserNs.DataSet {
+/** Per-request bounds on decoding work (see docs/sidecar.md, "Bounded work per request"). */
+export interface DecodeLimits {
+  /** The most decoded pixel bytes (all frames) an image may declare; also bounds inflating deflated files. */
+  maxDecodedBytes: number;
+}
+export const DEFAULT_MAX_DECODED_BYTES = 256 * 1024 * 1024;
+
+function parseWith(bytes: Uint8Array, options: dicomParserNs.ParseDicomOptions): dicomParserNs.DataSet {
   try {
-    return dicomParser.parseDicom(bytes, {
-      inflater: (arr: Uint8Array, position: number) => {
-        const inflated = inflateRawSync(arr.subarray(position));
-        const out = new Uint8Array(position + inflated.length);
-        out.set(arr.subarray(0, position));
-        out.set(inflated, position);
-        return out;
-      },
-    } as dicomParserNs.ParseDicomOptions);
+    return dicomParser.parseDicom(bytes, options);
   } catch (e) {
-    const msg = typeof e === "string" ? e : e instanceof Error ? e.message : "parse error";
+    const inner = (e as { exception?: unknown }).exception ?? e;
+    const msg = typeof inner === "string" ? inner : inner instanceof Error ? inner.message : "parse error";
     // dicom-parser's messages name tags and offsets, never values.
     throw new SidecarError("INVALID_DICOM", `not a readable DICOM Part 10 instance: ${msg.slice(0, 160)}`);
   }
+}
+
+/** The dataset is already inflated (inflate.ts): dicom-parser's inflater hook hands it back unchanged. */
+const inflated = { inflater: (arr: Uint8Array) => arr } as unknown as dicomParserNs.ParseDicomOptions;
+
+/**
+ * Parses a Part 10 instance. A deflated dataset is inflated off the event loop with a cap derived from the
+ * geometry it declares (inflate.ts), never all at once.
+ */
+export async function parseDicom(
+  bytes: Uint8Array,
+  limits: DecodeLimits = { maxDecodedBytes: DEFAULT_MAX_DECODED_BYTES },
+): Promise<dicomParserNs.DataSet> {
+  let meta: dicomParserNs.DataSet & { position?: number };
+  try {
+    meta = dicomParser.readPart10Header(bytes);
+  } catch {
+    return parseWith(bytes, {}); // reports why it is not a Part 10 instance
+  }
+  const ts = (meta.string("x00020010") ?? "").replace(/\0/g, "").trim();
+  if (ts !== TS.deflatedLE || meta.position === undefined) return parseWith(bytes, {});
+  const full = await inflateDataset(bytes, meta.position, {
+    maxDecodedBytes: limits.maxDecodedBytes,
+    geometryOf: (prefix) => {
+      try {
+        const ds = dicomParser.parseDicom(prefix, {
+          ...inflated,
+          untilTag: "x7fe00010",
+        } as dicomParserNs.ParseDicomOptions);
+        const h = readHeader(ds);
+        return h;
+      } catch {
+        return undefined;
+      }
+    },
+  });
+  return parseWith(full, inflated);
+}
+
+/** Decoded bytes an image declares (all frames), before anything is decoded. */
+export function declaredDecodedBytes(h: ImageHeader): number {
+  return declaredPixelBytes(h);
 }
 
 export function readHeader(ds: dicomParserNs.DataSet): ImageHeader {
@@ -296,11 +338,19 @@ async function compressedFrame(ds: dicomParserNs.DataSet, h: ImageHeader, index:
   throw new SidecarError("UNSUPPORTED_TRANSFER_SYNTAX", `transfer syntax ${ts} is not supported`);
 }
 
-/** Decodes every frame of one instance. */
-export async function decodeImage(bytes: Uint8Array): Promise<DecodedImage> {
-  const ds = parseDicom(bytes);
+/** An instance whose header has been read and checked against the limits; its frames not decoded yet. */
+export interface OpenedImage {
+  ds: dicomParserNs.DataSet;
+  header: ImageHeader;
+}
+
+/** Parses an instance and reads its header; refuses one whose declared pixel data exceeds the limits. */
+export async function openImage(
+  bytes: Uint8Array,
+  limits: DecodeLimits = { maxDecodedBytes: DEFAULT_MAX_DECODED_BYTES },
+): Promise<OpenedImage> {
+  const ds = await parseDicom(bytes, limits);
   const header = readHeader(ds);
-  const frames: Samples[] = [];
   const native = NATIVE.has(header.transferSyntax);
   if (
     !native &&
@@ -313,6 +363,19 @@ export async function decodeImage(bytes: Uint8Array): Promise<DecodedImage> {
       `transfer syntax ${header.transferSyntax} is not supported`,
     );
   }
+  const declared = declaredDecodedBytes(header);
+  if (declared > limits.maxDecodedBytes)
+    throw new SidecarError(
+      "INPUT_TOO_LARGE",
+      `the image declares ${declared} bytes of decoded pixel data (${header.frames} frame(s) of ${header.rows}×${header.columns}); the limit is ${limits.maxDecodedBytes}`,
+    );
+  return { ds, header };
+}
+
+/** Decodes every frame of an opened instance. */
+export async function decodeFrames({ ds, header }: OpenedImage): Promise<DecodedImage> {
+  const frames: Samples[] = [];
+  const native = NATIVE.has(header.transferSyntax);
   for (let f = 0; f < header.frames; f++)
     frames.push(native ? nativeFrame(ds, header, f) : await compressedFrame(ds, header, f));
   // JPEG codecs hand back RGB already; native and RLE YBR_FULL data is still YCbCr.
@@ -324,6 +387,11 @@ export async function decodeImage(bytes: Uint8Array): Promise<DecodedImage> {
     for (const frame of frames) ybrFullToRgb(frame);
   }
   return { header, frames };
+}
+
+/** Decodes every frame of one instance. */
+export async function decodeImage(bytes: Uint8Array, limits?: DecodeLimits): Promise<DecodedImage> {
+  return decodeFrames(await openImage(bytes, limits));
 }
 
 /** In-place YCbCr (full range, PS3.3 C.7.6.3.1.2) → RGB for 8-bit interleaved samples. */

@@ -8,7 +8,15 @@ import { fail, SidecarError } from "../errors.ts";
 import type { Tensor } from "../protocol.ts";
 import { DicomPreprocessing, type InputSpec, type Signature } from "../signature.ts";
 import { splitMultipart } from "./multipart.ts";
-import { type DecodedImage, decodeImage } from "./pixels.ts";
+import {
+  DEFAULT_MAX_DECODED_BYTES,
+  type DecodeLimits,
+  declaredDecodedBytes,
+  decodeFrames,
+  type ImageHeader,
+  type OpenedImage,
+  openImage,
+} from "./pixels.ts";
 import { grayFrameInto, layoutAxes, planFor, resizeInto, tensorShape, toIntensity } from "./preprocess.ts";
 
 export interface DicomCase {
@@ -85,21 +93,62 @@ export function splitDicomBody(body: Buffer, contentType: string): Uint8Array[] 
   return parts;
 }
 
+/**
+ * Bounds on one DICOM request's work, checked from the headers before any frame is decoded: the decoded pixel
+ * data all its instances declare, and the model input it would become (frames × target size). A 2.5 KB file of
+ * 1,000 1×1 frames against a 128×128 model would otherwise become a 190 MB tensor and a batch of 1,000 runs.
+ */
+export interface DicomLimits extends DecodeLimits {
+  /** The largest model input (float32 bytes: frames × height × width × channels × 4) one request may build. */
+  maxInputBytes: number;
+}
+export const DEFAULT_DICOM_LIMITS: DicomLimits = {
+  maxDecodedBytes: DEFAULT_MAX_DECODED_BYTES,
+  maxInputBytes: 32 * 1024 * 1024,
+};
+
+/**
+ * The modality LUT (RescaleSlope, RescaleIntercept) must map every stored value to a finite number: a slope of
+ * 1e308 turns the image into infinities and NaNs, which no window or model can make sense of.
+ */
+function checkModalityLut(h: ImageHeader, pre: DicomPreprocessing): void {
+  if (!pre.rescale.fromHeader) return;
+  const extreme = Math.abs(h.rescaleSlope) * 2 ** h.bitsStored + Math.abs(h.rescaleIntercept);
+  if (!Number.isFinite(extreme) || extreme > 3.4e38)
+    fail(
+      "NON_FINITE_INPUT",
+      "the modality LUT (RescaleSlope/RescaleIntercept) maps stored values beyond the finite float range; a corrupt image cannot be assessed",
+    );
+}
+
 export async function dicomRequestToTensor(
   body: Buffer,
   contentType: string,
   spec: InputSpec & { dicom: DicomPreprocessing },
+  limits: DicomLimits = DEFAULT_DICOM_LIMITS,
 ): Promise<DicomCase> {
-  return dicomPartsToTensor(splitDicomBody(body, contentType), spec);
+  return dicomPartsToTensor(splitDicomBody(body, contentType), spec, limits);
 }
 
 export async function dicomPartsToTensor(
   parts: Uint8Array[],
   spec: InputSpec & { dicom: DicomPreprocessing },
+  limits: DicomLimits = DEFAULT_DICOM_LIMITS,
 ): Promise<DicomCase> {
-  const images: DecodedImage[] = [];
-  for (const p of parts) images.push(await decodeImage(p));
-  const first = images[0] as DecodedImage;
+  const opened: OpenedImage[] = [];
+  let decoded = 0;
+  for (const p of parts) {
+    const im = await openImage(p, limits);
+    decoded += declaredDecodedBytes(im.header);
+    if (decoded > limits.maxDecodedBytes)
+      fail(
+        "INPUT_TOO_LARGE",
+        `the instances declare more than ${limits.maxDecodedBytes} bytes of decoded pixel data in all`,
+      );
+    checkModalityLut(im.header, spec.dicom);
+    opened.push(im);
+  }
+  const first = opened[0] as OpenedImage;
   const plan = planFor(spec, spec.dicom, first.header);
   const ax = layoutAxes(plan.layout);
   if (spec.shape.length !== ax.rank)
@@ -107,7 +156,7 @@ export async function dicomPartsToTensor(
       "DICOM_NOT_CONFIGURED",
       `input "${spec.name}" has rank ${spec.shape.length}; layout ${plan.layout} needs rank ${ax.rank}`,
     );
-  const items = images.reduce((a, im) => a + im.frames.length, 0);
+  const items = opened.reduce((a, im) => a + im.header.frames, 0);
   if (ax.rank === 3 && items !== 1)
     fail(
       "SHAPE_MISMATCH",
@@ -121,10 +170,16 @@ export async function dicomPartsToTensor(
     );
   }
   const per = plan.height * plan.width * plan.channels;
+  if (per * items * 4 > limits.maxInputBytes)
+    fail(
+      "INPUT_TOO_LARGE",
+      `${items} frame(s) at ${plan.height}×${plan.width}×${plan.channels} make a ${per * items * 4}-byte model input; the limit is ${limits.maxInputBytes} (--max-input-mb)`,
+    );
   const out = new Float32Array(per * items);
   let item = 0;
   const studies = new Set<string>();
-  for (const im of images) {
+  for (const o of opened) {
+    const im = await decodeFrames(o);
     if (im.header.studyInstanceUid) studies.add(im.header.studyInstanceUid);
     for (const frame of im.frames) {
       if (im.header.samplesPerPixel === 1) {
@@ -141,7 +196,7 @@ export async function dicomPartsToTensor(
     throw new SidecarError("BAD_REQUEST", "a multipart request must hold instances of one study");
   return {
     tensor: { datatype: spec.datatype, shape: tensorShape(plan, items), data: convert(out, spec) },
-    instances: images.length,
+    instances: opened.length,
     studyInstanceUid: studies.values().next().value,
   };
 }
