@@ -1,0 +1,238 @@
+/**
+ * POST /v1/records: validate each record (a bad one is rejected with a stable code, the rest kept), drop the
+ * records of patients whose consent denies quality monitoring (counted, not stored), draw the annotation sample,
+ * store the rest idempotently and add their roll-ups — all in one transaction, so a 202 means durable.
+ */
+import type { ConsentRecordSpec } from "../crds/consentrecord.ts";
+import { deniesPurpose } from "./consent.ts";
+import type { MonitorContext } from "./context.ts";
+import type { Queryable } from "./db/index.ts";
+import { samplingFor } from "./policy-store.ts";
+import { applyDeltas, bucketOf, computeDeltas, loadProfiles, lockModels } from "./rollups.ts";
+import {
+  caseUniform,
+  countDecision,
+  type DecisionClass,
+  decisionClass,
+  emptyTraffic,
+  inclusionProbability,
+  type TrafficStats,
+} from "./sampling.ts";
+import { type ParsedRecord, parseRecord, type RecordsResponse } from "./wire.ts";
+
+interface Row {
+  r: ParsedRecord;
+  time: Date;
+  bucket: Date;
+  cls: DecisionClass;
+  pi: number | null;
+  sampled: boolean;
+}
+
+export async function ingestRecords(
+  ctx: MonitorContext,
+  records: readonly unknown[],
+): Promise<RecordsResponse> {
+  const rejected: { index: number; code: string }[] = [];
+  const valid: ParsedRecord[] = [];
+  records.forEach((value, index) => {
+    const p = parseRecord(value);
+    if (p.ok) valid.push(p.record);
+    else rejected.push({ index, code: p.code });
+  });
+  let excluded = 0;
+  if (valid.length > 0) {
+    excluded = await ctx.db.transaction((tx) => store(tx, ctx, valid));
+  }
+  const accepted = valid.length - excluded;
+  ctx.metrics.recordsAccepted.inc(accepted);
+  ctx.metrics.recordsExcluded.inc(excluded);
+  for (const r of rejected) ctx.metrics.recordsRejected.inc({ code: r.code });
+  return { accepted, excluded, rejected };
+}
+
+async function store(tx: Queryable, ctx: MonitorContext, valid: ParsedRecord[]): Promise<number> {
+  // Group by model: locks, policies and profiles are per model.
+  const byModel = new Map<string, ParsedRecord[]>();
+  for (const r of valid) {
+    const key = `${r.namespace}/${r.model}`;
+    const list = byModel.get(key);
+    if (list) list.push(r);
+    else byModel.set(key, [r]);
+  }
+  await lockModels(tx, byModel.keys(), "shared");
+
+  const denied = await consentDenials(tx, valid);
+  const excludedBy = new Map<string, number>();
+  const sampling = await samplingFor(
+    tx,
+    [...byModel.values()].map((l) => ({ namespace: l[0]!.namespace, model: l[0]!.model })),
+  );
+  const now = ctx.now();
+  for (const [key, list] of byModel) {
+    const { namespace, model } = list[0]!;
+    const rows: Row[] = [];
+    for (const r of list) {
+      const time = new Date(r.time);
+      if (r.patient && denied.get(r.patient)?.(model, time)) {
+        excludedBy.set(r.patient, (excludedBy.get(r.patient) ?? 0) + 1);
+        continue;
+      }
+      rows.push({
+        r,
+        time,
+        bucket: bucketOf(time),
+        cls: decisionClass(r.decision),
+        pi: null,
+        sampled: false,
+      });
+    }
+    if (rows.length === 0) continue;
+    const s = sampling.get(key);
+    if (s) {
+      const stats = await trafficStats(tx, namespace, model, new Date(now.getTime() - s.windowMs));
+      for (const row of rows) {
+        row.pi = inclusionProbability(s.spec, row.cls, stats);
+        row.sampled = caseUniform(namespace, model, row.r.caseId) < row.pi;
+        countDecision(stats, row.cls, row.sampled);
+      }
+    }
+    const inserted = await insertRecords(tx, rows);
+    await addTraffic(tx, namespace, model, inserted);
+    const profiles = await loadProfiles(
+      tx,
+      namespace,
+      model,
+      inserted.map((x) => x.r.version),
+    );
+    if (profiles.size > 0) {
+      const deltas = computeDeltas(
+        inserted.map((x) => ({
+          version: x.r.version,
+          bucket: x.bucket,
+          inputs: x.r.inputs,
+          outputs: x.r.outputs,
+          metadata: x.r.metadata ?? {},
+        })),
+        profiles,
+      );
+      await applyDeltas(tx, namespace, model, deltas);
+    }
+  }
+  if (excludedBy.size > 0) {
+    await tx.query(
+      `UPDATE consent c SET excluded = c.excluded + x.n
+       FROM jsonb_to_recordset($1::jsonb) AS x(pseudonym text, n bigint) WHERE c.pseudonym = x.pseudonym`,
+      [JSON.stringify([...excludedBy].map(([pseudonym, n]) => ({ pseudonym, n })))],
+    );
+  }
+  let excluded = 0;
+  for (const n of excludedBy.values()) excluded += n;
+  return excluded;
+}
+
+/** For each pseudonym in the batch that has a consent record: does it deny HQUALIMP for (model, time)? */
+async function consentDenials(
+  tx: Queryable,
+  records: ParsedRecord[],
+): Promise<Map<string, (model: string, at: Date) => boolean>> {
+  const patients = [...new Set(records.flatMap((r) => (r.patient ? [r.patient] : [])))];
+  const out = new Map<string, (model: string, at: Date) => boolean>();
+  if (patients.length === 0) return out;
+  const { rows } = await tx.query<{ pseudonym: string; spec: ConsentRecordSpec }>(
+    "SELECT pseudonym, spec FROM consent WHERE pseudonym IN (SELECT jsonb_array_elements_text($1::jsonb))",
+    [JSON.stringify(patients)],
+  );
+  for (const row of rows)
+    out.set(row.pseudonym, (model, at) => deniesPurpose(row.spec, "HQUALIMP", model, at));
+  return out;
+}
+
+async function trafficStats(
+  tx: Queryable,
+  namespace: string,
+  model: string,
+  since: Date,
+): Promise<TrafficStats> {
+  const { rows } = await tx.query<{ decision: DecisionClass; total: number; sampled: number }>(
+    `SELECT decision, sum(total)::float8 AS total, sum(sampled)::float8 AS sampled FROM traffic
+     WHERE namespace = $1 AND model = $2 AND bucket >= $3 GROUP BY decision`,
+    [namespace, model, bucketOf(since).toISOString()],
+  );
+  const stats = emptyTraffic();
+  for (const r of rows) {
+    stats.total += r.total;
+    stats.byClass[r.decision] = r.total;
+    stats.sampled += r.sampled;
+  }
+  return stats;
+}
+
+/** Inserts; a case already stored for its version (a retried batch) is skipped. Returns the rows inserted. */
+async function insertRecords(tx: Queryable, rows: Row[]): Promise<Row[]> {
+  const payload = rows.map((x) => ({
+    namespace: x.r.namespace,
+    model: x.r.model,
+    version: x.r.version,
+    case_id: x.r.caseId,
+    time: x.time.toISOString(),
+    bucket: x.bucket.toISOString(),
+    patient: x.r.patient ?? null,
+    site: x.r.site ?? null,
+    metadata: x.r.metadata ?? {},
+    inputs: x.r.inputs,
+    outputs: x.r.outputs,
+    decision_label: x.r.decision?.label ?? null,
+    decision_score: x.r.decision?.score ?? null,
+    decision_positive: x.r.decision?.positive ?? null,
+    inclusion_prob: x.pi,
+    sampled: x.sampled,
+  }));
+  const { rows: ins } = await tx.query<{ version: string; case_id: string }>(
+    `INSERT INTO records (namespace, model, version, case_id, time, bucket, patient, site, metadata, inputs, outputs,
+       decision_label, decision_score, decision_positive, inclusion_prob, sampled)
+     SELECT namespace, model, version, case_id, time, bucket, patient, site, metadata, inputs, outputs,
+       decision_label, decision_score, decision_positive, inclusion_prob, sampled
+     FROM jsonb_to_recordset($1::jsonb) AS x(namespace text, model text, version text, case_id text,
+       time timestamptz, bucket timestamptz, patient text, site text, metadata jsonb, inputs jsonb, outputs jsonb,
+       decision_label text, decision_score float8, decision_positive boolean, inclusion_prob float8, sampled boolean)
+     ON CONFLICT (namespace, model, version, case_id) DO NOTHING
+     RETURNING version, case_id`,
+    [JSON.stringify(payload)],
+  );
+  if (ins.length === rows.length) return rows;
+  const fresh = new Set(ins.map((r) => `${r.version}\u0000${r.case_id}`));
+  const out: Row[] = [];
+  for (const x of rows) {
+    const k = `${x.r.version}\u0000${x.r.caseId}`;
+    if (fresh.delete(k)) out.push(x); // first occurrence only: a case twice in one batch is stored once
+  }
+  return out;
+}
+
+async function addTraffic(tx: Queryable, namespace: string, model: string, rows: Row[]): Promise<void> {
+  if (rows.length === 0) return;
+  const agg = new Map<
+    string,
+    { version: string; bucket: string; decision: DecisionClass; total: number; sampled: number }
+  >();
+  for (const x of rows) {
+    const bucket = x.bucket.toISOString();
+    const k = `${x.r.version}\u0000${bucket}\u0000${x.cls}`;
+    const e = agg.get(k);
+    if (e) {
+      e.total += 1;
+      if (x.sampled) e.sampled += 1;
+    } else {
+      agg.set(k, { version: x.r.version, bucket, decision: x.cls, total: 1, sampled: x.sampled ? 1 : 0 });
+    }
+  }
+  await tx.query(
+    `INSERT INTO traffic AS t (namespace, model, version, bucket, decision, total, sampled)
+     SELECT $1, $2, version, bucket, decision, total, sampled
+     FROM jsonb_to_recordset($3::jsonb) AS x(version text, bucket timestamptz, decision text, total bigint, sampled bigint)
+     ON CONFLICT (namespace, model, version, bucket, decision) DO UPDATE SET
+       total = t.total + EXCLUDED.total, sampled = t.sampled + EXCLUDED.sampled`,
+    [namespace, model, JSON.stringify([...agg.values()])],
+  );
+}

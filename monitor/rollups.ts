@@ -1,0 +1,249 @@
+/**
+ * Roll-ups: per version, feature and hour, a numeric feature's histogram on its reference's bins (with
+ * per-bin sums and moments) or a categorical feature's counts. Ingest adds each batch's deltas; erasure adds
+ * negative ones; evaluation sums a window's buckets. Nothing here scans raw records except rebuild().
+ */
+import type { Queryable } from "./db/index.ts";
+import { addValue, emptySummary, type NumericSummary, type ReferenceProfile } from "./stats/index.ts";
+
+export const BUCKET_MS = 3_600_000;
+
+export function bucketOf(t: Date | number): Date {
+  const ms = typeof t === "number" ? t : t.getTime();
+  return new Date(Math.floor(ms / BUCKET_MS) * BUCKET_MS);
+}
+
+/** What roll-ups read of a record. */
+export interface RollupInput {
+  version: string;
+  bucket: Date;
+  inputs: Record<string, number>;
+  outputs: Record<string, number>;
+  metadata: Record<string, string | number>;
+}
+
+export interface RollupDeltas {
+  numeric: Map<string, { version: string; feature: string; bucket: Date; s: NumericSummary }>;
+  categorical: Map<
+    string,
+    { version: string; feature: string; bucket: Date; category: string; count: number }
+  >;
+}
+
+/** The value of a profile feature key ("input:image:mean") in a record, verbatim lookup in its source map. */
+export function featureValue(
+  r: Omit<RollupInput, "version" | "bucket">,
+  key: string,
+): string | number | undefined {
+  const colon = key.indexOf(":");
+  const source = key.slice(0, colon);
+  const name = key.slice(colon + 1);
+  const map: Record<string, string | number> | undefined =
+    source === "input"
+      ? r.inputs
+      : source === "output"
+        ? r.outputs
+        : source === "metadata"
+          ? r.metadata
+          : undefined;
+  if (!map || !Object.hasOwn(map, name)) return undefined;
+  return map[name];
+}
+
+/** Deltas of a set of records, on each version's reference profile (records of versions without one add nothing). */
+export function computeDeltas(
+  records: Iterable<RollupInput>,
+  profiles: ReadonlyMap<string, ReferenceProfile>,
+  sign: 1 | -1 = 1,
+): RollupDeltas {
+  const out: RollupDeltas = { numeric: new Map(), categorical: new Map() };
+  for (const r of records) {
+    const profile = profiles.get(r.version);
+    if (!profile) continue;
+    const b = r.bucket.getTime();
+    for (const [key, fp] of Object.entries(profile.features)) {
+      const v = featureValue(r, key);
+      if (v === undefined) continue;
+      if (fp.kind === "numeric") {
+        if (typeof v !== "number" || !Number.isFinite(v)) continue;
+        const k = `${r.version}\u0000${key}\u0000${b}`;
+        let e = out.numeric.get(k);
+        if (!e) {
+          e = { version: r.version, feature: key, bucket: r.bucket, s: emptySummary(fp.edges) };
+          out.numeric.set(k, e);
+        }
+        addValue(e.s, v);
+      } else {
+        const category = String(v);
+        const k = `${r.version}\u0000${key}\u0000${b}\u0000${category}`;
+        const e = out.categorical.get(k);
+        if (e) e.count += 1;
+        else
+          out.categorical.set(k, { version: r.version, feature: key, bucket: r.bucket, category, count: 1 });
+      }
+    }
+  }
+  if (sign === -1) {
+    for (const e of out.numeric.values()) {
+      const s = e.s;
+      s.counts = s.counts.map((c) => -c);
+      s.sums = s.sums.map((x) => -x);
+      s.n = -s.n;
+      s.sum = -s.sum;
+      s.sumSq = -s.sumSq;
+    }
+    for (const e of out.categorical.values()) e.count = -e.count;
+  }
+  return out;
+}
+
+/** Adds deltas to the stored roll-ups (one statement per kind). Negative deltas keep min/max as they were. */
+export async function applyDeltas(
+  tx: Queryable,
+  namespace: string,
+  model: string,
+  d: RollupDeltas,
+): Promise<void> {
+  if (d.numeric.size > 0) {
+    const rows = [...d.numeric.values()].map((e) => ({
+      namespace,
+      model,
+      version: e.version,
+      feature: e.feature,
+      bucket: e.bucket.toISOString(),
+      counts: e.s.counts,
+      sums: e.s.sums,
+      n: e.s.n,
+      sum: e.s.sum,
+      sum_sq: e.s.sumSq,
+      min: e.s.min,
+      max: e.s.max,
+    }));
+    await tx.query(
+      `INSERT INTO rollup_numeric AS r (namespace, model, version, feature, bucket, counts, sums, n, sum, sum_sq, min, max)
+       SELECT namespace, model, version, feature, bucket, counts, sums, n, sum, sum_sq, min, max
+       FROM jsonb_to_recordset($1::jsonb) AS x(namespace text, model text, version text, feature text,
+         bucket timestamptz, counts bigint[], sums float8[], n bigint, sum float8, sum_sq float8, min float8, max float8)
+       ON CONFLICT (namespace, model, version, feature, bucket) DO UPDATE SET
+         counts = (SELECT array_agg(a + b ORDER BY i) FROM unnest(r.counts, EXCLUDED.counts) WITH ORDINALITY AS t(a, b, i)),
+         sums = (SELECT array_agg(a + b ORDER BY i) FROM unnest(r.sums, EXCLUDED.sums) WITH ORDINALITY AS t(a, b, i)),
+         n = r.n + EXCLUDED.n,
+         sum = r.sum + EXCLUDED.sum,
+         sum_sq = r.sum_sq + EXCLUDED.sum_sq,
+         min = CASE WHEN EXCLUDED.n > 0 THEN LEAST(r.min, EXCLUDED.min) ELSE r.min END,
+         max = CASE WHEN EXCLUDED.n > 0 THEN GREATEST(r.max, EXCLUDED.max) ELSE r.max END`,
+      [JSON.stringify(rows)],
+    );
+  }
+  if (d.categorical.size > 0) {
+    const rows = [...d.categorical.values()].map((e) => ({
+      namespace,
+      model,
+      version: e.version,
+      feature: e.feature,
+      bucket: e.bucket.toISOString(),
+      category: e.category,
+      count: e.count,
+    }));
+    await tx.query(
+      `INSERT INTO rollup_categorical AS r (namespace, model, version, feature, bucket, category, count)
+       SELECT namespace, model, version, feature, bucket, category, count
+       FROM jsonb_to_recordset($1::jsonb) AS x(namespace text, model text, version text, feature text,
+         bucket timestamptz, category text, count bigint)
+       ON CONFLICT (namespace, model, version, feature, bucket, category) DO UPDATE SET count = r.count + EXCLUDED.count`,
+      [JSON.stringify(rows)],
+    );
+  }
+}
+
+/** Drops roll-up rows an erasure emptied. */
+export async function pruneEmpty(tx: Queryable, namespace: string, model: string): Promise<void> {
+  await tx.query("DELETE FROM rollup_numeric WHERE namespace = $1 AND model = $2 AND n <= 0", [
+    namespace,
+    model,
+  ]);
+  await tx.query("DELETE FROM rollup_categorical WHERE namespace = $1 AND model = $2 AND count <= 0", [
+    namespace,
+    model,
+  ]);
+}
+
+/** Reads the reference profiles of some versions of a model. */
+export async function loadProfiles(
+  q: Queryable,
+  namespace: string,
+  model: string,
+  versions: readonly string[],
+): Promise<Map<string, ReferenceProfile>> {
+  const { rows } = await q.query<{ version: string; profile: ReferenceProfile }>(
+    `SELECT version, profile FROM reference_profiles
+     WHERE namespace = $1 AND model = $2 AND version IN (SELECT jsonb_array_elements_text($3::jsonb))`,
+    [namespace, model, JSON.stringify([...new Set(versions)])],
+  );
+  return new Map(rows.map((r) => [r.version, r.profile]));
+}
+
+/**
+ * Recomputes a version's roll-ups from its stored records (when its reference changes): one keyset-paged scan,
+ * bounded memory. The caller holds the model's exclusive lock.
+ */
+export async function rebuild(
+  tx: Queryable,
+  namespace: string,
+  model: string,
+  version: string,
+  profile: ReferenceProfile,
+  pageSize = 5000,
+): Promise<number> {
+  await tx.query("DELETE FROM rollup_numeric WHERE namespace = $1 AND model = $2 AND version = $3", [
+    namespace,
+    model,
+    version,
+  ]);
+  await tx.query("DELETE FROM rollup_categorical WHERE namespace = $1 AND model = $2 AND version = $3", [
+    namespace,
+    model,
+    version,
+  ]);
+  const profiles = new Map([[version, profile]]);
+  let after = 0;
+  let total = 0;
+  for (;;) {
+    const { rows } = await tx.query<{
+      id: string | number;
+      bucket: Date;
+      inputs: Record<string, number>;
+      outputs: Record<string, number>;
+      metadata: Record<string, string | number>;
+    }>(
+      `SELECT id::float8 AS id, bucket, inputs, outputs, metadata FROM records
+       WHERE namespace = $1 AND model = $2 AND version = $3 AND id > $4 ORDER BY id LIMIT $5`,
+      [namespace, model, version, after, pageSize],
+    );
+    if (rows.length === 0) break;
+    after = Number(rows[rows.length - 1]!.id);
+    total += rows.length;
+    await applyDeltas(
+      tx,
+      namespace,
+      model,
+      computeDeltas(
+        rows.map((r) => ({ ...r, version })),
+        profiles,
+      ),
+    );
+  }
+  return total;
+}
+
+/** Advisory locks per model: ingest and erasure share, a reference change (rebuild) is exclusive. */
+const LOCK_CLASS = 0x726f6c6c; // "roll"
+export async function lockModels(
+  tx: Queryable,
+  keys: Iterable<string>,
+  mode: "shared" | "exclusive",
+): Promise<void> {
+  const fn = mode === "shared" ? "pg_advisory_xact_lock_shared" : "pg_advisory_xact_lock";
+  for (const key of [...new Set(keys)].sort())
+    await tx.query(`SELECT ${fn}($1, hashtext($2))`, [LOCK_CLASS, key]);
+}
