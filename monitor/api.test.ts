@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MONITOR_ENGINES, startTestMonitor } from "../test/support/monitor.ts";
 import type { MonitorError } from "./client.ts";
 import { caseUniform } from "./sampling.ts";
+import { wilson } from "./stats/index.ts";
 import type { StartedMonitor } from "./testing/index.ts";
 import { syntheticCases } from "./testing/records.ts";
 import type { PutConsent, PutPolicy } from "./wire.ts";
@@ -230,6 +231,78 @@ describe.each(MONITOR_ENGINES)("monitor API on %s", (engine) => {
     );
     // label values are configuration names only: no site, manufacturer or case id from the records
     expect(text).not.toMatch(/Siemens|site="a"|caseId|live\d/);
+  });
+
+  it("turns a batch of annotations into sensitivity with Wilson bounds, per site, and a verdict", async () => {
+    const ns = "radiology";
+    await m.client.putPolicy(
+      ns,
+      "metrics-policy",
+      policy("metrics", {
+        sampling: { rate: 1, strategy: "Random", minPerWindow: 0 },
+        metrics: [
+          { name: "sensitivity", min: 0.5, minSamples: 20, bySubgroup: ["site"] },
+          { name: "specificity", min: 0.99, minSamples: 20 },
+          { name: "auroc", min: 0.6, minSamples: 500 },
+        ],
+      }),
+    );
+    const cases = syntheticCases({
+      n: 300,
+      model: "metrics",
+      start: new Date(NOW.getTime() - 5 * HOUR),
+      seed: 11,
+    });
+    await m.client.postRecords(cases.map((c) => c.record));
+    const ann = await m.client.postAnnotations(
+      cases.map((c) => ({
+        namespace: ns,
+        model: "metrics",
+        caseId: c.record.caseId,
+        positive: c.truth,
+        time: NOW.toISOString(),
+        source: "reader" as const,
+      })),
+    );
+    expect(ann).toEqual({ accepted: 300, rejected: [] });
+    const e = await m.client.evaluatePolicy(ns, "metrics-policy", {
+      now: NOW.toISOString(),
+      versions: ["v1"],
+    });
+    const expectSensitivity = (subset: typeof cases, subgroup?: string) => {
+      const pos = subset.filter((c) => c.truth);
+      const tp = pos.filter((c) => c.record.decision!.positive).length;
+      const [lo, hi] = wilson(tp, pos.length, 0.95);
+      const row = e.results[0]!.metrics.find((r) => r.metric === "sensitivity" && r.subgroup === subgroup)!;
+      expect(row.n).toBe(pos.length);
+      expect(row.value).toBeCloseTo(tp / pos.length, 12);
+      expect(row.ciLow).toBeCloseTo(lo, 12);
+      expect(row.ciHigh).toBeCloseTo(hi, 12);
+      expect(row.pass).toBe(lo >= 0.5);
+    };
+    expectSensitivity(cases);
+    expectSensitivity(
+      cases.filter((c) => c.record.site === "a"),
+      "site=a",
+    );
+    expectSensitivity(
+      cases.filter((c) => c.record.site === "b"),
+      "site=b",
+    );
+    const spec = e.results[0]!.metrics.find((r) => r.metric === "specificity")!;
+    expect(spec.pass).toBe(false); // a floor of 0.99 on ~0.98: breached
+    expect(e.insufficient).toContainEqual(
+      expect.objectContaining({
+        kind: "metric",
+        name: "auroc",
+        reason: "TOO_FEW_SAMPLES",
+        n: 300,
+        minSamples: 500,
+      }),
+    );
+    const text = await fetch(`${m.url}/metrics`).then((x) => x.text());
+    expect(text).toMatch(/medmlops_monitor_metric_ci_low\{[^}]*metric="sensitivity"[^}]*\} 0\.\d+/);
+    expect(text).toMatch(/medmlops_monitor_annotation_backlog\{[^}]*policy="metrics-policy"[^}]*\} 0/);
   });
 
   it("samples at ingest with the stored probability and lists unannotated samples on the worklist", async () => {

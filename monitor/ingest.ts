@@ -4,7 +4,7 @@
  * store the rest idempotently and add their roll-ups — all in one transaction, so a 202 means durable.
  */
 import type { ConsentRecordSpec } from "../crds/consentrecord.ts";
-import { deniesPurpose } from "./consent.ts";
+import { consentPermits } from "./consent-decision.ts";
 import type { MonitorContext } from "./context.ts";
 import type { Queryable } from "./db/index.ts";
 import { samplingFor } from "./policy-store.ts";
@@ -144,7 +144,7 @@ async function consentDenials(
     [JSON.stringify(patients)],
   );
   for (const row of rows)
-    out.set(row.pseudonym, (model, at) => deniesPurpose(row.spec, "HQUALIMP", model, at));
+    out.set(row.pseudonym, (model, at) => !consentPermits(row.spec, { purpose: "HQUALIMP", model, at }));
   return out;
 }
 

@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { deniesPurpose } from "./consent.ts";
 import { caseUniform, countDecision, emptyTraffic, inclusionProbability } from "./sampling.ts";
 
 describe("inclusion probability", () => {
@@ -30,32 +29,5 @@ describe("inclusion probability", () => {
     expect(Math.min(...u)).toBeGreaterThanOrEqual(0);
     expect(Math.max(...u)).toBeLessThan(1);
     expect(u.filter((x) => x < 0.25).length / 2000).toBeCloseTo(0.25, 1);
-  });
-});
-
-describe("consent decision for HQUALIMP", () => {
-  const base = { decision: "Permit" as const, provisions: [], state: "Active" as const };
-  const at = new Date("2026-06-01T00:00:00Z");
-  it("follows the base decision when no provision applies", () => {
-    expect(deniesPurpose(base, "HQUALIMP", "m", at)).toBe(false);
-    expect(deniesPurpose({ ...base, decision: "Deny" }, "HQUALIMP", "m", at)).toBe(true);
-  });
-  it("applies provisions by purpose, model and period; a Deny wins; Inactive is not enforced", () => {
-    const deny = { decision: "Deny" as const, purposes: ["HQUALIMP" as const], models: ["m"] };
-    expect(deniesPurpose({ ...base, provisions: [deny] }, "HQUALIMP", "m", at)).toBe(true);
-    expect(deniesPurpose({ ...base, provisions: [deny] }, "HQUALIMP", "other", at)).toBe(false);
-    expect(
-      deniesPurpose({ ...base, provisions: [{ ...deny, purposes: ["HRESCH"] }] }, "HQUALIMP", "m", at),
-    ).toBe(false);
-    const later = { ...deny, period: { start: "2026-07-01T00:00:00Z" } };
-    expect(deniesPurpose({ ...base, provisions: [later] }, "HQUALIMP", "m", at)).toBe(false);
-    const permit = { decision: "Permit" as const, purposes: ["HQUALIMP" as const] };
-    expect(deniesPurpose({ ...base, decision: "Deny", provisions: [permit] }, "HQUALIMP", "m", at)).toBe(
-      false,
-    );
-    expect(deniesPurpose({ ...base, provisions: [permit, deny] }, "HQUALIMP", "m", at)).toBe(true);
-    expect(deniesPurpose({ ...base, state: "Inactive", provisions: [deny] }, "HQUALIMP", "m", at)).toBe(
-      false,
-    );
   });
 });
