@@ -176,6 +176,9 @@ for (const jobs of [1, 2]) {
     options: [],
     pixelMasks: [],
     jobs,
+    layout: "pseudonymous",
+    timeoutMs: 300_000,
+    maxFileBytes: 1 << 30,
   });
   const s = (performance.now() - start) / 1000;
   if (report.summary.quarantined > 0) throw new Error("bench inputs quarantined");

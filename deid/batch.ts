@@ -1,13 +1,17 @@
 /** A batch run: list the input files, de-identify each (in parallel with --jobs), write the JSON report. */
-import { readdir, stat } from "node:fs/promises";
-import { basename, join, relative, resolve } from "node:path";
-import { runTasks } from "./pool.ts";
+import { lstat, readdir, realpath, stat } from "node:fs/promises";
+import { basename, isAbsolute, join, relative, resolve } from "node:path";
+import { keyedId } from "./pseudonym.ts";
+import { type Progress, runTasks } from "./pool.ts";
 import { type FileTask, type ReportEntry, type RunConfig, writeAtomic } from "./process-file.ts";
 
 export interface BatchRequest extends RunConfig {
   input: string;
   reportFile?: string;
   jobs: number;
+  /** Per-file watchdog: a file not finished after this long is quarantined (TIMEOUT) and the run goes on. */
+  timeoutMs: number;
+  onProgress?: (p: Progress) => void;
 }
 
 export interface Report {
@@ -21,29 +25,78 @@ export interface Report {
   files: ReportEntry[];
 }
 
-/** Lists files under `input` (a file or a folder, recursively), skipping our own temporary files. */
+/**
+ * Lists files under `input` (a file or a folder, recursively), skipping our own temporary files. Nothing is
+ * skipped silently: a symbolic link whose target lies outside the input tree, a link to a folder (not followed:
+ * loops), a FIFO, socket or device is listed with `refuse` set, so it is reported without being read.
+ */
 export async function listInputs(input: string): Promise<FileTask[]> {
-  const root = resolve(input);
+  const root = await realpath(resolve(input));
   const info = await stat(root);
-  if (info.isFile()) return [{ path: root, rel: basename(root) }];
+  if (info.isFile()) return [{ path: root, rel: basename(root), id: "", size: info.size }];
+  if (!info.isDirectory()) {
+    return [{ path: root, rel: basename(root), id: "", size: 0, refuse: NOT_REGULAR }];
+  }
   const out: FileTask[] = [];
   const walk = async (dir: string) => {
     const entries = await readdir(dir, { withFileTypes: true });
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const e of entries) {
       const full = join(dir, e.name);
+      const rel = relative(root, full);
       if (e.name.endsWith(".tmp")) continue;
       if (e.isDirectory()) await walk(full);
-      else if (e.isFile()) out.push({ path: full, rel: relative(root, full) });
-      else if (e.isSymbolicLink()) {
-        // Linked files are processed like files (none silently skipped); linked folders are not followed (loops).
-        const target = await stat(full).catch(() => undefined);
-        if (!target || target.isFile()) out.push({ path: full, rel: relative(root, full) });
-      }
+      else if (e.isFile()) out.push({ path: full, rel, id: "", size: (await lstat(full)).size });
+      else if (e.isSymbolicLink()) out.push(await linked(root, full, rel));
+      else out.push({ path: full, rel, id: "", size: 0, refuse: NOT_REGULAR });
     }
   };
   await walk(root);
   return out;
+}
+
+const NOT_REGULAR = {
+  code: "NOT_A_REGULAR_FILE",
+  reason: "not a regular file (FIFO, socket or device): not read",
+} as const;
+
+/** A link is read only when its target is a regular file inside the input tree. */
+async function linked(root: string, full: string, rel: string): Promise<FileTask> {
+  const target = await realpath(full).catch(() => undefined);
+  const info = target ? await stat(target).catch(() => undefined) : undefined;
+  if (!target || !info) {
+    return {
+      path: full,
+      rel,
+      id: "",
+      size: 0,
+      refuse: { code: "READ_ERROR", reason: "broken symbolic link" },
+    };
+  }
+  const within = !relative(root, target).startsWith("..") && !isAbsolute(relative(root, target));
+  if (!within) {
+    return {
+      path: full,
+      rel,
+      id: "",
+      size: 0,
+      refuse: {
+        code: "SYMLINK_OUTSIDE_INPUT",
+        reason: "symbolic link to a path outside the input tree: not followed",
+      },
+    };
+  }
+  if (info.isDirectory()) {
+    return {
+      path: full,
+      rel,
+      id: "",
+      size: 0,
+      refuse: { code: "NOT_A_REGULAR_FILE", reason: "symbolic link to a folder: not followed" },
+    };
+  }
+  if (!info.isFile()) return { path: full, rel, id: "", size: 0, refuse: NOT_REGULAR };
+  return { path: target, rel, id: "", size: info.size };
 }
 
 export async function runBatch(req: BatchRequest, now: () => Date = () => new Date()): Promise<Report> {
@@ -54,14 +107,20 @@ export async function runBatch(req: BatchRequest, now: () => Date = () => new Da
   const inside = (p: string, dir?: string) =>
     dir !== undefined && !relative(resolve(dir), p).startsWith("..");
   const todo = tasks.filter((t) => !inside(t.path, outputRoot) && !inside(t.path, req.quarantineDir));
+  for (const t of todo) t.id = `f-${keyedId(req.key, "input-path", t.rel, "", 16).toLowerCase()}`;
   const config: RunConfig = {
     key: req.key,
     options: req.options,
     pixelMasks: req.pixelMasks,
     outputDir: outputRoot,
     quarantineDir: req.quarantineDir ? resolve(req.quarantineDir) : undefined,
+    layout: req.layout,
+    maxFileBytes: req.maxFileBytes,
   };
-  const files = await runTasks(todo, config, req.jobs);
+  const files = await runTasks(todo, config, req.jobs, {
+    timeoutMs: req.timeoutMs,
+    onProgress: req.onProgress,
+  });
   const deidentified = files.filter((f) => f.outcome === "deidentified").length;
   const report: Report = {
     version: 1,

@@ -41,10 +41,11 @@ async function files(root: string): Promise<string[]> {
 }
 
 describe("medmlops deid", () => {
-  it("de-identifies a folder, mirrors relative paths, writes a report, exits 0", async () => {
+  it("de-identifies a folder, mirrors relative paths with --mirror-paths, writes a report, exits 0", async () => {
     const code = await main([
       join(dir, "in"),
       join(dir, "out"),
+      "--mirror-paths",
       "--key-file",
       join(dir, "key"),
       "--report",
@@ -64,6 +65,7 @@ describe("medmlops deid", () => {
     const code = await main([
       join(dir, "in"),
       join(dir, "out"),
+      "--mirror-paths",
       "--key-file",
       join(dir, "key"),
       "--quarantine",
@@ -82,15 +84,25 @@ describe("medmlops deid", () => {
     expect(JSON.stringify(report)).not.toContain("SMITHSONIAN");
   });
 
-  it("processes symlinked files too (nothing silently skipped)", async () => {
+  it("processes symlinked files inside the input tree too (nothing silently skipped)", async () => {
     await symlink(join(dir, "in", "study1", "ct1.dcm"), join(dir, "in", "linked.dcm"));
-    expect(await main([join(dir, "in"), join(dir, "out"), "--key-file", join(dir, "key")])).toBe(0);
+    expect(
+      await main([join(dir, "in"), join(dir, "out"), "--mirror-paths", "--key-file", join(dir, "key")]),
+    ).toBe(0);
     expect(await files(join(dir, "out"))).toEqual(["linked.dcm", "study1/ct1.dcm", "study1/ct2.dcm"]);
   });
 
   it("--jobs 2 gives byte-identical output to --jobs 1", async () => {
-    await main([join(dir, "in"), join(dir, "o1"), "--key-file", join(dir, "key")]);
-    await main([join(dir, "in"), join(dir, "o2"), "--key-file", join(dir, "key"), "--jobs", "2"]);
+    await main([join(dir, "in"), join(dir, "o1"), "--mirror-paths", "--key-file", join(dir, "key")]);
+    await main([
+      join(dir, "in"),
+      join(dir, "o2"),
+      "--mirror-paths",
+      "--key-file",
+      join(dir, "key"),
+      "--jobs",
+      "2",
+    ]);
     for (const f of ["study1/ct1.dcm", "study1/ct2.dcm"]) {
       expect((await readFile(join(dir, "o1", f))).equals(await readFile(join(dir, "o2", f)))).toBe(true);
     }
@@ -156,7 +168,7 @@ describe("medmlops deid", () => {
   });
 
   it("verify scores a result without leaks (exit 0) and lists leaks by tag only (exit 1)", async () => {
-    await main([join(dir, "in"), join(dir, "out"), "--key-file", join(dir, "key")]);
+    await main([join(dir, "in"), join(dir, "out"), "--mirror-paths", "--key-file", join(dir, "key")]);
     const orig = join(dir, "in", "study1", "ct1.dcm");
     expect(await main(["verify", orig, join(dir, "out", "study1", "ct1.dcm")])).toBe(0);
     const good = JSON.parse(stdout);
@@ -177,11 +189,12 @@ describe("medmlops deid", () => {
 });
 
 describe("never partially written", () => {
-  it("leaves no temporary files, and an unwritable output becomes a WRITE_ERROR quarantine, not a partial file", async () => {
+  it("leaves no temporary files; an output folder that is a file fails once, before any file is processed", async () => {
     expect(await main([join(dir, "in"), join(dir, "out"), "--key-file", join(dir, "key")])).toBe(0);
     expect((await files(join(dir, "out"))).filter((f) => f.endsWith(".tmp"))).toEqual([]);
-    // A file where the output folder should be: nothing can be written below it.
+    // A file where the output folder should be: exit 1 with one clear error, no report, nothing "quarantined".
     await writeFile(join(dir, "blocked"), "x");
+    stderr = "";
     const code = await main([
       join(dir, "in"),
       join(dir, "blocked"),
@@ -190,8 +203,8 @@ describe("never partially written", () => {
       "--report",
       join(dir, "r.json"),
     ]);
-    expect(code).toBe(3);
-    const report = JSON.parse(await readFile(join(dir, "r.json"), "utf8"));
-    expect(report.files.map((f: { code: string }) => f.code)).toEqual(["WRITE_ERROR", "WRITE_ERROR"]);
+    expect(code).toBe(1);
+    expect(stderr).toBe("deid: output folder exists and is not a folder; nothing processed\n");
+    await expect(readFile(join(dir, "r.json"))).rejects.toThrow(/ENOENT/);
   });
 });

@@ -7,3 +7,5 @@ parentPort?.on("message", async (task: FileTask & { id: number }) => {
   const entry = await processFile(task, config);
   parentPort?.postMessage({ id: task.id, entry });
 });
+// Loaded: the per-file watchdog starts counting only from here (module loading is not the file's time).
+parentPort?.postMessage({ ready: true });
