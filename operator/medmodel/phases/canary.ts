@@ -5,6 +5,7 @@
 import { hardFailure } from "../health.ts";
 import { recordFailover } from "./failover.ts";
 import type { DecisionState } from "./state.ts";
+import { EVENT_REASON, FAILURE_REASON } from "../reasons.ts";
 
 export function canary(s: DecisionState): void {
   if (s.suspended) return;
@@ -13,7 +14,7 @@ export function canary(s: DecisionState): void {
     if (c.version !== s.desired || !s.useCanary) {
       s.events.push({
         type: "Normal",
-        reason: "RolloutCancelled",
+        reason: EVENT_REASON.RolloutCancelled,
         action: "Rollout",
         note: `canary of ${c.version} cancelled: the spec no longer asks for it`,
       });
@@ -25,7 +26,7 @@ export function canary(s: DecisionState): void {
     const hard =
       hardFailure(s.health(version)) ??
       (s.breachCounts && s.verdicts[version] === "Failed"
-        ? { reason: "ValidationBreach", message: "the ValidationPolicy verdict is Failed" }
+        ? { reason: FAILURE_REASON.ValidationBreach, message: "the ValidationPolicy verdict is Failed" }
         : undefined);
     if (hard) {
       recordFailover(s, version, s.serving, hard.reason, `canary aborted: ${hard.message}`);

@@ -5,6 +5,7 @@
 import { findCondition } from "../../runtime/index.ts";
 import { CONDITION } from "../types.ts";
 import type { DecisionState } from "./state.ts";
+import { EVENT_REASON } from "../reasons.ts";
 
 export function carryOver(s: DecisionState): void {
   const { previous, names, model, prevConditions, desired } = s;
@@ -28,7 +29,7 @@ export function carryOver(s: DecisionState): void {
     if (previous.activeVersion !== undefined) {
       s.events.push({
         type: "Normal",
-        reason: "Switched",
+        reason: EVENT_REASON.Switched,
         action: "Serve",
         note: `version ${previous.activeVersion} was removed from spec.versions; serving ${desired}`,
       });

@@ -5,6 +5,7 @@
 import { fullyHealthy } from "../health.ts";
 import { ANNOTATIONS } from "../types.ts";
 import type { DecisionState } from "./state.ts";
+import { EVENT_REASON, REASON } from "../reasons.ts";
 
 export function failBack(s: DecisionState): void {
   const { annotations, desired, model, total, breachCounts, verdicts, strategy } = s;
@@ -16,7 +17,7 @@ export function failBack(s: DecisionState): void {
       s.failedOver = false;
       s.events.push({
         type: "Normal",
-        reason: "FailoverCleared",
+        reason: EVENT_REASON.FailoverCleared,
         action: "Rollout",
         note: `activeVersion is now ${desired}; failover hold on ${held} released`,
       });
@@ -29,14 +30,14 @@ export function failBack(s: DecisionState): void {
         if (retryAnnotation === held) s.consumeRetryAnnotation = true;
         s.events.push({
           type: "Normal",
-          reason: "FailBack",
+          reason: EVENT_REASON.FailBack,
           action: "Rollout",
           note: `${held} is healthy again and a retry was requested; rolling it out (${strategy})`,
         });
       } else if (asked) {
         s.progressing = {
           status: true,
-          reason: "AwaitingRecovery",
+          reason: REASON.AwaitingRecovery,
           message: `retry of ${held} requested; waiting until all its replicas are ready`,
         };
       }

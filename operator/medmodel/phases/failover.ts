@@ -5,12 +5,15 @@
  */
 import { availability, hardFailure } from "../health.ts";
 import type { DecisionState } from "./state.ts";
+import { EVENT_REASON, FAILURE_REASON, REASON } from "../reasons.ts";
 
 /** Availability of a version that serves traffic (a breached validation counts when the spec says so). */
 function servingProblem(s: DecisionState, v: string) {
   const a = availability(s.health(v), s.unavailableAfterMs, s.now);
   if (!a.problem && s.breachCounts && s.verdicts[v] === "Failed") {
-    return { problem: { reason: "ValidationBreach", message: "the ValidationPolicy verdict is Failed" } };
+    return {
+      problem: { reason: FAILURE_REASON.ValidationBreach, message: "the ValidationPolicy verdict is Failed" },
+    };
   }
   return a;
 }
@@ -29,7 +32,7 @@ export function recordFailover(
   s.failedOverGeneration = s.model.generation;
   s.events.push({
     type: "Warning",
-    reason: "Failover",
+    reason: EVENT_REASON.Failover,
     action: "Failover",
     note: `${from} unavailable (${reason}: ${message}); now serving ${to}`,
   });
@@ -55,14 +58,18 @@ export function failover(s: DecisionState): void {
       recordFailover(s, s.serving, target, sp.problem.reason, sp.problem.message);
       s.serving = target;
       s.canary = undefined;
-    } else if (sp.problem.reason === "Unavailable" && s.lastKnownGood === undefined && s.failoverEnabled) {
+    } else if (
+      sp.problem.reason === FAILURE_REASON.Unavailable &&
+      s.lastKnownGood === undefined &&
+      s.failoverEnabled
+    ) {
       // Nothing has served healthily yet (first load of a model): that is progress, not degradation.
     } else {
       const why = s.failoverEnabled
         ? "no healthy fallback version (no lastKnownGoodVersion or fallbackVersion yet)"
         : "failover is disabled";
       s.degraded.push({
-        reason: s.failoverEnabled ? "NoHealthyFallback" : "ServingUnavailable",
+        reason: s.failoverEnabled ? REASON.NoHealthyFallback : REASON.ServingUnavailable,
         message: `${s.serving} unavailable (${sp.problem.reason}: ${sp.problem.message}); ${why}`,
       });
     }

@@ -8,6 +8,7 @@ import { findCondition } from "../../runtime/index.ts";
 import { fullyHealthy } from "../health.ts";
 import { CONDITION } from "../types.ts";
 import type { DecisionState } from "./state.ts";
+import { EVENT_REASON } from "../reasons.ts";
 
 function provenServing(s: DecisionState): string | undefined {
   const v = s.serving;
@@ -31,7 +32,7 @@ export function lastKnownGood(s: DecisionState): void {
     s.lastKnownGood = proven;
     s.events.push({
       type: "Normal",
-      reason: "LastKnownGood",
+      reason: EVENT_REASON.LastKnownGood,
       action: "Record",
       note: `${proven} served healthily: it is the failover target now`,
     });

@@ -8,6 +8,7 @@ import { canarySplit } from "../canary.ts";
 import { parseDurationMs } from "../duration.ts";
 import { hardFailure } from "../health.ts";
 import type { DecisionState } from "./state.ts";
+import { EVENT_REASON, REASON } from "../reasons.ts";
 
 export function rollout(s: DecisionState): void {
   if (s.suspended) return;
@@ -21,7 +22,7 @@ export function rollout(s: DecisionState): void {
     const switchTo = (how: string) => {
       s.events.push({
         type: "Normal",
-        reason: "Promoted",
+        reason: EVENT_REASON.Promoted,
         action: "Promote",
         note: `serving ${desired} (was ${s.serving}) after ${how}`,
       });
@@ -32,17 +33,20 @@ export function rollout(s: DecisionState): void {
       s.canary = undefined;
       s.progressing = {
         status: false,
-        reason: "ValidationFailed",
+        reason: REASON.ValidationFailed,
         message: `${desired} failed validation; ${s.serving} keeps serving`,
       };
-      s.degraded.push({ reason: "ValidationFailed", message: `${desired} failed its ValidationPolicy` });
+      s.degraded.push({ reason: REASON.ValidationFailed, message: `${desired} failed its ValidationPolicy` });
     } else if (hard) {
       s.progressing = {
         status: false,
-        reason: "RolloutStalled",
+        reason: REASON.RolloutStalled,
         message: `${desired} cannot start (${hard.reason}); ${s.serving} keeps serving`,
       };
-      s.degraded.push({ reason: "VersionFailed", message: `${desired}: ${hard.reason}: ${hard.message}` });
+      s.degraded.push({
+        reason: REASON.VersionFailed,
+        message: `${desired}: ${hard.reason}: ${hard.message}`,
+      });
     } else if (!useCanary) {
       const needed = strategy === "Immediate" ? 1 : total;
       const ready = (dh?.readyReplicas ?? 0) >= needed && needed > 0;
@@ -52,12 +56,12 @@ export function rollout(s: DecisionState): void {
         s.progressing = ready
           ? {
               status: true,
-              reason: "AwaitingValidation",
+              reason: REASON.AwaitingValidation,
               message: `${desired} is ready; waiting for a Passed verdict`,
             }
           : {
               status: true,
-              reason: "RolloutInProgress",
+              reason: REASON.RolloutInProgress,
               message: `${strategy}: waiting for ${desired} (${dh?.readyReplicas ?? 0}/${needed} ready)`,
             };
       }
@@ -66,7 +70,7 @@ export function rollout(s: DecisionState): void {
       s.canary = { version: desired, weight: first.weight, step: 0, since: at };
       s.events.push({
         type: "Normal",
-        reason: "CanaryStarted",
+        reason: EVENT_REASON.CanaryStarted,
         action: "Rollout",
         note: `canary of ${desired} at ${first.weight}% (step 1/${steps.length}); ${s.serving} serves the rest`,
       });
@@ -82,14 +86,14 @@ export function rollout(s: DecisionState): void {
       if (!ready) {
         s.progressing = {
           status: true,
-          reason: "CanaryInProgress",
+          reason: REASON.CanaryInProgress,
           message: `step ${stepIndex + 1}/${steps.length} (${step.weight}%): waiting for ${wanted} ready canary replica(s)`,
         };
       } else if (elapsed < pauseMs) {
         s.requeue.after(pauseMs - elapsed);
         s.progressing = {
           status: true,
-          reason: "CanaryInProgress",
+          reason: REASON.CanaryInProgress,
           message: `step ${stepIndex + 1}/${steps.length} (${step.weight}%): pausing`,
         };
       } else if (stepIndex + 1 < steps.length) {
@@ -97,7 +101,7 @@ export function rollout(s: DecisionState): void {
         s.canary = { version: desired, weight: next.weight, step: stepIndex + 1, since: at };
         s.events.push({
           type: "Normal",
-          reason: "CanaryStep",
+          reason: EVENT_REASON.CanaryStep,
           action: "Rollout",
           note: `canary of ${desired} at ${next.weight}% (step ${stepIndex + 2}/${steps.length})`,
         });
@@ -107,7 +111,7 @@ export function rollout(s: DecisionState): void {
       } else {
         s.progressing = {
           status: true,
-          reason: "AwaitingValidation",
+          reason: REASON.AwaitingValidation,
           message: `canary of ${desired} complete; waiting for a Passed verdict before promotion`,
         };
       }

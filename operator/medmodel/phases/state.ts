@@ -7,6 +7,7 @@ import type { Condition } from "../../runtime/index.ts";
 import { toRfc3339 } from "../../runtime/index.ts";
 import { canarySteps } from "../canary.ts";
 import { parseDurationMs } from "../duration.ts";
+import type { Reason } from "../reasons.ts";
 import {
   type CanaryStatus,
   type CanaryStep,
@@ -34,7 +35,7 @@ export class Requeue {
 
 export interface Progressing {
   status: boolean;
-  reason: string;
+  reason: Reason;
   message: string;
 }
 
@@ -82,7 +83,7 @@ export interface DecisionState {
   lastKnownGood: string | undefined;
   consumeRetryAnnotation: boolean;
   progressing: Progressing | undefined;
-  degraded: { reason: string; message: string }[];
+  degraded: { reason: Reason; message: string }[];
   replicas: Record<string, number>;
   conditions: Condition[];
   /** "inference stopped by <who>: <why>" (conditions phase; also the control file's reason). */

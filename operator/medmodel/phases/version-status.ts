@@ -4,6 +4,7 @@
  */
 import { phaseOf } from "../health.ts";
 import type { DecisionState } from "./state.ts";
+import { EVENT_REASON } from "../reasons.ts";
 
 export function versionStatus(s: DecisionState): void {
   const prevPhases = new Map((s.previous.versions ?? []).map((v) => [v.name, v.phase]));
@@ -14,7 +15,7 @@ export function versionStatus(s: DecisionState): void {
     if (phase === "Failed" && prevPhases.get(v.name) !== "Failed") {
       s.events.push({
         type: "Warning",
-        reason: "VersionFailed",
+        reason: EVENT_REASON.VersionFailed,
         action: "Load",
         note: `${v.name}: ${message}`,
       });
