@@ -17,7 +17,8 @@ RUN npm ci --no-audit --no-fund
 # follows the real folder layout (a new product folder needs no edit here). CI compiles this exact context
 # without Docker: test/unit/build-context.test.ts.
 COPY . .
-RUN npm run build && npm prune --omit=dev --no-audit --no-fund
+# prune-image.mjs: keep only this platform's onnxruntime-node binary (the package ships all of them, ~230 MB).
+RUN npm run build && npm prune --omit=dev --no-audit --no-fund && node scripts/prune-image.mjs
 
 FROM ${NODE_IMAGE}
 ARG ONNXRUNTIME_NODE_INSTALL=skip

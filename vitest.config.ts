@@ -1,7 +1,8 @@
 import { defineConfig } from "vitest/config";
 
-// Two projects: `unit` needs nothing but Node; `integration` needs the real control plane that
-// test/cluster/ builds and starts (its global setup brings it up or reuses a running one).
+// Three projects: `unit` needs nothing but Node; `integration` needs the real control plane that
+// test/cluster/ builds and starts (its global setup brings it up or reuses a running one); `containers` runs the
+// project's real image with runc (root; its global setup builds the image with `npm run image`).
 export default defineConfig({
   test: {
     projects: [
@@ -22,6 +23,17 @@ export default defineConfig({
           globalSetup: ["test/cluster/global-setup.ts"],
           testTimeout: 120_000,
           hookTimeout: 600_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        // The project's OCI image run by runc (root, Debian runc/umoci/mmdebstrap): docs/image.md.
+        test: {
+          name: "containers",
+          include: ["test/containers/**/*.test.ts"],
+          globalSetup: ["test/containers/global-setup.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 900_000,
           fileParallelism: false,
         },
       },

@@ -17,7 +17,6 @@ import {
   type ObjectKey,
 } from "../runtime/index.ts";
 import { LABEL } from "./children.ts";
-import { FAILURE_REASON } from "./reasons.ts";
 import type { VersionFailure, VersionHealth, Verdict } from "./types.ts";
 import { policiesFor, verdictsFor } from "./validation.ts";
 
@@ -88,7 +87,7 @@ export function fetchFailure(pod: PodLike): VersionFailure | undefined {
   if (!t || t.exitCode === 0 || t.exitCode === undefined) return undefined;
   return (
     parseTerminationMessage(t.message) ?? {
-      reason: FAILURE_REASON.FetchFailed,
+      reason: "FetchFailed",
       message: `fetch-model exited ${t.exitCode}`,
     }
   );
