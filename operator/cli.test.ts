@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { HELP, parseFlags } from "./cli.ts";
-import { registry } from "./controllers.ts";
+import { controllersFor, registry } from "./controllers.ts";
 
 describe("medmlops operator flags", () => {
   it("has defaults for a single replica watching all namespaces", () => {
@@ -81,5 +81,21 @@ describe("medmlops operator flags", () => {
     for (const kind of ["MedModel", "ValidationPolicy", "RetrainJob", "ConsentRecord"]) {
       expect(HELP.includes(kind), kind).toBe(registry.some((r) => r.kind === kind));
     }
+  });
+
+  it("--monitor-url (or MEDMLOPS_MONITOR_URL) enables the ValidationPolicy controller", () => {
+    const flags = parseFlags(["--monitor-url", "http://monitor:8090"], {});
+    expect(flags !== "help" && flags["monitor-url"]).toBe("http://monitor:8090");
+    const fromEnv = parseFlags([], {
+      MEDMLOPS_MONITOR_URL: "http://m:8090",
+      MEDMLOPS_REFERENCE_FIRST_RECORDS: "300",
+    });
+    expect(fromEnv !== "help" && [fromEnv["monitor-url"], fromEnv["reference-first-records"]]).toEqual([
+      "http://m:8090",
+      300,
+    ]);
+    expect(() => parseFlags(["--monitor-url", "ftp://x"], {})).toThrow(/monitor-url/);
+    expect(controllersFor({}).length).toBe(registry.filter((r) => !r.needsMonitor).length);
+    expect(controllersFor({ monitorUrl: "http://m:8090" }).length).toBe(registry.length);
   });
 });

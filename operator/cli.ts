@@ -4,7 +4,7 @@ import { KubeConfig } from "@kubernetes/client-node";
 import pino from "pino";
 import { z } from "zod";
 import { EXIT } from "../common/exit-codes.ts";
-import { controllers, registry } from "./controllers.ts";
+import { controllersFor, registry } from "./controllers.ts";
 import { Manager, defaultIdentity } from "./manager.ts";
 
 export const HELP = `Usage: medmlops operator [options]
@@ -21,6 +21,10 @@ Options:
   --metrics-port PORT      port for /healthz, /readyz and /metrics (default: 8080; 0 = any free port)
   --sidecar-image IMAGE    default image for the inference sidecar container (default: $MEDMLOPS_SIDECAR_IMAGE)
   --workers N              parallel reconciles per controller (default: $MEDMLOPS_WORKERS, else the controller's own)
+  --monitor-url URL        the monitor (medmlops monitor); enables the ValidationPolicy controller (default: $MEDMLOPS_MONITOR_URL)
+  --reference-first-records N
+                           freeze a version's drift reference from its first N served records when it has no
+                           referenceProfile (default: $MEDMLOPS_REFERENCE_FIRST_RECORDS, else 500)
   --log-level LEVEL        trace|debug|info|warn|error (default: $MEDMLOPS_LOG_LEVEL, $LOG_LEVEL or info)
   -h, --help               show this help
 `;
@@ -52,6 +56,8 @@ const Flags = z.object({
   "metrics-port": z.coerce.number().int().min(0).max(65535).default(8080),
   "sidecar-image": z.string().min(1).optional(),
   workers: z.coerce.number().int().min(1).max(64).optional(),
+  "monitor-url": z.url({ protocol: /^https?$/ }).optional(),
+  "reference-first-records": z.coerce.number().int().min(10).max(100_000).optional(),
   "log-level": z.enum(["trace", "debug", "info", "warn", "error", "fatal"]).optional(),
 });
 
@@ -72,6 +78,8 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv = process.env)
       "metrics-port": { type: "string" },
       "sidecar-image": { type: "string" },
       workers: { type: "string" },
+      "monitor-url": { type: "string" },
+      "reference-first-records": { type: "string" },
       "log-level": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
@@ -83,6 +91,8 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv = process.env)
     namespace: env["MEDMLOPS_WATCH_NAMESPACES"] || undefined,
     "lease-name": env["MEDMLOPS_LEASE_NAME"] || undefined,
     workers: env["MEDMLOPS_WORKERS"] || undefined,
+    "monitor-url": env["MEDMLOPS_MONITOR_URL"] || undefined,
+    "reference-first-records": env["MEDMLOPS_REFERENCE_FIRST_RECORDS"] || undefined,
     "log-level": env["MEDMLOPS_LOG_LEVEL"] || env["LOG_LEVEL"] || undefined,
   };
   const parsed = Flags.safeParse({ ...dropUndefined(fromEnv), ...dropUndefined(rest) });
@@ -140,7 +150,7 @@ export async function main(argv: string[]): Promise<number> {
   const manager = new Manager({
     kubeConfig: kc,
     log,
-    controllers,
+    controllers: controllersFor({ monitorUrl: flags["monitor-url"] }),
     metricsPort: flags["metrics-port"],
     config: {
       namespace: flags.namespace?.length === 1 ? flags.namespace[0] : undefined,
@@ -148,6 +158,10 @@ export async function main(argv: string[]): Promise<number> {
       sidecarImage: flags["sidecar-image"] ?? process.env["MEDMLOPS_SIDECAR_IMAGE"] ?? DEFAULT_SIDECAR_IMAGE,
       identity: defaultIdentity(),
       ...(flags.workers ? { workers: flags.workers } : {}),
+      ...(flags["monitor-url"] ? { monitorUrl: flags["monitor-url"] } : {}),
+      ...(flags["reference-first-records"]
+        ? { referenceFirstRecords: flags["reference-first-records"] }
+        : {}),
     },
     leaderElection: flags["leader-elect"]
       ? { namespace: leaseNamespace(flags), name: flags["lease-name"] }

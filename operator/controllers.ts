@@ -8,14 +8,25 @@
  * and crds/, never another controller.
  */
 import { medModelController } from "./medmodel/index.ts";
+import { validationPolicyControllerFromConfig } from "./validationpolicy/index.ts";
 import type { ControllerFactory } from "./runtime/index.ts";
 
 export interface Registration {
   /** The primary kind the controller reconciles, as users know it (MedModel, ValidationPolicy, …). */
   kind: string;
   factory: ControllerFactory;
+  /** Registered only when `--monitor-url` is given (it calls the monitor). */
+  needsMonitor?: boolean;
 }
 
-export const registry: Registration[] = [{ kind: "MedModel", factory: medModelController }];
+export const registry: Registration[] = [
+  { kind: "MedModel", factory: medModelController },
+  { kind: "ValidationPolicy", factory: validationPolicyControllerFromConfig, needsMonitor: true },
+];
 
-export const controllers: ControllerFactory[] = registry.map((r) => r.factory);
+export const controllers: ControllerFactory[] = registry.filter((r) => !r.needsMonitor).map((r) => r.factory);
+
+/** The factories to run for this configuration. */
+export function controllersFor(opts: { monitorUrl?: string }): ControllerFactory[] {
+  return registry.filter((r) => !r.needsMonitor || opts.monitorUrl).map((r) => r.factory);
+}

@@ -201,6 +201,10 @@ export interface OperatorConfig {
   identity: string;
   /** Parallel reconciles per controller (`--workers`); undefined = each controller's own `workers`. */
   workers?: number;
+  /** The monitor's base URL (`--monitor-url`); controllers that need it are registered only when set. */
+  monitorUrl?: string;
+  /** N of the reference profile frozen from a version's first N served records (`--reference-first-records`). */
+  referenceFirstRecords?: number;
 }
 
 export interface ControllerDeps {

@@ -93,8 +93,9 @@ export interface RetrainRequest {
 }
 
 /** An audit entry (C4) the controller appends through the monitor client. No PHI, no pseudonyms. */
+export type AuditAction = "VerdictChanged" | "ActionTaken" | "Resume";
 export interface AuditRequest {
-  action: string;
+  action: AuditAction;
   reason: string;
   details: Record<string, string | number | boolean>;
 }
