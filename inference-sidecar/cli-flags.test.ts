@@ -42,3 +42,36 @@ describe("sidecar onnxruntime threading flags", () => {
     expect(() => parseFlags(["--model=m.onnx", "--name=cxr", "--intra-op-threads=many"])).toThrow();
   });
 });
+
+// The operator passes the monitor's Service URL and the MedModel's site (issue 12, contract C5).
+describe("sidecar monitor flags", () => {
+  it("are off by default and take the URL, batch, queue, namespace and site", () => {
+    const off = parseFlags(["--model=m.onnx", "--name=cxr"]);
+    expect(off["monitor-url"]).toBeUndefined();
+    expect(off["monitor-batch"]).toBe(100);
+    expect(off["monitor-queue"]).toBe(10_000);
+    const f = parseFlags([
+      "--model=m.onnx",
+      "--name=cxr",
+      "--monitor-url=http://medmlops-monitor.medmlops-system:8090",
+      "--monitor-batch=50",
+      "--monitor-queue=2000",
+      "--monitor-namespace=radiology",
+      "--site=north-wing",
+    ]);
+    expect(f).toMatchObject({
+      "monitor-url": "http://medmlops-monitor.medmlops-system:8090",
+      "monitor-batch": 50,
+      "monitor-queue": 2000,
+      "monitor-namespace": "radiology",
+      site: "north-wing",
+    });
+  });
+
+  it("rejects a URL that is not http(s), a zero batch and a site with spaces", () => {
+    const base = ["--model=m.onnx", "--name=cxr"];
+    expect(() => parseFlags([...base, "--monitor-url=ftp://x"])).toThrow(/monitor-url/);
+    expect(() => parseFlags([...base, "--monitor-url=http://x", "--monitor-batch=0"])).toThrow();
+    expect(() => parseFlags([...base, "--site=north wing"])).toThrow(/site/);
+  });
+});

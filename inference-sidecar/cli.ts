@@ -5,18 +5,20 @@
  */
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { pino } from "pino";
+import { type Logger, pino } from "pino";
+import { Registry } from "prom-client";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { EXIT } from "../common/exit-codes.ts";
 import { autoIntraOpThreads } from "./cpu-budget.ts";
-import { DEID_OPTION_NAMES, loadKey } from "../deid/index.ts";
+import { DEID_OPTION_NAMES, type DeidKey, loadKey } from "../deid/index.ts";
 import { caseIdKeyFromEnv } from "./case-id.ts";
 import { type DeidGate, deidGate } from "./deid-gate.ts";
 import { ControlWatcher } from "./control.ts";
 import { loadCodecs } from "./dicom/pixels.ts";
 import { DigestMismatchError, type LoadedModel, loadModel } from "./model.ts";
-import { Sidecar } from "./server.ts";
+import { MonitorEmitter } from "./monitor-emitter.ts";
+import { Sidecar, type SidecarMonitor } from "./server.ts";
 import { Signature } from "./signature.ts";
 import { WarmUpError, warmUp } from "./warm-up.ts";
 
@@ -42,13 +44,19 @@ export const USAGE = `usage: medmlops sidecar --model F.onnx --name N [options]
   --deid-mode M               ModelToData (default) or DataToModel: de-identify every DICOM instance first
   --deid-option NAME          a PS3.15 profile option for DataToModel (repeatable), e.g. CleanDescriptors
   --keep-dir D                keep each DICOM case (after de-identification) under D for monitoring
+  --monitor-url URL           send one record per answered request to the monitor (batched, async, bounded)
+  --monitor-batch N           most records per POST to the monitor (default 100)
+  --monitor-queue N           most records held while the monitor is down; oldest dropped first (default 10000)
+  --monitor-namespace NS      namespace the records are filed under (default $POD_NAMESPACE, else "default")
+  --site S                    site name carried by every record (the MedModel's site)
   --inference-thread T        worker (default: onnxruntime runs off the event loop) or main
   --intra-op-threads N        onnxruntime threads per run, or auto (default: the container's CPU limit, else all cores)
   --spin-wait                 let onnxruntime threads busy-wait between operators (default off; see docs/sidecar.md)
   --warmup-runs N             runs on zero inputs before ready; a failing run keeps the model from ever being ready (default 2, 0 = none)
   --log-level L               pino level (default info)
 env: MEDMLOPS_CASE_ID_KEY or MEDMLOPS_CASE_ID_KEY_FILE: HMAC key for pseudonymous case ids
-     MEDMLOPS_DEID_KEY, MEDMLOPS_DEID_KEY_FILE or the mounted Secret: de-identification key (DataToModel)`;
+     MEDMLOPS_DEID_KEY, MEDMLOPS_DEID_KEY_FILE or the mounted Secret: de-identification key (DataToModel;
+       with --monitor-url also the key of the patient pseudonym in records — without it records carry none)`;
 
 const Flags = z.object({
   model: z.string({ error: "--model is required" }).min(1, "--model is required"),
@@ -86,6 +94,17 @@ const Flags = z.object({
   "deid-mode": z.enum(["ModelToData", "DataToModel"]).default("ModelToData"),
   "deid-option": z.array(z.enum(DEID_OPTION_NAMES)).default([]),
   "keep-dir": z.string().optional(),
+  "monitor-url": z.url({ protocol: /^https?$/, error: "--monitor-url must be an http(s) URL" }).optional(),
+  "monitor-batch": z.coerce.number().int().min(1).max(10_000).default(100),
+  "monitor-queue": z.coerce.number().int().min(1).max(1_000_000).default(10_000),
+  "monitor-namespace": z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "--monitor-namespace must be a DNS-1123 label")
+    .optional(),
+  site: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, "--site must be 1-63 letters, digits, '.', '_', '-'")
+    .optional(),
   "inference-thread": z.enum(["worker", "main"]).default("worker"),
   "intra-op-threads": z
     .union([z.literal("auto"), z.coerce.number().int().min(1).max(1024)], {
@@ -134,6 +153,32 @@ export function readSignatureFile(path: string): Signature {
   return r.data;
 }
 
+/** The monitor emitter and what records need besides the request (namespace, site, pseudonym key). */
+function monitorSink(flags: SidecarFlags, logger: Logger, registry: Registry): SidecarMonitor {
+  let pseudonymKey: DeidKey | undefined;
+  if (flags["deid-mode"] === "ModelToData") {
+    try {
+      pseudonymKey = loadKey();
+    } catch {
+      logger.info("no de-identification key mounted: monitor records carry no patient pseudonym");
+    }
+  }
+  const namespace = flags["monitor-namespace"] ?? (process.env.POD_NAMESPACE || "default");
+  return {
+    emitter: new MonitorEmitter({
+      url: flags["monitor-url"]!,
+      batch: flags["monitor-batch"],
+      capacity: flags["monitor-queue"],
+      logger,
+      registry,
+      labels: { model: flags.name, version: flags.version },
+    }),
+    namespace,
+    site: flags.site,
+    pseudonymKey,
+  };
+}
+
 export async function main(argv: string[]): Promise<number> {
   if (argv.includes("--help") || argv.includes("-h")) {
     process.stdout.write(`${USAGE}\n`);
@@ -174,6 +219,8 @@ export async function main(argv: string[]): Promise<number> {
     logger.warn("the case id key file (MEDMLOPS_CASE_ID_KEY_FILE) does not exist: answers carry no case id");
   else if (!caseIdKey.persistent)
     logger.warn("no MEDMLOPS_CASE_ID_KEY(_FILE): case ids use a per-process key and change on restart");
+  const registry = new Registry();
+  const monitor = flags["monitor-url"] ? monitorSink(flags, logger, registry) : undefined;
   const sidecar = new Sidecar({
     modelName: flags.name,
     modelVersion: flags.version,
@@ -191,6 +238,8 @@ export async function main(argv: string[]): Promise<number> {
       maxInputBytes: Math.floor(flags["max-input-mb"] * 1024 * 1024),
       maxDecodedBytes: Math.floor(flags["max-decoded-mb"] * 1024 * 1024),
     },
+    monitor,
+    registry,
   });
   let watcher: ControlWatcher | undefined;
   if (flags["control-file"]) {

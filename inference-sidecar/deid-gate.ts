@@ -13,9 +13,15 @@ export type DeidMode = "DataToModel" | "ModelToData";
 
 export interface DeidGate {
   mode: DeidMode;
-  /** Returns the instances every later step may see. */
-  pass(instances: Uint8Array[]): Uint8Array[];
+  /**
+   * Returns the instances every later step may see. DataToModel: when `seen` is given and the first instance
+   * had a Patient ID, `seen.patient` receives its keyed pseudonym (for the monitor's record; never logged).
+   */
+  pass(instances: Uint8Array[], seen?: { patient?: string }): Uint8Array[];
 }
+
+/** deid's warning when a pseudonym had to be derived without a Patient ID (deid/engine.ts). */
+const NO_PATIENT_ID = "Patient ID missing";
 
 export function deidGate(mode: DeidMode, key?: DeidKey, options: DeidOptionName[] = []): DeidGate {
   if (mode === "ModelToData") return { mode, pass: (xs) => xs };
@@ -25,7 +31,7 @@ export function deidGate(mode: DeidMode, key?: DeidKey, options: DeidOptionName[
     );
   return {
     mode,
-    pass(instances) {
+    pass(instances, seen) {
       return instances.map((bytes, i) => {
         const r = deidentify(bytes, { key, options });
         // The library's reasons hold no values from the file (tags, syntaxes, counts only).
@@ -34,6 +40,8 @@ export function deidGate(mode: DeidMode, key?: DeidKey, options: DeidOptionName[
             "DEID_FAILED",
             `instance ${i + 1} could not be de-identified (${r.code}): ${r.reason.slice(0, 200)}`,
           );
+        if (seen && i === 0 && !r.warnings.some((w) => w.startsWith(NO_PATIENT_ID)))
+          seen.patient = r.pseudonyms.patient;
         return r.output;
       });
     },

@@ -4,6 +4,7 @@
  * signature (capped), never from requests. Nothing from a DICOM header reaches a label.
  */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { InputSummary } from "./input-stats.ts";
 import type { Signature } from "./signature.ts";
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -13,7 +14,7 @@ export const MODEL_STATES = ["loading", "ready", "failed", "suspended", "drainin
 export type ModelState = (typeof MODEL_STATES)[number];
 
 export class SidecarMetrics {
-  readonly registry = new Registry();
+  readonly registry: Registry;
   readonly requests: Counter<"model" | "version" | "protocol" | "status">;
   readonly queue: Histogram<"model" | "version">;
   readonly preprocess: Histogram<"model" | "version" | "protocol">;
@@ -31,7 +32,8 @@ export class SidecarMetrics {
   private readonly knownLabels = new Map<string, Set<string>>();
   private readonly knownInputs: Set<string>;
 
-  constructor(model: string, version: string, signature?: Signature) {
+  constructor(model: string, version: string, signature?: Signature, registry: Registry = new Registry()) {
+    this.registry = registry;
     this.base = { model, version };
     const r = [this.registry];
     this.requests = new Counter({
@@ -172,23 +174,10 @@ export class SidecarMetrics {
       this.decisions.inc({ ...this.base, output, decision: decision ? "positive" : "negative" });
   }
 
-  /** Mean and std of a numeric input; sampled with a stride so large images cost microseconds. */
-  inputStats(input: string, data: ArrayLike<number | bigint>): void {
-    if (!this.knownInputs.has(input) || data.length === 0) return;
-    const stride = Math.max(1, Math.floor(data.length / 4096));
-    let n = 0;
-    let sum = 0;
-    let sq = 0;
-    for (let i = 0; i < data.length; i += stride) {
-      const v = Number(data[i]);
-      if (!Number.isFinite(v)) continue;
-      n++;
-      sum += v;
-      sq += v * v;
-    }
-    if (n === 0) return;
-    const mean = sum / n;
-    this.inputMean.observe({ ...this.base, input }, mean);
-    this.inputStd.observe({ ...this.base, input }, Math.sqrt(Math.max(0, sq / n - mean * mean)));
+  /** Observes a numeric input's per-request mean and std (computed once in input-stats.ts, shared with the monitor). */
+  inputStats(input: string, summary: InputSummary): void {
+    if (!this.knownInputs.has(input)) return;
+    this.inputMean.observe({ ...this.base, input }, summary.mean);
+    this.inputStd.observe({ ...this.base, input }, summary.std);
   }
 }

@@ -14,10 +14,12 @@ import Fastify, {
   type FastifyRequest,
 } from "fastify";
 import type { Logger } from "pino";
+import type { Registry } from "prom-client";
 import { Batcher } from "./batcher.ts";
 import { readBody } from "./body.ts";
 import { type CaseIdKey, caseId } from "./case-id.ts";
 import type { ControlState } from "./control.ts";
+import { type DeidKey, patientPseudonym } from "../deid/index.ts";
 import { type DeidGate, deidGate, keepCase } from "./deid-gate.ts";
 import {
   type DicomCase,
@@ -28,14 +30,18 @@ import {
   pickDicomInput,
   splitDicomBody,
 } from "./dicom/request.ts";
+import { monitorMetadata, patientIdOf } from "./dicom/monitor-metadata.ts";
 import { type EarlyParse, earlyParse } from "./early-parse.ts";
 import { type ErrorCode, fail, SidecarError } from "./errors.ts";
 import { assertFinite } from "./finite.ts";
+import { type InputSummary, summarizeInput } from "./input-stats.ts";
 import { SidecarMetrics } from "./metrics.ts";
+import type { MonitorEmitter } from "./monitor-emitter.ts";
+import { buildRecord, type RecordParts } from "./monitor-record.ts";
 import { ownedPool } from "./owned-buffers.ts";
 import { batchKey, type LoadedModel, runBatch } from "./model.ts";
 import type { SessionLike } from "./ort-worker.ts";
-import { activate, predictions } from "./postprocess.ts";
+import { activate, type ItemPrediction, predictions } from "./postprocess.ts";
 import { encodeInferResponse, parseInferRequest, type RequestedOutput, type Tensor } from "./protocol.ts";
 import { isBatchable, type Signature } from "./signature.ts";
 
@@ -65,6 +71,18 @@ export interface SidecarConfig {
   dicomLimits?: DicomLimits;
   /** Open connections beyond which new ones are refused (default 1024). */
   maxConnections?: number;
+  /** One monitor Record per answered request (--monitor-url); see monitor-emitter.ts and monitor-record.ts. */
+  monitor?: SidecarMonitor;
+  /** The metrics registry (the monitor emitter registers its metrics in it too); a new one by default. */
+  registry?: Registry;
+}
+
+export interface SidecarMonitor {
+  emitter: MonitorEmitter;
+  namespace: string;
+  site?: string;
+  /** The de-identification key, when mounted: records then carry the patient pseudonym (ModelToData). */
+  pseudonymKey?: DeidKey;
 }
 
 /** Media types the infer endpoint speaks (OIP v2 JSON and binary extension, DICOM, DICOMweb multipart). */
@@ -91,7 +109,7 @@ export class Sidecar {
   private failure = "";
 
   constructor(private readonly cfg: SidecarConfig) {
-    this.metrics = new SidecarMetrics(cfg.modelName, cfg.modelVersion);
+    this.metrics = new SidecarMetrics(cfg.modelName, cfg.modelVersion, undefined, cfg.registry);
     this.app = Fastify({
       loggerInstance: cfg.logger as unknown as FastifyBaseLogger,
       logController: new LogController({ disableRequestLogging: true }),
@@ -195,9 +213,10 @@ export class Sidecar {
     await this.close();
   }
 
-  /** Stops listening and releases the model (and its inference worker). */
+  /** Stops listening, sends what the monitor is still owed (bounded), releases the model and its worker. */
   async close(): Promise<void> {
     await this.app.close();
+    await this.cfg.monitor?.emitter.close();
     await this.model?.session.release();
   }
 
@@ -441,12 +460,45 @@ export class Sidecar {
     }
   }
 
-  private recordInputs(inputs: Map<string, Tensor>): void {
-    for (const [name, t] of inputs)
-      if (!Array.isArray(t.data)) this.metrics.inputStats(name, t.data as ArrayLike<number>);
+  /** Input statistics for /metrics, and for the monitor's record when it is on (one stride pass per input). */
+  private recordInputs(inputs: Map<string, Tensor>): Map<string, InputSummary> | undefined {
+    const forMonitor = this.cfg.monitor ? new Map<string, InputSummary>() : undefined;
+    for (const [name, t] of inputs) {
+      if (Array.isArray(t.data)) continue;
+      const s = summarizeInput(t.data as ArrayLike<number>, forMonitor !== undefined);
+      if (!s) continue;
+      this.metrics.inputStats(name, s);
+      forMonitor?.set(name, s);
+    }
+    return forMonitor;
   }
 
-  private recordPredictions(sig: Signature, outputs: Map<string, Tensor>): void {
+  /**
+   * Queues the request's monitor record, after the answer has been sent. Building it is a few object writes;
+   * the emitter's enqueue never waits and never throws — and if anything here did, the answer is already out.
+   */
+  private emitRecord(req: FastifyRequest, parts: RecordParts | undefined): void {
+    const monitor = this.cfg.monitor;
+    if (!monitor || !parts) return;
+    try {
+      monitor.emitter.enqueue(
+        buildRecord(
+          {
+            namespace: monitor.namespace,
+            model: this.cfg.modelName,
+            version: this.cfg.modelVersion,
+            site: monitor.site,
+          },
+          parts,
+        ),
+      );
+    } catch (err) {
+      req.log.warn({ err: { type: (err as Error).name } }, "could not queue the monitor record");
+    }
+  }
+
+  private recordPredictions(sig: Signature, outputs: Map<string, Tensor>): Map<string, ItemPrediction[]> {
+    const byOutput = new Map<string, ItemPrediction[]>();
     for (const spec of sig.outputs) {
       const t = outputs.get(spec.name);
       if (
@@ -457,9 +509,11 @@ export class Sidecar {
       )
         continue;
       const probs = activate(spec.activation, t.data as ArrayLike<number>, t.shape);
-      for (const p of predictions(spec, probs, t.shape))
-        this.metrics.prediction(spec.name, p.top.label, p.decision?.positive);
+      const items = predictions(spec, probs, t.shape);
+      for (const p of items) this.metrics.prediction(spec.name, p.top.label, p.decision?.positive);
+      byOutput.set(spec.name, items);
     }
+    return byOutput;
   }
 
   private async inferTensors(
@@ -486,10 +540,10 @@ export class Sidecar {
     // next bodies (binary tensors, in contrast, are views of their body and travel with it).
     if (headerLength === undefined) ownedPool.recycle(body.buffer);
     this.metrics.observePreprocess(protocol, (performance.now() - started) / 1000);
-    this.recordInputs(parsed.inputs);
+    const inputStats = this.recordInputs(parsed.inputs);
     const outputs = await this.submit(parsed.inputs);
     assertFinite("output", outputs);
-    this.recordPredictions(model.signature, outputs);
+    const itemPredictions = this.recordPredictions(model.signature, outputs);
     const requested: RequestedOutput[] =
       parsed.outputs ??
       model.signature.outputs.map((o) => ({ name: o.name, binary: parsed.binaryOutputsByDefault }));
@@ -506,6 +560,8 @@ export class Sidecar {
       reply.header("content-type", "application/json");
     }
     await reply.code(200).send(enc.body);
+    // Tensor requests carry no study: the case id is the sidecar's own request id (a UUID), never the client's id.
+    this.emitRecord(req, inputStats && { caseId: req.id, inputs: inputStats, predictions: itemPredictions });
   }
 
   private async inferDicom(
@@ -519,8 +575,12 @@ export class Sidecar {
     const input = pickDicomInput(model.signature);
     let dicomCase: DicomCase;
     let instances: Uint8Array[];
+    const seen: { patient?: string } = {};
     try {
-      instances = (this.cfg.deid ?? deidGate("ModelToData")).pass(splitDicomBody(body, contentType));
+      instances = (this.cfg.deid ?? deidGate("ModelToData")).pass(
+        splitDicomBody(body, contentType),
+        this.cfg.monitor ? seen : undefined,
+      );
       dicomCase = await dicomPartsToTensor(instances, input, this.cfg.dicomLimits);
     } catch (e) {
       if (e instanceof SidecarError) throw e;
@@ -532,7 +592,7 @@ export class Sidecar {
     this.metrics.observePreprocess("dicom", (performance.now() - started) / 1000);
     const inputs = new Map([[input.name, dicomCase.tensor]]);
     assertFinite("input", inputs);
-    this.recordInputs(inputs);
+    const inputStats = this.recordInputs(inputs);
     const batchable = isBatchable(model.signature);
     let outputs: Map<string, Tensor>;
     if (batchable || dicomCase.tensor.shape[0] === 1 || input.shape.length < 4) {
@@ -544,7 +604,7 @@ export class Sidecar {
       );
     }
     assertFinite("output", outputs);
-    this.recordPredictions(model.signature, outputs);
+    const itemPredictions = this.recordPredictions(model.signature, outputs);
     const answer = model.signature.outputs.map((spec) => {
       const t = outputs.get(spec.name) as Tensor;
       const numeric = !Array.isArray(t.data);
@@ -582,6 +642,27 @@ export class Sidecar {
       instances: dicomCase.instances,
       outputs: answer,
     });
+    if (inputStats) {
+      this.emitRecord(req, {
+        caseId: id ?? req.id,
+        patient: this.patientPseudonym(dicomCase, seen),
+        metadata: dicomCase.dataSet ? monitorMetadata(dicomCase.dataSet) : undefined,
+        inputs: inputStats,
+        predictions: itemPredictions,
+      });
+    }
+  }
+
+  /**
+   * The record's patient pseudonym: only when the DICOM had a Patient ID and the de-identification key is
+   * mounted. DataToModel: the gate's pseudonym of the original Patient ID (the instance we read is already
+   * de-identified). ModelToData: HMAC of the header's Patient ID under the mounted key.
+   */
+  private patientPseudonym(dicomCase: DicomCase, seen: { patient?: string }): string | undefined {
+    if (this.cfg.deid?.mode === "DataToModel") return seen.patient;
+    const key = this.cfg.monitor?.pseudonymKey;
+    const pid = key && dicomCase.dataSet ? patientIdOf(dicomCase.dataSet) : undefined;
+    return key && pid ? patientPseudonym(key, pid) : undefined;
   }
 }
 

@@ -24,6 +24,8 @@ export interface DicomCase {
   instances: number;
   /** For the pseudonymous case id only; never logged or returned. */
   studyInstanceUid?: string;
+  /** The first instance's parsed header: the monitor's non-PHI metadata and patient pseudonym only. */
+  dataSet?: OpenedImage["ds"];
 }
 
 export function mediaType(contentType: string): string {
@@ -198,5 +200,6 @@ export async function dicomPartsToTensor(
     tensor: { datatype: spec.datatype, shape: tensorShape(plan, items), data: convert(out, spec) },
     instances: opened.length,
     studyInstanceUid: studies.values().next().value,
+    dataSet: first.ds,
   };
 }

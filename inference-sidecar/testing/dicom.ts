@@ -35,6 +35,10 @@ export interface SyntheticImage {
   windowCenter?: number;
   windowWidth?: number;
   photometric?: "MONOCHROME1" | "MONOCHROME2";
+  /** More attributes by DICOM keyword (e.g. Manufacturer, KVP). */
+  extra?: Record<string, unknown>;
+  /** Leave Patient ID out. */
+  noPatientId?: boolean;
 }
 
 /** A smooth CT-like phantom: air outside a disc of soft tissue with a brighter core, values in stored units. */
@@ -77,8 +81,11 @@ export function writeDicom(img: SyntheticImage): Uint8Array {
   } else {
     pixelData = [img.pixels.slice().buffer];
   }
+  const { PatientID, ...patient } = FAKE_PATIENT;
   const ds: Record<string, unknown> = {
-    ...FAKE_PATIENT,
+    ...patient,
+    ...(img.noPatientId ? {} : { PatientID }),
+    ...img.extra,
     SOPClassUID: "1.2.840.10008.5.1.4.1.1.2",
     SOPInstanceUID: "2.25.1234567890",
     StudyInstanceUID: img.studyInstanceUid ?? "2.25.99887766554433221100",

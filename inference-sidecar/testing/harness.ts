@@ -43,6 +43,8 @@ export async function startHarness(
     deid: opts.deid,
     maxQueue: opts.maxQueue,
     keepDir: opts.keepDir,
+    monitor: opts.monitor,
+    registry: opts.registry,
   });
   const [loaded] = await Promise.all([
     loadModel({ path: modelPath, signature: opts.signature, sha256: opts.sha256 }),
