@@ -1,5 +1,6 @@
 import { annotations } from "./annotations.ts";
 import { audit } from "./audit.ts";
+import { datasets } from "./datasets.ts";
 import { consent } from "./consent.ts";
 import { health } from "./health.ts";
 import { metrics } from "./metrics.ts";
@@ -22,4 +23,5 @@ export const routeModules: RouteModule[] = [
   worklist,
   consent,
   audit,
+  datasets,
 ];
