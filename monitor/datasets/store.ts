@@ -10,7 +10,7 @@ import type { Db, Queryable } from "../db/index.ts";
 import { ApiError } from "../errors.ts";
 import type { EvaluationReport } from "./report.ts";
 import { type CaseRow, selectDataset } from "./select.ts";
-import type { DatasetCases, DatasetSummary, FreezeRequest } from "./wire.ts";
+import type { DatasetCases, DatasetSummary } from "./wire.ts";
 import type { z } from "zod";
 import type { FreezeRequestSchema } from "./wire.ts";
 
