@@ -27,7 +27,12 @@ export const ChartValuesSchema = z.strictObject({
     }),
     metricsPort: z.number().int().min(1024).max(65535).describe("Port of /metrics, /healthz, /readyz."),
     logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace"]).describe("pino log level."),
-    watchNamespaces: z.array(z.string().min(1).max(63)).describe("Namespaces to reconcile; empty = all."),
+    watchNamespaces: z
+      .array(z.string().min(1).max(63))
+      .describe("Namespaces to reconcile; empty = all. When set, RBAC is Roles in these namespaces only."),
+    retrainJobController: z
+      .strictObject({ enabled: z.boolean().describe("Run the RetrainJob controller (grants batch/Jobs).") })
+      .describe("The RetrainJob controller's training Jobs."),
     resources: Opaque.describe("Operator container resources."),
     nodeSelector: Labels,
     tolerations: z.array(Opaque),

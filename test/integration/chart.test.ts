@@ -3,7 +3,7 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
-import { type FreshNamespace, freshNamespace, helm, kubectl, kubectlOk } from "../cluster/client.ts";
+import { type FreshNamespace, freshNamespace, helm, kubectl, kubectlOk, waitFor } from "../cluster/client.ts";
 import { repoRoot } from "../cluster/paths.ts";
 
 const chart = join(repoRoot, "charts", "medmlops");
@@ -68,7 +68,15 @@ describe("Helm chart on the real API server", () => {
     const kinds = objects(rendered)
       .map((o) => o.kind)
       .sort();
-    expect(kinds).toEqual(["ClusterRole", "ClusterRoleBinding", "Deployment", "Service", "ServiceAccount"]);
+    expect(kinds).toEqual([
+      "ClusterRole",
+      "ClusterRoleBinding",
+      "Deployment",
+      "Role",
+      "RoleBinding",
+      "Service",
+      "ServiceAccount",
+    ]);
     const deploy = objects(rendered).find((o) => o.kind === "Deployment")!;
     const container = deploy.spec.template.spec.containers[0];
     expect(container.args).toEqual(["operator", "--leader-elect", "--metrics-port", "8081"]);
@@ -86,9 +94,14 @@ describe("Helm chart on the real API server", () => {
     await kubectlOk(["apply", "--server-side", "-f", "-"], rendered);
     const sa = `system:serviceaccount:${ns.name}:${release}-medmlops`;
     const can = async (verb: string, resource: string, namespace = ns.name) => {
-      const r = await kubectl(["auth", "can-i", verb, resource, "-n", namespace, `--as=${sa}`]);
+      // "kind/sub" is a subresource (`kubectl auth can-i verb kind/x` would ask about an object named x).
+      const [kind, sub] = resource.split("/");
+      const args = ["auth", "can-i", verb, kind!, ...(sub ? [`--subresource=${sub}`] : [])];
+      const r = await kubectl([...args, "-n", namespace, `--as=${sa}`]);
       return r.stdout.trim() === "yes";
     };
+    // The authorizer sees new bindings through its informers: wait until the first right is visible.
+    await waitFor(() => can("watch", "medmodels.medmlops.io"), 20_000);
     for (const [verb, resource] of [
       ["watch", "medmodels.medmlops.io"],
       ["patch", "medmodels.medmlops.io/status"],
@@ -97,7 +110,6 @@ describe("Helm chart on the real API server", () => {
       ["patch", "deployments.apps"],
       ["delete", "services"],
       ["patch", "configmaps"],
-      ["create", "jobs.batch"],
       ["list", "pods"],
       ["create", "events.events.k8s.io"],
       ["update", "leases.coordination.k8s.io"],
@@ -106,6 +118,9 @@ describe("Helm chart on the real API server", () => {
       expect(await can(verb!, resource!), `${verb} ${resource}`).toBe(true);
     }
     for (const [verb, resource] of [
+      ["create", "jobs.batch"], // only with operator.retrainJobController.enabled
+      ["update", "deployments.apps"], // server-side apply is a PATCH; nothing is PUT
+      ["update", "medmodels.medmlops.io/status"],
       ["get", "secrets"],
       ["delete", "medmodels.medmlops.io"],
       ["delete", "pods"],
@@ -115,6 +130,8 @@ describe("Helm chart on the real API server", () => {
     ]) {
       expect(await can(verb!, resource!), `must not ${verb} ${resource}`).toBe(false);
     }
+    // The Lease only in the release namespace.
+    expect(await can("update", "leases.coordination.k8s.io", "default")).toBe(false);
   });
 
   it("refuses bad values before anything reaches the cluster", async () => {
@@ -142,5 +159,110 @@ describe("Helm chart on the real API server", () => {
     expect(kinds).toContain("PrometheusRule");
     const env = objects(on).find((o) => o.kind === "Deployment")!.spec.template.spec.containers[0].env;
     expect(env).toContainEqual({ name: "MEDMLOPS_WATCH_NAMESPACES", value: "radiology,oncology" });
+  });
+});
+
+/** `kubectl auth can-i --list` as `user` in `namespace`: resource → verbs (only rows naming a resource). */
+async function canList(user: string, namespace: string): Promise<Map<string, string[]>> {
+  const out = await kubectlOk(["auth", "can-i", "--list", "-n", namespace, `--as=${user}`]);
+  const rights = new Map<string, string[]>();
+  for (const line of out.split("\n").slice(1)) {
+    const m = /^(\S+)\s+\[[^\]]*\]\s+\[[^\]]*\]\s+\[([^\]]*)\]\s*$/.exec(line);
+    if (m) rights.set(m[1]!, [...(rights.get(m[1]!) ?? []), ...m[2]!.split(" ").filter(Boolean)].sort());
+  }
+  return rights;
+}
+
+describe("least privilege with watchNamespaces (kubectl auth can-i --list as the operator)", () => {
+  const namespaces: FreshNamespace[] = [];
+  const release = `mm-${Math.random().toString(16).slice(2, 8)}`;
+  let home: string;
+  let watched: string[];
+  let other: string;
+  let rendered = "";
+  const sa = () => `system:serviceaccount:${home}:${release}-medmlops`;
+
+  beforeAll(async () => {
+    for (const p of ["chart-home", "chart-rad", "chart-onc", "chart-other"])
+      namespaces.push(await freshNamespace(p));
+    [home, watched, other] = [
+      namespaces[0]!.name,
+      [namespaces[1]!.name, namespaces[2]!.name],
+      namespaces[3]!.name,
+    ];
+    rendered = await template(release, home, "--set", `operator.watchNamespaces={${watched.join(",")}}`);
+    await kubectlOk(["apply", "--server-side", "-f", "-"], rendered);
+  });
+  afterAll(async () => {
+    await kubectl(["delete", "--ignore-not-found", "--wait=false", "-f", "-"], rendered);
+    for (const n of namespaces) await n.delete();
+  });
+
+  it("renders Roles in the watched namespaces and the lease namespace, no ClusterRole", () => {
+    const rbac = objects(rendered).filter((o) => o.kind.includes("Role"));
+    expect(rbac.filter((o) => o.kind.startsWith("Cluster"))).toEqual([]);
+    expect(
+      rbac
+        .filter((o) => o.kind === "Role")
+        .map((o) => o.metadata.namespace)
+        .sort(),
+    ).toEqual([home, ...watched].sort());
+  });
+
+  it("grants the reconcile rights in each watched namespace, without Jobs and without update", async () => {
+    for (const n of watched) {
+      const rights = await canList(sa(), n);
+      expect(rights.get("deployments.apps"), n).toEqual([
+        "create",
+        "delete",
+        "get",
+        "list",
+        "patch",
+        "watch",
+      ]);
+      expect(rights.get("configmaps"), n).toEqual(["create", "delete", "get", "list", "patch", "watch"]);
+      expect(rights.get("medmodels.medmlops.io/status"), n).toEqual(["get", "patch"]);
+      expect(rights.get("events.events.k8s.io"), n).toEqual(["create", "patch"]);
+      expect(rights.has("jobs.batch"), n).toBe(false);
+      expect(rights.has("secrets"), n).toBe(false);
+      expect(rights.has("leases.coordination.k8s.io"), n).toBe(false);
+    }
+  });
+
+  it("grants nothing of the kind in a namespace it does not watch; the Lease only at home", async () => {
+    const elsewhere = await canList(sa(), other);
+    for (const r of [
+      "deployments.apps",
+      "services",
+      "configmaps",
+      "medmodels.medmlops.io",
+      "pods",
+      "jobs.batch",
+    ])
+      expect(elsewhere.has(r), r).toBe(false);
+    const atHome = await canList(sa(), home);
+    expect(atHome.get("leases.coordination.k8s.io")).toEqual(["create", "get", "update"]);
+    expect(atHome.has("deployments.apps")).toBe(false);
+  });
+
+  it("grants Jobs only when the RetrainJob controller is enabled", async () => {
+    const withJobs = await template(
+      release,
+      home,
+      "--set",
+      `operator.watchNamespaces={${watched.join(",")}}`,
+      "--set",
+      "operator.retrainJobController.enabled=true",
+    );
+    await kubectlOk(["apply", "--server-side", "-f", "-"], withJobs);
+    expect((await canList(sa(), watched[0]!)).get("jobs.batch")).toEqual([
+      "create",
+      "delete",
+      "get",
+      "list",
+      "patch",
+      "watch",
+    ]);
+    expect((await canList(sa(), other)).has("jobs.batch")).toBe(false);
   });
 });
