@@ -36,6 +36,22 @@ const Flags = z.object({
   "allow-http": z.enum(["true", "false"]).default("false"),
 });
 
+export type FetchFlags = z.infer<typeof Flags>;
+
+/** Parses and validates the flags (the ones the MedModel Deployment builder passes, among others); throws on bad input. */
+export function parseFetchFlags(argv: string[]): FetchFlags {
+  const names = Object.keys(Flags.shape);
+  const { values } = parseArgs({
+    args: argv,
+    options: Object.fromEntries(names.map((n) => [n, { type: "string" as const }])),
+    strict: true,
+    allowPositionals: false,
+  });
+  const parsed = Flags.safeParse(values);
+  if (!parsed.success) throw new Error(parsed.error.issues.map((i) => i.message).join("; "));
+  return parsed.data;
+}
+
 function leaveTerminationMessage(path: string, code: string, message: string): void {
   if (!existsSync(path)) return;
   try {
@@ -50,18 +66,9 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return EXIT.ok;
   }
-  let flags: z.infer<typeof Flags>;
+  let flags: FetchFlags;
   try {
-    const names = Object.keys(Flags.shape);
-    const { values } = parseArgs({
-      args: argv,
-      options: Object.fromEntries(names.map((n) => [n, { type: "string" as const }])),
-      strict: true,
-      allowPositionals: false,
-    });
-    const parsed = Flags.safeParse(values);
-    if (!parsed.success) throw new Error(parsed.error.issues.map((i) => i.message).join("; "));
-    flags = parsed.data;
+    flags = parseFetchFlags(argv);
   } catch (e) {
     process.stderr.write(`fetch-model: ${(e as Error).message}\n${USAGE}\n`);
     return EXIT.usage;

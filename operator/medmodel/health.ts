@@ -2,6 +2,7 @@
  * Pure classification of one version's observed health: is it unavailable (and why), is it fully healthy, and
  * which phase does status show. Times are epoch milliseconds.
  */
+import { FAILURE_REASON } from "./reasons.ts";
 import type { VersionHealth, VersionPhase } from "./types.ts";
 
 export interface Problem {
@@ -17,7 +18,8 @@ export interface Problem {
 export function hardFailure(h: VersionHealth | undefined): Problem | undefined {
   if (!h) return undefined;
   if (h.failure) return { reason: h.failure.reason, message: h.failure.message };
-  if (h.crashLooping) return { reason: "CrashLoopBackOff", message: "the inference sidecar keeps crashing" };
+  if (h.crashLooping)
+    return { reason: FAILURE_REASON.CrashLoopBackOff, message: "the inference sidecar keeps crashing" };
   return undefined;
 }
 
@@ -43,7 +45,7 @@ export function availability(
   if (elapsed >= unavailableAfterMs) {
     return {
       problem: {
-        reason: "Unavailable",
+        reason: FAILURE_REASON.Unavailable,
         message: `no ready replica for ${Math.round(elapsed / 1000)}s (unavailableAfter ${Math.round(unavailableAfterMs / 1000)}s)`,
       },
     };

@@ -4,8 +4,9 @@
  * Pure; the controller writes the result.
  */
 import { type MedModel, MedModelSpecSchema } from "../../crds/index.ts";
-import { type KubeObject, setCondition } from "../runtime/index.ts";
+import { type KubeObject, setCondition, setKstatusConditions } from "../runtime/index.ts";
 import { nameProblems } from "./children.ts";
+import { REASON } from "./reasons.ts";
 import type { DecisionStatus } from "./types.ts";
 
 /** The parsed model, or at most five problems (field paths and rules, never values). */
@@ -29,11 +30,18 @@ export function invalidSpecStatus(
   const conditions = setCondition(
     setCondition(
       previous.conditions,
-      { type: "Ready", status: "False", reason: "InvalidSpec", message, observedGeneration },
+      { type: "Ready", status: "False", reason: REASON.InvalidSpec, message, observedGeneration },
       now,
     ),
-    { type: "Degraded", status: "True", reason: "InvalidSpec", message, observedGeneration },
+    { type: "Degraded", status: "True", reason: REASON.InvalidSpec, message, observedGeneration },
     now,
   );
-  return { ...previous, conditions };
+  // kstatus reads Failed: nothing happens until the spec is fixed (it must never read Current).
+  const stalled = setKstatusConditions(
+    conditions,
+    { state: "Stalled", reason: REASON.InvalidSpec, message },
+    generation,
+    now,
+  );
+  return { ...previous, conditions: stalled };
 }

@@ -17,6 +17,7 @@ import {
   type ObjectKey,
 } from "../runtime/index.ts";
 import { LABEL } from "./children.ts";
+import { FAILURE_REASON } from "./reasons.ts";
 import type { VersionFailure, VersionHealth, Verdict } from "./types.ts";
 import { policiesFor, verdictsFor } from "./validation.ts";
 
@@ -87,7 +88,7 @@ export function fetchFailure(pod: PodLike): VersionFailure | undefined {
   if (!t || t.exitCode === 0 || t.exitCode === undefined) return undefined;
   return (
     parseTerminationMessage(t.message) ?? {
-      reason: "FetchFailed",
+      reason: FAILURE_REASON.FetchFailed,
       message: `fetch-model exited ${t.exitCode}`,
     }
   );

@@ -6,6 +6,7 @@
  * they never use (crds/ owns the full schema; a MedModelSpec is assignable to it).
  */
 import type { Condition } from "../runtime/index.ts";
+import type { EventReason } from "./reasons.ts";
 
 export type RolloutStrategy = "Immediate" | "BlueGreen" | "Canary";
 
@@ -133,7 +134,7 @@ export interface DecisionInput {
 
 export interface DecisionEvent {
   type: "Normal" | "Warning";
-  reason: string;
+  reason: EventReason;
   action: string;
   note: string;
 }

@@ -1,0 +1,165 @@
+// The contract between the MedModel controller and the programs its pods run, checked with the programs' own
+// parsers: every argument list the Deployment builder emits must parse in `medmlops sidecar` and `medmlops
+// fetch-model` (a flag a parser rejects fails here, not in a hospital's CrashLoopBackOff), the paths they are given
+// must be where the pod mounts the files, and the ConfigMap's control file and signatures must be what the
+// sidecar's readers accept.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { DeidOptionSchema } from "../../crds/common.ts";
+import { parseFlags as parseSidecarFlags, readSignatureFile } from "../../inference-sidecar/cli.ts";
+import { parseControl } from "../../inference-sidecar/control.ts";
+import { parseFetchFlags } from "../../operator/fetch/cli.ts";
+import {
+  buildConfigMap,
+  buildDeployment,
+  CONTROL_KEY,
+  PATHS,
+  signatureKey,
+} from "../../operator/medmodel/children.ts";
+import { decide } from "../../operator/medmodel/decide.ts";
+import { medModel } from "../../operator/medmodel/fixtures.ts";
+
+interface Container {
+  name: string;
+  command: string[];
+  args: string[];
+  volumeMounts: { name: string; mountPath: string }[];
+}
+interface PodSpec {
+  initContainers: Container[];
+  containers: Container[];
+  volumes: { name: string; configMap?: { name: string; items: { key: string; path: string }[] } }[];
+}
+
+const tmp = mkdtempSync(join(tmpdir(), "medmlops-contract-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** Models that between them make the builder emit every flag it can, at the bounds the API allows. */
+const variants: [string, Record<string, unknown>][] = [
+  ["defaults (cpu, https source)", {}],
+  [
+    "gpu, explicit providers, largest batching, pvc source",
+    {
+      serving: {
+        replicas: 3,
+        device: { type: "gpu", gpuCount: 2 },
+        executionProviders: ["cuda", "cpu"],
+        batching: { maxBatchSize: 256, maxQueueDelayMs: 1000 },
+      },
+    },
+  ],
+  [
+    "DataToModel with every PS3.15 option, no batching delay, configmap source",
+    {
+      deid: { mode: "DataToModel", options: DeidOptionSchema.options.slice(0, 12) },
+      serving: { batching: { maxBatchSize: 1, maxQueueDelayMs: 0 } },
+      versions: [
+        { name: "v1", source: { uri: "configmap://tiny-model/model.onnx", sha256: "a".repeat(64) } },
+        { name: "release-2026-01", source: { uri: "pvc://models/chest/v2.onnx", sha256: "b".repeat(64) } },
+      ],
+    },
+  ],
+  ["ModelToData without options", { deid: { mode: "ModelToData", options: [] } }],
+];
+
+/** Where a container sees a file of a ConfigMap volume: mountPath/items[].path for the key. */
+function mountedPath(pod: PodSpec, c: Container, key: string): string | undefined {
+  for (const m of c.volumeMounts) {
+    const item = pod.volumes.find((v) => v.name === m.name)?.configMap?.items.find((i) => i.key === key);
+    if (item) return `${m.mountPath}/${item.path}`;
+  }
+  return undefined;
+}
+
+describe("operator → sidecar and fetch-model contract", () => {
+  for (const [label, over] of variants) {
+    describe(label, () => {
+      const model = medModel(over);
+      const decision = decide({
+        model: { name: "chest", namespace: "rad", generation: 1 },
+        spec: model.spec,
+        previous: {},
+        health: {},
+        verdicts: {},
+        now: Date.parse("2026-01-01T00:00:00Z"),
+      });
+
+      for (const version of model.spec.versions) {
+        const dep = buildDeployment(model, version, 1, { sidecarImage: "img:1" }) as {
+          spec: { template: { spec: PodSpec } };
+        };
+        const pod = dep.spec.template.spec;
+        const sidecar = pod.containers.find((c) => c.name === "sidecar")!;
+        const fetch = pod.initContainers.find((c) => c.name === "fetch-model")!;
+
+        it(`${version.name}: the sidecar parses every argument the builder emits`, () => {
+          expect(sidecar.command).toEqual(["medmlops"]);
+          expect(sidecar.args[0]).toBe("sidecar");
+          const f = parseSidecarFlags(sidecar.args.slice(1));
+          expect(f.name).toBe("chest");
+          expect(f.version).toBe(version.name);
+          expect(f.sha256).toBe(version.source.sha256);
+          expect(f["max-batch-size"]).toBe(model.spec.serving.batching.maxBatchSize);
+          expect(f["max-queue-delay-ms"]).toBe(model.spec.serving.batching.maxQueueDelayMs);
+          expect(f["deid-mode"]).toBe(model.spec.deid.mode);
+          expect(f["deid-option"]).toEqual(model.spec.deid.options);
+          const ports = (sidecar as unknown as { ports: { containerPort: number }[] }).ports;
+          expect(f.port).toBe(ports[0]?.containerPort);
+        });
+
+        it(`${version.name}: fetch-model parses its arguments and writes where the sidecar reads`, () => {
+          expect(fetch.command).toEqual(["medmlops"]);
+          expect(fetch.args[0]).toBe("fetch-model");
+          const f = parseFetchFlags(fetch.args.slice(1));
+          expect(f.uri).toBe(version.source.uri);
+          expect(f.sha256).toBe(version.source.sha256);
+          expect(f.out).toBe(parseSidecarFlags(sidecar.args.slice(1)).model);
+          // Both containers mount the same volume at the model's directory.
+          const modelVolume = (c: Container) =>
+            c.volumeMounts.find((m) => m.mountPath === PATHS.modelDir)?.name;
+          expect(modelVolume(fetch)).toBeDefined();
+          expect(modelVolume(fetch)).toBe(modelVolume(sidecar));
+        });
+
+        it(`${version.name}: --signature and --control-file name the files the pod mounts`, () => {
+          const f = parseSidecarFlags(sidecar.args.slice(1));
+          expect(f.signature).toBe(mountedPath(pod, sidecar, signatureKey(version.name)));
+          expect(f["control-file"]).toBe(mountedPath(pod, sidecar, CONTROL_KEY));
+        });
+
+        it(`${version.name}: the ConfigMap's signature is what the sidecar's signature reader accepts`, () => {
+          const cm = buildConfigMap(model, decision) as { data: Record<string, string> };
+          const file = join(tmp, `${label.length}-${version.name}.json`);
+          writeFileSync(file, cm.data[signatureKey(version.name)]!);
+          const sig = readSignatureFile(file);
+          expect(sig.inputs.map((i) => i.name)).toEqual(model.spec.signature.inputs.map((i) => i.name));
+        });
+      }
+    });
+  }
+
+  it("the control file, serving and suspended (with the longest who and why), is what the control reader accepts", () => {
+    for (const suspend of [false, true]) {
+      const model = medModel({ suspend, suspendReason: "r".repeat(1024) });
+      const decision = decide({
+        model: {
+          name: "chest",
+          namespace: "rad",
+          generation: 1,
+          annotations: { "medmlops.io/suspended-by": "s".repeat(2000) },
+        },
+        spec: model.spec,
+        previous: {},
+        health: {},
+        verdicts: {},
+        now: 0,
+      });
+      const cm = buildConfigMap(model, decision) as { data: Record<string, string> };
+      const parsed = parseControl(cm.data[CONTROL_KEY]!);
+      expect(parsed).toEqual({ ok: true, state: decision.control });
+      expect(decision.control.suspended).toBe(suspend);
+    }
+  });
+});
