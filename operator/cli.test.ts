@@ -35,6 +35,17 @@ describe("medmlops operator flags", () => {
     expect(parseFlags(["-h"])).toBe("help");
   });
 
+  it("takes the monitor URL from --monitor-url or MEDMLOPS_MONITOR_URL, flags first, and refuses non-HTTP", () => {
+    expect(parseFlags([], {})).not.toHaveProperty("monitor-url");
+    expect(parseFlags([], { MEDMLOPS_MONITOR_URL: "http://mon:8090/" })).toMatchObject({
+      "monitor-url": "http://mon:8090",
+    });
+    expect(
+      parseFlags(["--monitor-url=https://m.example:443"], { MEDMLOPS_MONITOR_URL: "http://mon:8090" }),
+    ).toMatchObject({ "monitor-url": "https://m.example:443" });
+    expect(() => parseFlags(["--monitor-url=postgres://db"], {})).toThrow(/--monitor-url/);
+  });
+
   it("takes the reconcile workers from --workers or MEDMLOPS_WORKERS, 1 to 64", () => {
     expect(parseFlags(["--workers=8"], {})).toMatchObject({ workers: 8 });
     expect(parseFlags([], { MEDMLOPS_WORKERS: "2" })).toMatchObject({ workers: 2 });

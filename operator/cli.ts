@@ -20,6 +20,9 @@ Options:
   --lease-name NAME        name of the Lease (default: $MEDMLOPS_LEASE_NAME or medmlops-operator)
   --metrics-port PORT      port for /healthz, /readyz and /metrics (default: 8080; 0 = any free port)
   --sidecar-image IMAGE    default image for the inference sidecar container (default: $MEDMLOPS_SIDECAR_IMAGE)
+  --monitor-url URL        the monitor (medmlops monitor), e.g. http://medmlops-monitor.medmlops-system:8090: sidecars
+                           send records there and the policy/retrain/consent controllers use it
+                           (default: $MEDMLOPS_MONITOR_URL; unset = no monitor)
   --workers N              parallel reconciles per controller (default: $MEDMLOPS_WORKERS, else the controller's own)
   --monitor-url URL        the monitor (medmlops monitor); enables the ValidationPolicy controller (default: $MEDMLOPS_MONITOR_URL)
   --reference-first-records N
@@ -55,6 +58,11 @@ const Flags = z.object({
   "lease-name": dnsLabel.default("medmlops-operator"),
   "metrics-port": z.coerce.number().int().min(0).max(65535).default(8080),
   "sidecar-image": z.string().min(1).optional(),
+  "monitor-url": z
+    .string()
+    .regex(/^https?:\/\/[^\s/]+(\/[^\s]*)?$/, "must be an http:// or https:// URL")
+    .transform((u) => u.replace(/\/+$/, ""))
+    .optional(),
   workers: z.coerce.number().int().min(1).max(64).optional(),
   "monitor-url": z.url({ protocol: /^https?$/ }).optional(),
   "reference-first-records": z.coerce.number().int().min(10).max(100_000).optional(),
@@ -77,6 +85,7 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv = process.env)
       "lease-name": { type: "string" },
       "metrics-port": { type: "string" },
       "sidecar-image": { type: "string" },
+      "monitor-url": { type: "string" },
       workers: { type: "string" },
       "monitor-url": { type: "string" },
       "reference-first-records": { type: "string" },
@@ -90,6 +99,7 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv = process.env)
   const fromEnv = {
     namespace: env["MEDMLOPS_WATCH_NAMESPACES"] || undefined,
     "lease-name": env["MEDMLOPS_LEASE_NAME"] || undefined,
+    "monitor-url": env["MEDMLOPS_MONITOR_URL"] || undefined,
     workers: env["MEDMLOPS_WORKERS"] || undefined,
     "monitor-url": env["MEDMLOPS_MONITOR_URL"] || undefined,
     "reference-first-records": env["MEDMLOPS_REFERENCE_FIRST_RECORDS"] || undefined,
@@ -156,6 +166,7 @@ export async function main(argv: string[]): Promise<number> {
       namespace: flags.namespace?.length === 1 ? flags.namespace[0] : undefined,
       namespaces: flags.namespace,
       sidecarImage: flags["sidecar-image"] ?? process.env["MEDMLOPS_SIDECAR_IMAGE"] ?? DEFAULT_SIDECAR_IMAGE,
+      ...(flags["monitor-url"] ? { monitorUrl: flags["monitor-url"] } : {}),
       identity: defaultIdentity(),
       ...(flags.workers ? { workers: flags.workers } : {}),
       ...(flags["monitor-url"] ? { monitorUrl: flags["monitor-url"] } : {}),

@@ -25,9 +25,10 @@ export function buildDesired(
   opts: BuildOptions & { gatewayApiServed: boolean },
 ): Desired {
   const name = model.metadata.name ?? "";
-  const children = buildChildren(model, decision, { sidecarImage: opts.sidecarImage }).map(
-    (c) => [c, gvkOf(c)] as const,
-  );
+  const children = buildChildren(model, decision, {
+    sidecarImage: opts.sidecarImage,
+    monitorUrl: opts.monitorUrl,
+  }).map((c) => [c, gvkOf(c)] as const);
   const route = opts.gatewayApiServed ? buildHTTPRoute(model, decision) : undefined;
   if (route) children.push([route, HTTPRouteKind] as const);
   const wantedDeployments = new Set(model.spec.versions.map((v) => deploymentName(name, v.name)));

@@ -89,6 +89,18 @@ describe("stable Service", () => {
 describe("Deployment", () => {
   const v1 = (m = medModel()) => buildDeployment(m, m.spec.versions[0]!, 2, opts) as Any;
 
+  it("sends the sidecars' records to the monitor only when the operator has one", () => {
+    const sidecarArgs = (o: typeof opts & { monitorUrl?: string }) =>
+      (buildChildren(medModel(), decision(), o) as Any[]).find((c) => c.kind === "Deployment").spec.template
+        .spec.containers[0].args as string[];
+    expect(sidecarArgs(opts)).not.toContain("--monitor-url");
+    const args = sidecarArgs({ ...opts, monitorUrl: "http://medmlops-monitor.medmlops-system:8090" });
+    expect(args.slice(args.indexOf("--monitor-url"))).toEqual([
+      "--monitor-url",
+      "http://medmlops-monitor.medmlops-system:8090",
+    ]);
+  });
+
   it("fetches and verifies the model in an init container, then runs the sidecar on it", () => {
     const pod = v1().spec.template.spec;
     expect(pod.initContainers[0]).toMatchObject({

@@ -35,6 +35,8 @@ export const SERVICE_PORT = 80;
 export interface BuildOptions {
   /** Default sidecar image (operator flag --sidecar-image); spec.serving.image overrides it per model. */
   sidecarImage: string;
+  /** The monitor's URL (operator flag --monitor-url): each sidecar sends its records there. */
+  monitorUrl?: string | undefined;
 }
 
 export const deploymentName = (model: string, version: string) => `${model}-${version}`;
@@ -193,6 +195,7 @@ export function buildDeployment(
       ...["--max-queue-delay-ms", String(serving.batching.maxQueueDelayMs)],
       ...["--deid-mode", deid.mode],
       ...deid.options.flatMap((o) => ["--deid-option", o]),
+      ...(opts.monitorUrl ? ["--monitor-url", opts.monitorUrl] : []),
     ],
     // Case ids are HMACs under the hospital's key, so they stay stable across restarts and replicas.
     env: [

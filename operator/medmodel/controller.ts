@@ -128,6 +128,7 @@ export function medModelControllerWith(options: MedModelControllerOptions = {}):
           });
           const desired = buildDesired(model, decision, {
             sidecarImage: config.sidecarImage,
+            monitorUrl: config.monitorUrl,
             gatewayApiServed: gatewayApiServed(),
           });
           await applyDesired(key, model, desired);

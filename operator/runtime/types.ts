@@ -197,6 +197,11 @@ export interface OperatorConfig {
   namespaces?: string[];
   /** Default image of the inference sidecar container (`--sidecar-image`). */
   sidecarImage: string;
+  /**
+   * The monitor's base URL (`--monitor-url`, env MEDMLOPS_MONITOR_URL): sidecars send their records there, and the
+   * ValidationPolicy, RetrainJob and ConsentRecord controllers call it. Undefined = no monitor configured.
+   */
+  monitorUrl?: string;
   /** Pod name (reportingInstance of events, leader identity). */
   identity: string;
   /** Parallel reconciles per controller (`--workers`); undefined = each controller's own `workers`. */
