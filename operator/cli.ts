@@ -21,10 +21,9 @@ Options:
   --metrics-port PORT      port for /healthz, /readyz and /metrics (default: 8080; 0 = any free port)
   --sidecar-image IMAGE    default image for the inference sidecar container (default: $MEDMLOPS_SIDECAR_IMAGE)
   --monitor-url URL        the monitor (medmlops monitor), e.g. http://medmlops-monitor.medmlops-system:8090: sidecars
-                           send records there and the policy/retrain/consent controllers use it
+                           send records there; enables the controllers that need it (ValidationPolicy, ...)
                            (default: $MEDMLOPS_MONITOR_URL; unset = no monitor)
   --workers N              parallel reconciles per controller (default: $MEDMLOPS_WORKERS, else the controller's own)
-  --monitor-url URL        the monitor (medmlops monitor); enables the ValidationPolicy controller (default: $MEDMLOPS_MONITOR_URL)
   --reference-first-records N
                            freeze a version's drift reference from its first N served records when it has no
                            referenceProfile (default: $MEDMLOPS_REFERENCE_FIRST_RECORDS, else 500)
@@ -64,7 +63,6 @@ const Flags = z.object({
     .transform((u) => u.replace(/\/+$/, ""))
     .optional(),
   workers: z.coerce.number().int().min(1).max(64).optional(),
-  "monitor-url": z.url({ protocol: /^https?$/ }).optional(),
   "reference-first-records": z.coerce.number().int().min(10).max(100_000).optional(),
   "log-level": z.enum(["trace", "debug", "info", "warn", "error", "fatal"]).optional(),
 });
@@ -87,7 +85,6 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv = process.env)
       "sidecar-image": { type: "string" },
       "monitor-url": { type: "string" },
       workers: { type: "string" },
-      "monitor-url": { type: "string" },
       "reference-first-records": { type: "string" },
       "log-level": { type: "string" },
       help: { type: "boolean", short: "h" },
@@ -101,7 +98,6 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv = process.env)
     "lease-name": env["MEDMLOPS_LEASE_NAME"] || undefined,
     "monitor-url": env["MEDMLOPS_MONITOR_URL"] || undefined,
     workers: env["MEDMLOPS_WORKERS"] || undefined,
-    "monitor-url": env["MEDMLOPS_MONITOR_URL"] || undefined,
     "reference-first-records": env["MEDMLOPS_REFERENCE_FIRST_RECORDS"] || undefined,
     "log-level": env["MEDMLOPS_LOG_LEVEL"] || env["LOG_LEVEL"] || undefined,
   };
@@ -169,7 +165,6 @@ export async function main(argv: string[]): Promise<number> {
       ...(flags["monitor-url"] ? { monitorUrl: flags["monitor-url"] } : {}),
       identity: defaultIdentity(),
       ...(flags.workers ? { workers: flags.workers } : {}),
-      ...(flags["monitor-url"] ? { monitorUrl: flags["monitor-url"] } : {}),
       ...(flags["reference-first-records"]
         ? { referenceFirstRecords: flags["reference-first-records"] }
         : {}),

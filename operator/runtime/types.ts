@@ -199,15 +199,14 @@ export interface OperatorConfig {
   sidecarImage: string;
   /**
    * The monitor's base URL (`--monitor-url`, env MEDMLOPS_MONITOR_URL): sidecars send their records there, and the
-   * ValidationPolicy, RetrainJob and ConsentRecord controllers call it. Undefined = no monitor configured.
+   * ValidationPolicy, RetrainJob and ConsentRecord controllers call it; controllers that need it are registered
+   * only when set. Undefined = no monitor configured.
    */
   monitorUrl?: string;
   /** Pod name (reportingInstance of events, leader identity). */
   identity: string;
   /** Parallel reconciles per controller (`--workers`); undefined = each controller's own `workers`. */
   workers?: number;
-  /** The monitor's base URL (`--monitor-url`); controllers that need it are registered only when set. */
-  monitorUrl?: string;
   /** N of the reference profile frozen from a version's first N served records (`--reference-first-records`). */
   referenceFirstRecords?: number;
 }
