@@ -76,6 +76,33 @@ export const ChartValuesSchema = z.strictObject({
       folder: z.string().describe("grafana_folder annotation; empty = none."),
     }),
   }),
+  monitor: z.strictObject({
+    enabled: z.boolean().describe("Deploy the monitor and hand its URL to the operator (--monitor-url)."),
+    port: z.number().int().min(1024).max(65535).describe("Port of the monitor's HTTP API."),
+    logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace"]).describe("pino log level."),
+    storage: z.strictObject({
+      type: z
+        .enum(["embedded", "postgres"])
+        .describe("embedded: PGlite on a PersistentVolumeClaim; postgres: an external PostgreSQL."),
+      persistence: z.strictObject({
+        size: z.string().min(1).describe("Size of the claim, e.g. 10Gi."),
+        storageClassName: z.string().describe("StorageClass; empty = the cluster default."),
+        existingClaim: z.string().describe("Use this claim instead of creating one."),
+      }),
+      postgres: z.strictObject({
+        urlSecret: z.strictObject({
+          name: z.string().describe("Secret with the postgres:// URL; required for type postgres."),
+          key: z.string().min(1).describe("Key of the URL in the Secret."),
+        }),
+      }),
+    }),
+    replicas: z.number().int().min(0).max(10).describe("Monitor pods (more than one needs postgres)."),
+    resources: Opaque.describe("Monitor container resources."),
+    nodeSelector: Labels,
+    tolerations: z.array(Opaque),
+    affinity: Opaque,
+    podAnnotations: Labels,
+  }),
   podSecurityContext: Opaque,
   securityContext: Opaque,
 });

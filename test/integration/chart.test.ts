@@ -72,15 +72,72 @@ describe("Helm chart on the real API server", () => {
       "ClusterRole",
       "ClusterRoleBinding",
       "Deployment",
+      "Deployment", // the monitor
+      "PersistentVolumeClaim", // the monitor's embedded storage
       "Role",
       "RoleBinding",
       "Service",
+      "Service", // the monitor
       "ServiceAccount",
     ]);
-    const deploy = objects(rendered).find((o) => o.kind === "Deployment")!;
+    const deploy = objects(rendered).find(
+      (o) => o.kind === "Deployment" && o.metadata.name.endsWith("-operator"),
+    )!;
     const container = deploy.spec.template.spec.containers[0];
     expect(container.args).toEqual(["operator", "--leader-elect", "--metrics-port", "8081"]);
     expect(deploy.spec.template.spec.securityContext.runAsNonRoot).toBe(true);
+  });
+
+  it("deploys the monitor on a PVC by default and hands its Service URL to the operator", () => {
+    const all = objects(rendered);
+    const monitor = all.find((o) => o.kind === "Deployment" && o.metadata.name.endsWith("-monitor"))!;
+    const pod = monitor.spec.template.spec;
+    expect(pod.automountServiceAccountToken).toBe(false);
+    expect(pod.containers[0].args).toEqual(["monitor", "--port", "8090", "--data-dir", "/data/pglite"]);
+    expect(monitor.spec.strategy).toEqual({ type: "Recreate" });
+    const claim = all.find((o) => o.kind === "PersistentVolumeClaim")!;
+    expect(pod.volumes).toContainEqual({
+      name: "data",
+      persistentVolumeClaim: { claimName: claim.metadata.name },
+    });
+    const service = all.find((o) => o.kind === "Service" && o.metadata.name === monitor.metadata.name)!;
+    const operator = all.find((o) => o.kind === "Deployment" && o.metadata.name.endsWith("-operator"))!;
+    expect(operator.spec.template.spec.containers[0].env).toContainEqual({
+      name: "MEDMLOPS_MONITOR_URL",
+      value: `http://${service.metadata.name}.${ns.name}.svc:8090`,
+    });
+  });
+
+  it("takes an external PostgreSQL URL from a Secret instead of a PVC, and refuses unsafe monitor settings", async () => {
+    const pg = objects(
+      await template(
+        release,
+        ns.name,
+        "--set",
+        "monitor.storage.type=postgres",
+        "--set",
+        "monitor.storage.postgres.urlSecret.name=monitor-db",
+        "--set",
+        "monitor.replicas=2",
+      ),
+    );
+    expect(pg.map((o) => o.kind)).not.toContain("PersistentVolumeClaim");
+    const monitor = pg.find((o) => o.kind === "Deployment" && o.metadata.name.endsWith("-monitor"))!;
+    const c = monitor.spec.template.spec.containers[0];
+    expect(c.args).toEqual(["monitor", "--port", "8090"]);
+    expect(c.env).toContainEqual({
+      name: "MEDMLOPS_DATABASE_URL",
+      valueFrom: { secretKeyRef: { name: "monitor-db", key: "url" } },
+    });
+    const noSecret = await render(release, ns.name, "--set", "monitor.storage.type=postgres");
+    expect(noSecret.stderr).toMatch(/needs monitor.storage.postgres.urlSecret.name/);
+    const twoWriters = await render(release, ns.name, "--set", "monitor.replicas=2");
+    expect(twoWriters.stderr).toMatch(/embedded storage has a single writer/);
+    const off = objects(await template(release, ns.name, "--set", "monitor.enabled=false"));
+    const operator = off.find((o) => o.kind === "Deployment")!;
+    expect(operator.spec.template.spec.containers[0].env.map((e: { name: string }) => e.name)).not.toContain(
+      "MEDMLOPS_MONITOR_URL",
+    );
   });
 
   it("every object (and the CRDs) passes a server-side dry run", async () => {

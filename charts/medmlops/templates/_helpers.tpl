@@ -42,3 +42,14 @@ app.kubernetes.io/component: operator
 {{- define "medmlops.sidecarImage" -}}
 {{- printf "%s:%s" .Values.sidecar.image.repository (default .Chart.AppVersion .Values.sidecar.image.tag) -}}
 {{- end -}}
+
+{{- define "medmlops.monitorSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "medmlops.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: monitor
+{{- end -}}
+
+{{/* The monitor's in-cluster URL, handed to the operator (--monitor-url) and through it to every sidecar. */}}
+{{- define "medmlops.monitorUrl" -}}
+{{- printf "http://%s-monitor.%s.svc:%v" (include "medmlops.fullname" .) .Release.Namespace .Values.monitor.port -}}
+{{- end -}}
