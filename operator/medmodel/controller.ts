@@ -122,6 +122,7 @@ export function medModelControllerWith(options: MedModelControllerOptions = {}):
             previous,
             health: observed.health,
             verdicts: observed.verdicts,
+            policy: observed.policy,
             now: now.getTime(),
             ...(options.decision ? { options: options.decision } : {}),
             gatewayApiServed: gatewayApiServed(),

@@ -717,3 +717,50 @@ describe("sanitizeNote", () => {
     ["x".repeat(300), `${"x".repeat(199)}…`],
   ])("%j → %j", (input, expected) => expect(sanitizeNote(input)).toBe(expected));
 });
+
+describe("ValidationPolicy actions (docs/validation.md)", () => {
+  const serving2 = () => steady("v2", T0 - 600_000, { lastKnownGoodVersion: "v1" });
+  const base = { previous: serving2(), health: { v1: ready(1), v2: ready(2) } };
+
+  it("Failover: fails over from a version its policy took the Failover action for, without onValidationBreach", () => {
+    const d = decide(input({ ...base, spec: spec(), policy: { failover: ["v2"] } }));
+    expect(d.servingVersion).toBe("v1");
+    expect(d.status.failover?.lastTransition).toMatchObject({
+      from: "v2",
+      to: "v1",
+      reason: "ValidationBreach",
+    });
+    const none = decide(input({ ...base, spec: spec(), policy: { failover: [] } }));
+    expect(none.servingVersion).toBe("v2");
+  });
+
+  it("Failover never goes to a version that is itself breached", () => {
+    const d = decide(input({ ...base, spec: spec(), policy: { failover: ["v1", "v2"] } }));
+    expect(d.servingVersion).toBe("v2");
+    expect(d.status.failover?.lastTransition).toBeUndefined();
+  });
+
+  it("Suspend: PolicyBreach with the episode and how to resume; lifted only when the request is gone", () => {
+    const suspend = {
+      policy: "cxr-policy",
+      episode: "breach-v2-0123456789",
+      reason: "sensitivity of v2 below floor",
+    };
+    const d = decide(input({ ...base, spec: spec(), policy: { failover: [], suspend } }));
+    expect(d.control.suspended).toBe(true);
+    expect(condition(d, "Suspended")).toMatchObject({ status: "True", reason: "PolicyBreach" });
+    expect(condition(d, "Ready")).toMatchObject({ status: "False", reason: "PolicyBreach" });
+    expect(condition(d, "Suspended")?.message).toContain("medmlops.io/resume-episode=breach-v2-0123456789");
+    expect(d.events.filter((e) => e.reason === "Suspended")).toHaveLength(1);
+    const after = decide(
+      input({
+        ...base,
+        previous: { ...serving2(), conditions: d.status.conditions },
+        spec: spec(),
+        policy: { failover: [] },
+      }),
+    );
+    expect(after.control.suspended).toBe(false);
+    expect(reasons(after)).toContain("Resumed");
+  });
+});

@@ -18,8 +18,8 @@ import {
 } from "../runtime/index.ts";
 import { LABEL } from "./children.ts";
 import { FAILURE_REASON } from "./reasons.ts";
-import type { VersionFailure, VersionHealth, Verdict } from "./types.ts";
-import { policiesFor, verdictsFor } from "./validation.ts";
+import type { VersionFailure, VersionHealth, PolicyRequests, Verdict } from "./types.ts";
+import { policiesFor, policyRequestsFor, verdictsFor } from "./validation.ts";
 
 interface ContainerStatus {
   name: string;
@@ -182,6 +182,8 @@ export interface Observed {
   deployments: KubeObject[];
   health: Record<string, VersionHealth>;
   verdicts: Record<string, Verdict>;
+  /** Failover and Suspend requested by the model's ValidationPolicies. */
+  policy: PolicyRequests;
 }
 
 /** Gathers, from the cache, everything the decision reads about `model` (a parsed MedModel with its uid). */
@@ -203,5 +205,5 @@ export function gather(cache: Cache, model: MedModel, memos: UnavailableMemos, n
     health[v] = observeVersion(dep, vpods, memoOf(v), now);
   }
   const policies = policiesFor(name, cache.list(ValidationPolicyKind, { namespace }));
-  return { deployments, health, verdicts: verdictsFor(names, policies) };
+  return { deployments, health, verdicts: verdictsFor(names, policies), policy: policyRequestsFor(policies) };
 }

@@ -11,6 +11,8 @@ export const REASON = {
   Serving: "Serving",
   Unavailable: "Unavailable",
   Suspended: "Suspended",
+  /** Suspended by a ValidationPolicy's Suspend action until a person resumes it. */
+  PolicyBreach: "PolicyBreach",
   InvalidSpec: "InvalidSpec",
   // Progressing
   Complete: "Complete",

@@ -102,6 +102,14 @@ export interface VersionHealth {
 /** A ValidationPolicy verdict for one version (see docs/medmodel.md, "requireValidation contract"). */
 export type Verdict = "Passed" | "Failed";
 
+/** What the model's ValidationPolicies ask of it through their episodes (validation.ts policyRequestsFor). */
+export interface PolicyRequests {
+  /** Versions that must not serve (an open episode took the Failover action). */
+  failover: string[];
+  /** A Suspend no person has resumed yet. */
+  suspend?: { policy: string; episode: string; reason: string };
+}
+
 export interface DecisionOptions {
   /** A serving version counts as healthy (last-known-good material) after being steady this long. */
   minHealthyMs: number;
@@ -123,6 +131,8 @@ export interface DecisionInput {
   previous: DecisionStatus;
   health: Record<string, VersionHealth>;
   verdicts: Record<string, Verdict>;
+  /** Failover and Suspend requested by the model's ValidationPolicies; absent = none. */
+  policy?: PolicyRequests;
   now: number;
   options?: Partial<DecisionOptions>;
   /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { policiesFor, verdictsFor } from "./validation.ts";
+import { policiesFor, policyRequestsFor, verdictsFor } from "./validation.ts";
 
 const policy = (model: string, results: { version: string; metrics?: { pass: boolean }[] }[]) => ({
   spec: { modelRef: { name: model } },
@@ -39,5 +39,36 @@ describe("verdictsFor", () => {
   it("only counts policies of this model", () => {
     const ps = [policy("m", []), policy("other", [{ version: "v2", metrics: [{ pass: false }] }])];
     expect(policiesFor("m", ps)).toHaveLength(1);
+  });
+});
+
+describe("policyRequestsFor", () => {
+  const p = (episodes: unknown[]) =>
+    ({ metadata: { name: "pol" }, spec: { modelRef: { name: "m" } }, status: { episodes } }) as never;
+  it("reads Failover from open episodes and Suspend from any unresumed one", () => {
+    const r = policyRequestsFor([
+      p([
+        { key: "breach-v2-a", version: "v2", actions: ["Alert", "Failover"] },
+        { key: "drift-v1-b", version: "v1", actions: ["Failover"], endedAt: "2026-01-01T00:00:00Z" },
+        {
+          key: "breach-v3-c",
+          version: "v3",
+          actions: ["Suspend"],
+          endedAt: "2026-01-01T00:00:00Z",
+          reason: "why",
+        },
+        {
+          key: "breach-v3-d",
+          version: "v3",
+          actions: ["Suspend"],
+          resumed: { by: "x", reason: "y", at: "z" },
+        },
+      ]),
+    ]);
+    expect(r).toEqual({
+      failover: ["v2"],
+      suspend: { policy: "pol", episode: "breach-v3-c", reason: "why" },
+    });
+    expect(policyRequestsFor([])).toEqual({ failover: [] });
   });
 });

@@ -10,11 +10,21 @@
  *   - otherwise (no policy, no entry yet, no metrics: InsufficientData) → no verdict, promotion waits.
  */
 import type { KubeObject } from "../runtime/index.ts";
-import type { Verdict } from "./types.ts";
+import type { PolicyRequests, Verdict } from "./types.ts";
 
 interface PolicyLike extends KubeObject {
   spec?: { modelRef?: { name?: string } };
-  status?: { results?: { version: string; metrics?: { pass: boolean }[] }[] };
+  status?: {
+    results?: { version: string; metrics?: { pass: boolean }[] }[];
+    episodes?: {
+      key: string;
+      version: string;
+      reason?: string;
+      endedAt?: string;
+      actions?: string[];
+      resumed?: unknown;
+    }[];
+  };
 }
 
 export function policiesFor(model: string, policies: PolicyLike[]): PolicyLike[] {
@@ -36,4 +46,25 @@ export function verdictsFor(versions: string[], policies: PolicyLike[]): Record<
     else if (allPassed) out[v] = "Passed";
   }
   return out;
+}
+
+/**
+ * The Failover and Suspend actions of the model's policies (docs/validation.md), read from their episodes:
+ * - failover: versions with an open episode whose actions contain Failover — they must not serve (the model
+ *   fails over from them, never to them); once the episode ends, fail-back follows the usual rules;
+ * - suspend: an episode (open or ended) whose actions contain Suspend and that no person has resumed — the
+ *   model stays suspended, even after the metric recovered, until the resume annotations name that episode.
+ */
+export function policyRequestsFor(policies: PolicyLike[]): PolicyRequests {
+  const failover = new Set<string>();
+  let suspend: PolicyRequests["suspend"];
+  for (const p of policies) {
+    for (const e of p.status?.episodes ?? []) {
+      const actions = e.actions ?? [];
+      if (actions.includes("Failover") && e.endedAt === undefined) failover.add(e.version);
+      if (actions.includes("Suspend") && e.resumed === undefined && suspend === undefined)
+        suspend = { policy: p.metadata?.name ?? "", episode: e.key, reason: (e.reason ?? "").slice(0, 200) };
+    }
+  }
+  return { failover: [...failover].sort(), ...(suspend ? { suspend } : {}) };
 }

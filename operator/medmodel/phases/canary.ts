@@ -25,7 +25,7 @@ export function canary(s: DecisionState): void {
     const version = s.canary.version;
     const hard =
       hardFailure(s.health(version)) ??
-      (s.breachCounts && s.verdicts[version] === "Failed"
+      (s.mustNotServe(version)
         ? { reason: FAILURE_REASON.ValidationBreach, message: "the ValidationPolicy verdict is Failed" }
         : undefined);
     if (hard) {

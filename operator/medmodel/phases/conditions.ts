@@ -50,10 +50,14 @@ export function conditions(s: DecisionState): void {
   };
 
   const prevSuspended = findCondition(prevConditions, CONDITION.Suspended)?.status === "True";
-  const suspendMessage = `inference stopped${suspendedBy ? ` by ${suspendedBy}` : ""}${suspendReason ? `: ${suspendReason}` : ""}`;
+  const byPolicy = spec.suspend !== true ? s.policySuspend : undefined;
+  const suspendMessage = byPolicy
+    ? `inference stopped by ValidationPolicy ${byPolicy.policy} (episode ${byPolicy.episode}): ${byPolicy.reason}; a person resumes it with the MedModel annotations medmlops.io/resume-episode=${byPolicy.episode}, medmlops.io/resumed-by=<who>, medmlops.io/resume-reason=<why>`
+    : `inference stopped${suspendedBy ? ` by ${suspendedBy}` : ""}${suspendReason ? `: ${suspendReason}` : ""}`;
+  const suspendedReason = byPolicy ? REASON.PolicyBreach : REASON.Suspended;
   s.suspendMessage = suspendMessage;
   if (suspended) {
-    set(CONDITION.Suspended, true, REASON.Suspended, suspendMessage);
+    set(CONDITION.Suspended, true, suspendedReason, suspendMessage);
     if (!prevSuspended) {
       events.push({
         type: "Warning",
@@ -160,7 +164,7 @@ export function conditions(s: DecisionState): void {
     set(CONDITION.Degraded, false, REASON.AsExpected, "no known problem");
   }
 
-  if (suspended) set(CONDITION.Ready, false, REASON.Suspended, suspendMessage);
+  if (suspended) set(CONDITION.Ready, false, suspendedReason, suspendMessage);
   else if (servingReady > 0 && !hardFailure(servingHealth))
     set(CONDITION.Ready, true, REASON.Serving, `${serving} serves (${servingReady}/${servingWanted} ready)`);
   else set(CONDITION.Ready, false, REASON.Unavailable, `${serving} has no ready replica`);

@@ -8,7 +8,7 @@ import type { DecisionState } from "./state.ts";
 import { EVENT_REASON, REASON } from "../reasons.ts";
 
 export function failBack(s: DecisionState): void {
-  const { annotations, desired, model, total, breachCounts, verdicts, strategy } = s;
+  const { annotations, desired, model, total, strategy } = s;
   const retryAnnotation = annotations[ANNOTATIONS.retryVersion];
   if (s.failedOver && s.lastTransition) {
     const held = s.lastTransition.from;
@@ -23,8 +23,7 @@ export function failBack(s: DecisionState): void {
       });
     } else {
       const asked = model.generation > s.failedOverGeneration || retryAnnotation === held;
-      const healthyAgain =
-        fullyHealthy(s.health(held), total) && !(breachCounts && verdicts[held] === "Failed");
+      const healthyAgain = fullyHealthy(s.health(held), total) && !s.mustNotServe(held);
       if (asked && healthyAgain) {
         s.failedOver = false;
         if (retryAnnotation === held) s.consumeRetryAnnotation = true;

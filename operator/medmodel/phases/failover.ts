@@ -10,10 +10,11 @@ import { EVENT_REASON, FAILURE_REASON, REASON } from "../reasons.ts";
 /** Availability of a version that serves traffic (a breached validation counts when the spec says so). */
 function servingProblem(s: DecisionState, v: string) {
   const a = availability(s.health(v), s.unavailableAfterMs, s.now);
-  if (!a.problem && s.breachCounts && s.verdicts[v] === "Failed") {
-    return {
-      problem: { reason: FAILURE_REASON.ValidationBreach, message: "the ValidationPolicy verdict is Failed" },
-    };
+  if (!a.problem && s.mustNotServe(v)) {
+    const message = s.policyFailover.has(v)
+      ? "a ValidationPolicy took the Failover action for this version"
+      : "the ValidationPolicy verdict is Failed";
+    return { problem: { reason: FAILURE_REASON.ValidationBreach, message } };
   }
   return a;
 }
@@ -43,7 +44,7 @@ export function pickFailoverTarget(s: DecisionState, failing: string): string | 
   for (const candidate of [s.spec.failover?.fallbackVersion, s.lastKnownGood]) {
     if (candidate === undefined || candidate === failing || !s.names.includes(candidate)) continue;
     if (hardFailure(s.health(candidate))) continue;
-    if (s.breachCounts && s.verdicts[candidate] === "Failed") continue;
+    if (s.mustNotServe(candidate)) continue;
     return candidate;
   }
   return undefined;

@@ -17,7 +17,8 @@ function provenServing(s: DecisionState): string | undefined {
   const prevProgressing = findCondition(s.prevConditions, CONDITION.Progressing);
   if (v !== s.previous.activeVersion || s.previous.canary || prevProgressing?.status !== "False")
     return undefined;
-  if (!fullyHealthy(s.health(v), s.total) || s.verdicts[v] === "Failed") return undefined;
+  if (!fullyHealthy(s.health(v), s.total) || s.verdicts[v] === "Failed" || s.policyFailover.has(v))
+    return undefined;
   const steadySince = Math.max(Date.parse(prevProgressing.lastTransitionTime), s.health(v)?.readySince ?? 0);
   const steadyFor = s.now - steadySince;
   if (steadyFor >= s.opts.minHealthyMs) return v;

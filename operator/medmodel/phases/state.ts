@@ -18,6 +18,7 @@ import {
   type DecisionStatus,
   DEFAULT_OPTIONS,
   type FailoverTransition,
+  type PolicyRequests,
   type RolloutStrategy,
   type Verdict,
   type VersionHealth,
@@ -63,6 +64,12 @@ export interface DecisionState {
   readonly unavailableAfterMs: number;
   /** spec.failover.onValidationBreach: a Failed verdict counts like unavailability. */
   readonly breachCounts: boolean;
+  /** Versions a ValidationPolicy took the Failover action for (open episodes): they must not serve. */
+  readonly policyFailover: ReadonlySet<string>;
+  /** A ValidationPolicy's Suspend no person has resumed yet. */
+  readonly policySuspend: PolicyRequests["suspend"];
+  /** A version that must not serve: its policy asked for Failover, or its verdict failed and that counts. */
+  mustNotServe(version: string): boolean;
   readonly suspended: boolean;
   /** The version clinicians should get: spec.activeVersion, else the last listed version. */
   readonly desired: string;
@@ -124,7 +131,12 @@ export function initialState(input: DecisionInput): DecisionState {
     failoverEnabled: spec.failover?.enabled !== false,
     unavailableAfterMs: parseDurationMs(spec.failover?.unavailableAfter) ?? opts.defaultUnavailableAfterMs,
     breachCounts: spec.failover?.onValidationBreach === true,
-    suspended: spec.suspend === true,
+    policyFailover: new Set(input.policy?.failover ?? []),
+    policySuspend: input.policy?.suspend,
+    mustNotServe: (v) =>
+      (input.policy?.failover ?? []).includes(v) ||
+      (spec.failover?.onValidationBreach === true && verdicts[v] === "Failed"),
+    suspended: spec.suspend === true || input.policy?.suspend !== undefined,
     desired,
     invalidActive: spec.activeVersion !== undefined && !names.includes(spec.activeVersion),
     health: (v) => input.health[v],
