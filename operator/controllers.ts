@@ -9,6 +9,8 @@
  */
 import { medModelController } from "./medmodel/index.ts";
 import { validationPolicyControllerFromConfig } from "./validationpolicy/index.ts";
+import { consentRecordControllerFromConfig } from "./consentrecord/index.ts";
+import { retrainJobControllerFromConfig } from "./retrainjob/index.ts";
 import type { ControllerFactory } from "./runtime/index.ts";
 
 export interface Registration {
@@ -22,6 +24,8 @@ export interface Registration {
 export const registry: Registration[] = [
   { kind: "MedModel", factory: medModelController },
   { kind: "ValidationPolicy", factory: validationPolicyControllerFromConfig, needsMonitor: true },
+  { kind: "RetrainJob", factory: retrainJobControllerFromConfig, needsMonitor: true },
+  { kind: "ConsentRecord", factory: consentRecordControllerFromConfig, needsMonitor: true },
 ];
 
 export const controllers: ControllerFactory[] = registry.filter((r) => !r.needsMonitor).map((r) => r.factory);

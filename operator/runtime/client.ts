@@ -34,7 +34,7 @@ export class ApplyClient implements Client {
     return this.rest.request<T>("PATCH", await this.pathOf(obj), {
       body: withoutServerFields(obj),
       contentType: APPLY_PATCH,
-      query: { fieldManager: this.fieldManager, force: opts.force ?? true },
+      query: { fieldManager: opts.fieldManager ?? this.fieldManager, force: opts.force ?? true },
       timeoutMs: 30_000,
     });
   }

@@ -106,6 +106,11 @@ export interface Cache {
 export interface ApplyOptions {
   /** Defaults to true: the operator owns what it applies, conflicts with other managers are overridden. */
   force?: boolean;
+  /**
+   * Another field manager than "medmlops-operator", for a write that must stay apart from everything else the
+   * operator owns in that object (the RetrainJob controller appends a candidate version under its own manager).
+   */
+  fieldManager?: string;
 }
 
 export interface DeleteOptions {
