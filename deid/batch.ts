@@ -116,6 +116,7 @@ export async function runBatch(req: BatchRequest, now: () => Date = () => new Da
     quarantineDir: req.quarantineDir ? resolve(req.quarantineDir) : undefined,
     layout: req.layout,
     maxFileBytes: req.maxFileBytes,
+    textCheck: req.textCheck,
   };
   const files = await runTasks(todo, config, req.jobs, {
     timeoutMs: req.timeoutMs,

@@ -32,6 +32,8 @@ Options: ${DEID_OPTION_NAMES.join(", ")}
 Key: --key-file, or MEDMLOPS_DEID_KEY / MEDMLOPS_DEID_KEY_FILE / a Secret mounted at MEDMLOPS_DEID_KEY_DIR.
 Outputs: <study>/<series>/<instance>.dcm by pseudonymised UIDs, inputs named by keyed ids in the report;
   --mirror-paths mirrors the input's relative paths instead (folder names may carry identifiers).
+Images that may carry burned-in text (US, SC, Burned In Annotation YES) are checked by a text detector and
+  released, redacted or quarantined; --no-text-check quarantines them all, as before.
 --timeout S: per-file watchdog (default 300). --max-file-bytes N: larger files refused unread (default 1 GiB).
 A progress line is shown on a terminal unless --quiet.
 Exit codes: 0 all de-identified, 3 some quarantined, 2 usage error, 1 failure (e.g. output not writable).
@@ -114,6 +116,7 @@ const FLAGS = {
   timeout: { type: "string" },
   "max-file-bytes": { type: "string" },
   quiet: { type: "boolean", short: "q" },
+  "no-text-check": { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -145,6 +148,7 @@ interface Plan {
   timeoutMs: number;
   maxFileBytes: number;
   quiet: boolean;
+  textCheck: boolean;
 }
 
 function batchPlan(argv: string[]): Plan | "help" {
@@ -170,6 +174,7 @@ function batchPlan(argv: string[]): Plan | "help" {
     timeoutMs: parseTimeout(values.timeout),
     maxFileBytes: parseMaxBytes(values["max-file-bytes"]),
     quiet: values.quiet ?? false,
+    textCheck: !values["no-text-check"],
   };
 }
 
@@ -204,6 +209,7 @@ export function initPlan(argv: string[], env: NodeJS.ProcessEnv): Plan | "help" 
     timeoutMs: parseTimeout(values.timeout ?? env.MEDMLOPS_DEID_TIMEOUT),
     maxFileBytes: fitted.maxFileBytes,
     quiet: true,
+    textCheck: !(values["no-text-check"] || env.MEDMLOPS_DEID_TEXT_CHECK === "0"),
   };
 }
 
@@ -232,6 +238,7 @@ async function execute(plan: Plan, env: NodeJS.ProcessEnv): Promise<number> {
     layout: plan.layout,
     timeoutMs: plan.timeoutMs,
     maxFileBytes: plan.maxFileBytes,
+    textCheck: plan.textCheck,
     onProgress: progress?.update,
   });
   progress?.end();

@@ -37,7 +37,11 @@ function el(tag: number, vr: string, value: string): Element {
 }
 
 /** Elements to add at the top level (replacing any present). `options` in the order they were applied. */
-export function conformanceElements(options: readonly DeidOptionName[], keyVersion: string): Element[] {
+export function conformanceElements(
+  options: readonly DeidOptionName[],
+  keyVersion: string,
+  extraMethod?: string,
+): Element[] {
   const codes = (["Basic", ...options] as const).map((name) => {
     const c = CID_7050[name];
     return [
@@ -54,7 +58,13 @@ export function conformanceElements(options: readonly DeidOptionName[], keyVersi
   return [
     el(TAG.PatientIdentityRemoved, "CS", "YES"),
     // LO is limited to 64 characters per value; two values: the tool/profile and the key version.
-    el(TAG.DeidentificationMethod, "LO", `${TOOL_NAME}\\key ${keyVersion}`.slice(0, 129)),
+    el(
+      TAG.DeidentificationMethod,
+      "LO",
+      [TOOL_NAME, `key ${keyVersion}`, ...(extraMethod ? [extraMethod] : [])]
+        .map((v) => v.slice(0, 64))
+        .join("\\"),
+    ),
     { tag: TAG.DeidentificationMethodCodeSequence, vr: "SQ", value: new Uint8Array(0), items: codes },
     el(TAG.LongitudinalTemporalInformationModified, "CS", dates),
   ];

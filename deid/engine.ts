@@ -95,22 +95,34 @@ function buildMeta(dataset: readonly Element[], ts: TransferSyntax): Element[] {
   ];
 }
 
-function handlePixels(dataset: Element[], options: DeidOptions, ctx: Ctx, le: boolean): boolean {
+/** What the pixel step did: nothing, a mask, the text check's "no text", or the text check's redaction. */
+type PixelOutcome = "none" | "masked" | "checked-clean" | "redacted";
+
+function handlePixels(dataset: Element[], options: DeidOptions, ctx: Ctx, le: boolean): PixelOutcome {
   const suspicion = burnedInSuspicion(dataset, le);
   const wantsClean = ctx.options.has("CleanPixelData");
   const mask =
     wantsClean && find(dataset, TAG.PixelData) ? findMask(dataset, options.pixelMasks ?? [], le) : undefined;
+  if (suspicion && !mask && options.pixelCheck) {
+    if (options.pixelCheck.kind === "no-text") return "checked-clean";
+    const i = dataset.findIndex((e) => e.tag === TAG.PixelData);
+    const px = dataset[i];
+    if (!px || px.fragments || px.value.length !== options.pixelCheck.pixelData.length)
+      throw new DeidError("PIXEL_MASK_NOT_APPLICABLE", "redacted pixel data does not fit this image");
+    dataset[i] = { ...px, value: options.pixelCheck.pixelData };
+    return "redacted";
+  }
   if (suspicion && !mask) {
     throw new DeidError(
       "BURNED_IN_ANNOTATION",
       `${suspicion}; ${wantsClean ? "no pixel mask matches this device and size" : "CleanPixelData option not enabled"}`,
     );
   }
-  if (!mask) return false;
+  if (!mask) return "none";
   const cleaned = applyMask(dataset, mask, le);
   const i = dataset.findIndex((e) => e.tag === TAG.PixelData);
   dataset[i] = cleaned;
-  return true;
+  return "masked";
 }
 
 /**
@@ -204,9 +216,14 @@ function run(input: Uint8Array, options: DeidOptions): DeidOutcome {
   collectTokens(ds, ctx);
   const dataset = processDataset(ds, ctx, 0);
   scrubAll(ctx);
-  const masked = handlePixels(dataset, options, ctx, parsed.ts.littleEndian);
+  const pixels = handlePixels(dataset, options, ctx, parsed.ts.littleEndian);
+  const masked = pixels === "masked" || pixels === "redacted";
   const applied = opts.filter((o) => o !== "CleanPixelData" || masked);
-  if (masked) {
+  if (pixels === "redacted" && !applied.includes("CleanPixelData")) applied.push("CleanPixelData");
+  if (pixels === "checked-clean") warnings.add("burned-in text check: no text found");
+  if (pixels === "redacted")
+    warnings.add("burned-in text redacted; pixel data written uncompressed (native)");
+  if (masked || pixels === "checked-clean") {
     const i = dataset.findIndex((e) => e.tag === TAG.BurnedInAnnotation);
     const no: Element = { tag: TAG.BurnedInAnnotation, vr: "CS", value: encode("NO", "CS") };
     if (i >= 0) dataset[i] = no;
@@ -214,7 +231,13 @@ function run(input: Uint8Array, options: DeidOptions): DeidOutcome {
   }
   if (opts.includes("CleanPixelData") && !masked)
     warnings.add("CleanPixelData: no mask applied to this image");
-  dataset.push(...conformanceElements(applied, options.key.version));
+  const method =
+    pixels === "checked-clean"
+      ? "text check: none found"
+      : pixels === "redacted"
+        ? "text check: redacted"
+        : undefined;
+  dataset.push(...conformanceElements(applied, options.key.version, method));
   dataset.sort((a, b) => a.tag - b.tag);
 
   const newSop = str(find(dataset, TAG.SOPInstanceUID));

@@ -10,6 +10,7 @@
 import { randomBytes } from "node:crypto";
 import { link, mkdir, open, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { deidentifyChecked } from "./burned-in/index.ts";
 import { deidentify } from "./engine.ts";
 import type { DeidKey, DeidOptionName, PixelMask, QuarantineCode } from "./types.ts";
 
@@ -24,6 +25,8 @@ export interface RunConfig {
   layout: Layout;
   /** Larger files are refused without being read (TOO_LARGE): memory per file stays bounded. */
   maxFileBytes: number;
+  /** Check images that may carry burned-in text with the text detector instead of quarantining them. */
+  textCheck?: boolean;
 }
 
 /** Codes the CLI adds to the engine's: about the file as a file, not as DICOM. */
@@ -128,11 +131,8 @@ export async function processFile(task: FileTask, config: RunConfig): Promise<Re
     if (err instanceof RangeError) return tooLarge(task, config);
     return quarantined(task, config, "READ_ERROR", "cannot read input file");
   }
-  const result = deidentify(input, {
-    key: config.key,
-    options: config.options,
-    pixelMasks: config.pixelMasks,
-  });
+  const opts = { key: config.key, options: config.options, pixelMasks: config.pixelMasks };
+  const result = config.textCheck === false ? deidentify(input, opts) : await deidentifyChecked(input, opts);
   if (result.ok) {
     try {
       const output = await writeOutput(task, config, result.output, result.pseudonyms);

@@ -41,6 +41,12 @@ export interface DeidOptions {
   options?: DeidOptionName[];
   /** Used with CleanPixelData. */
   pixelMasks?: PixelMask[];
+  /**
+   * The result of the burned-in text check (deid/burned-in/), for an image that would otherwise be quarantined
+   * as BURNED_IN_ANNOTATION: no text found → released with Burned In Annotation NO; redacted → these native
+   * pixel data bytes replace the original (Clean Pixel Data, 113101).
+   */
+  pixelCheck?: { kind: "no-text" } | { kind: "redacted"; pixelData: Uint8Array };
 }
 
 /** Keyed pseudonyms of the de-identified instance (no PHI: HMACs and remapped UIDs only). */

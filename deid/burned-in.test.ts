@@ -1,0 +1,137 @@
+/**
+ * Burned-in text, end to end on the synthetic corpus (deid/testing/text_corpus.py: names, IDs, dates in DejaVu
+ * fonts, 9–26 px, several greys, on speckle, gradients and dark fields), wrapped as ultrasound DICOM files:
+ * every released image is read by an independent OCR (Debian's Tesseract) which must find none of the planted
+ * words; text-free frames are released with Burned In Annotation NO; the check is recorded.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { pydicomTestFiles } from "../test/fixtures/pydicom.ts";
+import { deidentifyChecked } from "./burned-in/index.ts";
+import { find, TAG } from "./dicom/element.ts";
+import { readFile } from "./dicom/reader.ts";
+import { deidentify } from "./engine.ts";
+import { baseSpecs, buildFile, TEST_KEY, us } from "./testing/build.ts";
+import { type Gray, readPgm } from "./testing/pgm.ts";
+import { ocr, words } from "./testing/tesseract.ts";
+import type { DeidOutcome } from "./types.ts";
+import { str } from "./values.ts";
+
+interface Sample {
+  gray: Gray;
+  lines: string[];
+  result: DeidOutcome;
+}
+
+function ultrasound(g: Gray): Uint8Array {
+  return buildFile(
+    baseSpecs({ modality: "US" }).map((s) => {
+      if (s[0] === TAG.Rows) return [s[0], s[1], us(g.height)] as typeof s;
+      if (s[0] === TAG.Columns) return [s[0], s[1], us(g.width)] as typeof s;
+      if (s[0] === TAG.BitsAllocated) return [s[0], s[1], us(8)] as typeof s;
+      if (s[0] === 0x00280101) return [s[0], s[1], us(8)] as typeof s;
+      if (s[0] === 0x00280102) return [s[0], s[1], us(7)] as typeof s;
+      if (s[0] === TAG.PixelData) return [s[0], "OB", g.pixels] as typeof s;
+      return s;
+    }),
+  );
+}
+
+function pixelsOf(output: Uint8Array, like: Gray): Gray {
+  const px = find(readFile(output).dataset, TAG.PixelData)?.value ?? new Uint8Array();
+  return { width: like.width, height: like.height, pixels: px.subarray(0, like.width * like.height) };
+}
+
+let samples: Sample[] = [];
+
+beforeAll(async () => {
+  const dir = mkdtempSync(join(tmpdir(), "burned-in-"));
+  execFileSync("/usr/bin/python3", [
+    join(import.meta.dirname, "testing", "text_corpus.py"),
+    dir,
+    "15",
+    "2024",
+  ]);
+  const truth = JSON.parse(readFileSync(join(dir, "truth.json"), "utf8")) as {
+    file: string;
+    lines: { text: string }[];
+  }[];
+  samples = [];
+  for (const t of truth) {
+    const gray = readPgm(new Uint8Array(readFileSync(join(dir, t.file))));
+    const result = await deidentifyChecked(ultrasound(gray), { key: TEST_KEY });
+    samples.push({ gray, lines: t.lines.map((l) => l.text), result });
+  }
+}, 300_000);
+
+describe("burned-in text: detect, redact, verify", () => {
+  it("the OCR oracle reads the planted text in the originals (so its silence below means something)", () => {
+    const planted = samples.flatMap((s) => s.lines.flatMap(words));
+    const read = samples.flatMap((s) => {
+      const text = ocr(s.gray).toUpperCase();
+      return s.lines.flatMap(words).filter((w) => text.includes(w));
+    });
+    expect(planted.length).toBeGreaterThan(15);
+    expect(read.length / planted.length).toBeGreaterThan(0.4);
+  }, 120_000);
+
+  it("releases or quarantines every image; Tesseract finds no planted word in any released one", () => {
+    let released = 0;
+    for (const [i, s] of samples.entries()) {
+      if (!s.result.ok) {
+        expect(s.result.code, `image ${i}`).toBe("BURNED_IN_ANNOTATION");
+        continue;
+      }
+      released++;
+      const text = ocr(pixelsOf(s.result.output, s.gray)).toUpperCase();
+      for (const w of s.lines.flatMap(words))
+        expect(text.includes(w), `image ${i}: "${w}" readable`).toBe(false);
+    }
+    expect(released).toBeGreaterThanOrEqual(samples.length - 2);
+  }, 120_000);
+
+  it("records the check: redacted images carry 113101 and Burned In Annotation NO; text-free ones are released", () => {
+    const withText = samples.filter((s) => s.lines.length > 0 && s.result.ok);
+    expect(withText.length).toBeGreaterThan(5);
+    for (const s of withText) {
+      if (!s.result.ok) continue;
+      const ds = readFile(s.result.output).dataset;
+      expect(str(find(ds, TAG.BurnedInAnnotation))).toBe("NO");
+      expect(str(find(ds, TAG.DeidentificationMethod))).toMatch(/text check: (redacted|none found)/);
+      if (/redacted/.test(str(find(ds, TAG.DeidentificationMethod)))) {
+        const codes = find(ds, TAG.DeidentificationMethodCodeSequence)?.items?.map((it) =>
+          str(find(it, TAG.CodeValue)),
+        );
+        expect(codes).toContain("113101");
+        expect(s.result.warnings.join()).toMatch(/redacted/);
+      }
+    }
+    const free = samples.filter((s) => s.lines.length === 0);
+    expect(free.length).toBeGreaterThan(3);
+    for (const s of free) expect(s.result.ok).toBe(true);
+    const untouched = free.filter(
+      (s) =>
+        s.result.ok &&
+        Buffer.from(pixelsOf(s.result.output, s.gray).pixels).equals(Buffer.from(s.gray.pixels)),
+    );
+    expect(untouched.length).toBeGreaterThanOrEqual(free.length - 1);
+  });
+
+  it("without the check (the engine alone) the same images are quarantined, fail-closed as before", () => {
+    const r = deidentify(ultrasound(samples[0]?.gray as Gray), { key: TEST_KEY });
+    expect(r.ok ? "ok" : r.code).toBe("BURNED_IN_ANNOTATION");
+  });
+
+  it("real files: a text-free deflated secondary capture is released; compressed ones stay quarantined with a reason", async () => {
+    const files = await pydicomTestFiles();
+    const load = (n: string) =>
+      new Uint8Array(readFileSync(files.find((f) => f.endsWith(`/${n}`)) as string));
+    const dfl = await deidentifyChecked(load("image_dfl.dcm"), { key: TEST_KEY });
+    expect(dfl.ok ? "ok" : `${dfl.code}: ${dfl.reason}`).toBe("ok");
+    const jpeg = await deidentifyChecked(load("SC_rgb_jpeg_dcmtk.dcm"), { key: TEST_KEY });
+    expect(jpeg.ok ? "ok" : jpeg.reason).toMatch(/compressed pixel data cannot be checked for text yet/);
+  }, 60_000);
+});
