@@ -48,7 +48,7 @@ describe("sidecar monitor flags", () => {
   it("are off by default and take the URL, batch, queue, namespace and site", () => {
     const off = parseFlags(["--model=m.onnx", "--name=cxr"]);
     expect(off["monitor-url"]).toBeUndefined();
-    expect(off["monitor-batch"]).toBe(100);
+    expect(off["monitor-batch"]).toBe(500);
     expect(off["monitor-queue"]).toBe(10_000);
     const f = parseFlags([
       "--model=m.onnx",

@@ -45,7 +45,7 @@ export const USAGE = `usage: medmlops sidecar --model F.onnx --name N [options]
   --deid-option NAME          a PS3.15 profile option for DataToModel (repeatable), e.g. CleanDescriptors
   --keep-dir D                keep each DICOM case (after de-identification) under D for monitoring
   --monitor-url URL           send one record per answered request to the monitor (batched, async, bounded)
-  --monitor-batch N           most records per POST to the monitor (default 100)
+  --monitor-batch N           most records per POST to the monitor (default 500)
   --monitor-queue N           most records held while the monitor is down; oldest dropped first (default 10000)
   --monitor-namespace NS      namespace the records are filed under (default $POD_NAMESPACE, else "default")
   --site S                    site name carried by every record (the MedModel's site)
@@ -95,7 +95,7 @@ const Flags = z.object({
   "deid-option": z.array(z.enum(DEID_OPTION_NAMES)).default([]),
   "keep-dir": z.string().optional(),
   "monitor-url": z.url({ protocol: /^https?$/, error: "--monitor-url must be an http(s) URL" }).optional(),
-  "monitor-batch": z.coerce.number().int().min(1).max(10_000).default(100),
+  "monitor-batch": z.coerce.number().int().min(1).max(10_000).default(500),
   "monitor-queue": z.coerce.number().int().min(1).max(1_000_000).default(10_000),
   "monitor-namespace": z
     .string()

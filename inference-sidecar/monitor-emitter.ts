@@ -13,7 +13,7 @@ import { MonitorClient, MonitorError, type MonitorRecord } from "../monitor/clie
 
 export interface MonitorEmitterOptions {
   url: string;
-  /** Most records per POST (default 100). */
+  /** Most records per POST (default 500). */
   batch?: number;
   /** Most records held while the monitor is slow or down (default 10,000; oldest dropped first). */
   capacity?: number;
@@ -48,7 +48,7 @@ export class MonitorEmitter {
   private current: Promise<void> | undefined;
 
   constructor(private readonly opts: MonitorEmitterOptions) {
-    this.batch = opts.batch ?? 100;
+    this.batch = opts.batch ?? 500;
     this.capacity = Math.max(this.batch, opts.capacity ?? 10_000);
     this.flushMs = opts.flushMs ?? 1000;
     this.ring = new Array(this.capacity);

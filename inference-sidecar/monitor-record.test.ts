@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseRecord } from "../monitor/wire.ts";
-import { MOMENT_SAMPLE, PERCENTILE_SAMPLE, summarizeInput } from "./input-stats.ts";
+import { mulberry32 } from "../test/support/mulberry32.ts";
+import { MOMENT_SAMPLE, PERCENTILE_SAMPLE, percentilesInPlace, summarizeInput } from "./input-stats.ts";
 import { buildRecord } from "./monitor-record.ts";
 import type { ItemPrediction } from "./postprocess.ts";
 
@@ -25,6 +26,27 @@ describe("summarizeInput", () => {
     expect(summarizeInput(new Float32Array([Number.NaN, 1, 3]), true)).toMatchObject({ mean: 2, p50: 2 });
     expect(summarizeInput(new Float32Array(0), true)).toBeUndefined();
     expect(summarizeInput(new Float32Array([Number.NaN]), true)).toBeUndefined();
+  });
+});
+
+describe("percentilesInPlace", () => {
+  it("equals numpy-style linear percentiles of the sorted values, ties and tiny arrays included", () => {
+    const rand = mulberry32(9);
+    const sorted = (a: number[]) => [...a].sort((x, y) => x - y);
+    const linear = (s: number[], q: number) => {
+      const pos = q * (s.length - 1);
+      const lo = Math.floor(pos);
+      return s[lo]! + (s[Math.min(s.length - 1, lo + 1)]! - s[lo]!) * (pos - lo);
+    };
+    for (const n of [1, 2, 3, 7, 20, 255, 256, 257]) {
+      for (const tied of [false, true]) {
+        const values = Array.from({ length: n }, () => (tied ? Math.floor(rand() * 4) : rand() * 10 - 5));
+        const qs = [0.05, 0.5, 0.95];
+        const got = percentilesInPlace(Float64Array.from(values), qs);
+        const s = sorted(values);
+        qs.forEach((q, i) => expect(got[i], `n=${n} tied=${tied} q=${q}`).toBeCloseTo(linear(s, q), 12));
+      }
+    }
   });
 });
 

@@ -33,9 +33,18 @@ export interface RecordParts {
 const FEATURE_CHAR = /[^A-Za-z0-9._:/-]/g;
 const LABEL_CHAR = /[^A-Za-z0-9 ._:/-]/g;
 
+/** Names come from the signature (a bounded set), so sanitised names are cached: no regex per request. */
+const featureNames = new Map<string, string>();
+const MAX_CACHED_NAMES = 4096;
+
 function featureName(name: string): string {
-  const cleaned = name.replace(FEATURE_CHAR, "_").slice(0, 128);
-  return /^[A-Za-z0-9]/.test(cleaned) ? cleaned : `f${cleaned}`.slice(0, 128);
+  let out = featureNames.get(name);
+  if (out === undefined) {
+    const cleaned = name.replace(FEATURE_CHAR, "_").slice(0, 128);
+    out = /^[A-Za-z0-9]/.test(cleaned) ? cleaned : `f${cleaned}`.slice(0, 128);
+    if (featureNames.size < MAX_CACHED_NAMES) featureNames.set(name, out);
+  }
+  return out;
 }
 
 export function inputFeatures(inputs: Map<string, InputSummary>): Record<string, number> {
