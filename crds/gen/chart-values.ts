@@ -41,6 +41,16 @@ export const ChartValuesSchema = z.strictObject({
     extraEnv: z.array(Opaque).describe("Extra environment variables (core/v1 EnvVar)."),
   }),
   sidecar: z.strictObject({ image: Image.strict() }),
+  admission: z
+    .strictObject({
+      enabled: z.boolean().describe("Install the MedModel ValidatingAdmissionPolicy (Kubernetes 1.30+)."),
+      allowedImagePrefixes: z
+        .array(z.string().min(1))
+        .describe("Prefixes spec.serving.image must start with; empty = the chart's sidecar repository."),
+      allowedKeySecrets: z.array(z.string().min(1).max(253)).describe("Secrets deid.keySecretRef may name."),
+      allowedModelClaims: z.array(z.string().min(1).max(253)).describe("Claims pvc:// sources may name."),
+    })
+    .describe("What a MedModel author may reference."),
   serviceAccount: z.strictObject({
     create: z.boolean(),
     name: z.string(),

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { type FreshNamespace, freshNamespace, helm, kubectl, kubectlOk, waitFor } from "../cluster/client.ts";
 import { repoRoot } from "../cluster/paths.ts";
+import { medModelManifest } from "./medmodel-support.ts";
 
 const chart = join(repoRoot, "charts", "medmlops");
 
@@ -52,7 +53,9 @@ describe("Helm chart on the real API server", () => {
 
   beforeAll(async () => {
     ns = await freshNamespace("chart");
-    rendered = await template(release, ns.name);
+    // The admission policy is cluster-scoped without watchNamespaces: the shared cluster must not get it (its
+    // own describe below binds it to a test namespace).
+    rendered = await template(release, ns.name, "--set", "admission.enabled=false");
   });
   afterAll(async () => {
     await kubectl(["delete", "--ignore-not-found", "--wait=false", "-f", "-"], rendered);
@@ -321,5 +324,74 @@ describe("least privilege with watchNamespaces (kubectl auth can-i --list as the
       "watch",
     ]);
     expect((await canList(sa(), other)).has("jobs.batch")).toBe(false);
+  });
+});
+
+describe("the MedModel admission policy (ValidatingAdmissionPolicy) on the real API server", () => {
+  let ns: FreshNamespace;
+  const release = `mm-${Math.random().toString(16).slice(2, 8)}`;
+  let rendered = "";
+  const model = (name: string, over: { image?: string; secret?: string; uri?: string }) =>
+    medModelManifest(name, ns.name, {
+      versions: [
+        { name: "v1", source: { uri: over.uri ?? "https://models.example/m.onnx", sha256: "a".repeat(64) } },
+      ],
+      ...(over.image ? { serving: { image: over.image } } : {}),
+      ...(over.secret ? { deid: { keySecretRef: { name: over.secret, key: "hmac-key" } } } : {}),
+    });
+  const create = (m: object) => kubectl(["create", "--dry-run=server", "-f", "-"], JSON.stringify(m));
+
+  beforeAll(async () => {
+    ns = await freshNamespace("chart-vap");
+    // Bound to the test namespace only (watchNamespaces), so other tests on the shared cluster are untouched.
+    rendered = await template(
+      release,
+      ns.name,
+      "--set",
+      `operator.watchNamespaces={${ns.name}}`,
+      "--set",
+      "admission.allowedModelClaims={models}",
+    );
+    await kubectlOk(["apply", "--server-side", "-f", "-"], rendered);
+    // The API server compiles a new policy asynchronously: wait until it denies.
+    await waitFor(
+      async () => (await create(model("probe", { image: "evil.example/x:1" }))).code !== 0,
+      30_000,
+    );
+  });
+  afterAll(async () => {
+    await kubectl(["delete", "--ignore-not-found", "--wait=false", "-f", "-"], rendered);
+    await ns?.delete();
+  });
+
+  it("binds to the watched namespaces only", () => {
+    const binding = objects(rendered).find((o) => o.kind === "ValidatingAdmissionPolicyBinding")!;
+    expect(binding.spec.matchResources.namespaceSelector.matchExpressions[0].values).toEqual([ns.name]);
+  });
+
+  it("refuses an image outside the allow-list, a foreign key Secret and an unlisted claim, saying which", async () => {
+    for (const [over, words] of [
+      [{ image: "evil.example/miner:latest" }, "spec.serving.image"],
+      [{ secret: "someone-elses-secret" }, "spec.deid.keySecretRef"],
+      [{ uri: "pvc://payroll/model.onnx" }, "pvc:// model source"],
+    ] as const) {
+      const r = await create(model("bad", over));
+      expect(r.code, JSON.stringify(over)).not.toBe(0);
+      expect(r.stderr).toContain("ValidatingAdmissionPolicy");
+      expect(r.stderr).toContain(words);
+    }
+  });
+
+  it("admits the chart's image (tag or digest), the listed Secret and claim", async () => {
+    for (const over of [
+      {},
+      { image: "ghcr.io/medmlops/medmlops:0.1.0-cuda" },
+      { image: `ghcr.io/medmlops/medmlops@sha256:${"b".repeat(64)}` },
+      { secret: "medmlops-deid-key" },
+      { uri: "pvc://models/chest/v1.onnx" },
+    ]) {
+      const r = await create(model("good", over));
+      expect(r.code, `${JSON.stringify(over)}: ${r.stderr}`).toBe(0);
+    }
   });
 });
