@@ -98,6 +98,8 @@ describe("Deployment", () => {
     expect(args.slice(args.indexOf("--monitor-url"))).toEqual([
       "--monitor-url",
       "http://medmlops-monitor.medmlops-system:8090",
+      "--monitor-namespace",
+      medModel().metadata.namespace,
     ]);
   });
 

@@ -195,7 +195,10 @@ export function buildDeployment(
       ...["--max-queue-delay-ms", String(serving.batching.maxQueueDelayMs)],
       ...["--deid-mode", deid.mode],
       ...deid.options.flatMap((o) => ["--deid-option", o]),
-      ...(opts.monitorUrl ? ["--monitor-url", opts.monitorUrl] : []),
+      // Records are filed under the MedModel's namespace (the sidecar would otherwise fall back to "default").
+      ...(opts.monitorUrl
+        ? ["--monitor-url", opts.monitorUrl, "--monitor-namespace", String(model.metadata.namespace)]
+        : []),
     ],
     // Case ids are HMACs under the hospital's key, so they stay stable across restarts and replicas.
     env: [
