@@ -41,6 +41,13 @@ export const ChartValuesSchema = z.strictObject({
     extraEnv: z.array(Opaque).describe("Extra environment variables (core/v1 EnvVar)."),
   }),
   sidecar: z.strictObject({ image: Image.strict() }),
+  networkPolicy: z
+    .strictObject({
+      enabled: z.boolean().describe("Install the NetworkPolicies."),
+      inferenceFrom: z.array(Opaque).describe("NetworkPolicyPeers allowed to call the models."),
+      monitoringNamespace: z.string().min(1).max(63).describe("The namespace Prometheus runs in."),
+    })
+    .describe("Who may talk to the models, the monitor and the operator."),
   admission: z
     .strictObject({
       enabled: z.boolean().describe("Install the MedModel ValidatingAdmissionPolicy (Kubernetes 1.30+)."),

@@ -76,6 +76,8 @@ describe("Helm chart on the real API server", () => {
       "ClusterRoleBinding",
       "Deployment",
       "Deployment", // the monitor
+      "NetworkPolicy", // the monitor's
+      "NetworkPolicy", // the operator's metrics
       "PersistentVolumeClaim", // the monitor's embedded storage
       "Role",
       "RoleBinding",
@@ -256,6 +258,20 @@ describe("least privilege with watchNamespaces (kubectl auth can-i --list as the
   afterAll(async () => {
     await kubectl(["delete", "--ignore-not-found", "--wait=false", "-f", "-"], rendered);
     for (const n of namespaces) await n.delete();
+  });
+
+  it("renders NetworkPolicies: models per watched namespace, the monitor only from models and the operator", () => {
+    const policies = objects(rendered).filter((o) => o.kind === "NetworkPolicy");
+    const models = policies.filter((o) => o.metadata.name.endsWith("-models"));
+    expect(models.map((o) => o.metadata.namespace).sort()).toEqual([...watched].sort());
+    expect(models[0]!.spec.ingress[0].ports).toEqual([{ port: 8080, protocol: "TCP" }]);
+    expect(models[0]!.spec.ingress[0].from[1]).toEqual({
+      namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } },
+    });
+    const monitor = policies.find((o) => o.metadata.name.endsWith("-monitor"))!;
+    const from = monitor.spec.ingress[0].from;
+    expect(from[0].podSelector.matchLabels["app.kubernetes.io/component"]).toBe("operator");
+    expect(from[1].namespaceSelector.matchExpressions[0].values.sort()).toEqual([...watched].sort());
   });
 
   it("renders Roles in the watched namespaces and the lease namespace, no ClusterRole", () => {
