@@ -8,6 +8,7 @@ describe("medmlops operator flags", () => {
       "leader-elect": false,
       "lease-name": "medmlops-operator",
       "metrics-port": 8080,
+      "retrain-jobs": "false",
     });
   });
 
@@ -107,6 +108,11 @@ describe("medmlops operator flags", () => {
     ]);
     expect(() => parseFlags(["--monitor-url", "ftp://x"], {})).toThrow(/monitor-url/);
     expect(controllersFor({}).length).toBe(registry.filter((r) => !r.needsMonitor).length);
-    expect(controllersFor({ monitorUrl: "http://m:8090" }).length).toBe(registry.length);
+    expect(controllersFor({ monitorUrl: "http://m:8090" }).length).toBe(
+      registry.filter((r) => !r.needsRetrainJobs).length,
+    );
+    // the RetrainJob controller creates batch/Jobs: only with --retrain-jobs true (chart: retrainJobController.enabled)
+    expect(controllersFor({ monitorUrl: "http://m:8090", retrainJobs: true }).length).toBe(registry.length);
+    expect(parseFlags([], { MEDMLOPS_RETRAIN_JOBS: "true" })).toMatchObject({ "retrain-jobs": "true" });
   });
 });

@@ -27,6 +27,9 @@ Options:
   --reference-first-records N
                            freeze a version's drift reference from its first N served records when it has no
                            referenceProfile (default: $MEDMLOPS_REFERENCE_FIRST_RECORDS, else 500)
+  --retrain-jobs true|false
+                           run the RetrainJob controller (needs --monitor-url and rights on batch/Jobs; the chart's
+                           operator.retrainJobController.enabled) (default: $MEDMLOPS_RETRAIN_JOBS, else false)
   --log-level LEVEL        trace|debug|info|warn|error (default: $MEDMLOPS_LOG_LEVEL, $LOG_LEVEL or info)
   -h, --help               show this help
 `;
@@ -64,6 +67,7 @@ const Flags = z.object({
     .optional(),
   workers: z.coerce.number().int().min(1).max(64).optional(),
   "reference-first-records": z.coerce.number().int().min(10).max(100_000).optional(),
+  "retrain-jobs": z.enum(["true", "false"]).default("false"),
   "log-level": z.enum(["trace", "debug", "info", "warn", "error", "fatal"]).optional(),
 });
 
@@ -86,6 +90,7 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv = process.env)
       "monitor-url": { type: "string" },
       workers: { type: "string" },
       "reference-first-records": { type: "string" },
+      "retrain-jobs": { type: "string" },
       "log-level": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
@@ -99,6 +104,7 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv = process.env)
     "monitor-url": env["MEDMLOPS_MONITOR_URL"] || undefined,
     workers: env["MEDMLOPS_WORKERS"] || undefined,
     "reference-first-records": env["MEDMLOPS_REFERENCE_FIRST_RECORDS"] || undefined,
+    "retrain-jobs": env["MEDMLOPS_RETRAIN_JOBS"] || undefined,
     "log-level": env["MEDMLOPS_LOG_LEVEL"] || env["LOG_LEVEL"] || undefined,
   };
   const parsed = Flags.safeParse({ ...dropUndefined(fromEnv), ...dropUndefined(rest) });
@@ -156,7 +162,10 @@ export async function main(argv: string[]): Promise<number> {
   const manager = new Manager({
     kubeConfig: kc,
     log,
-    controllers: controllersFor({ monitorUrl: flags["monitor-url"] }),
+    controllers: controllersFor({
+      monitorUrl: flags["monitor-url"],
+      retrainJobs: flags["retrain-jobs"] === "true",
+    }),
     metricsPort: flags["metrics-port"],
     config: {
       namespace: flags.namespace?.length === 1 ? flags.namespace[0] : undefined,

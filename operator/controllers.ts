@@ -19,18 +19,25 @@ export interface Registration {
   factory: ControllerFactory;
   /** Registered only when `--monitor-url` is given (it calls the monitor). */
   needsMonitor?: boolean;
+  /** Registered only with `--retrain-jobs true` (it creates batch/Jobs: the chart grants that right only then). */
+  needsRetrainJobs?: boolean;
 }
 
 export const registry: Registration[] = [
   { kind: "MedModel", factory: medModelController },
   { kind: "ValidationPolicy", factory: validationPolicyControllerFromConfig, needsMonitor: true },
-  { kind: "RetrainJob", factory: retrainJobControllerFromConfig, needsMonitor: true },
+  { kind: "RetrainJob", factory: retrainJobControllerFromConfig, needsMonitor: true, needsRetrainJobs: true },
   { kind: "ConsentRecord", factory: consentRecordControllerFromConfig, needsMonitor: true },
 ];
 
 export const controllers: ControllerFactory[] = registry.filter((r) => !r.needsMonitor).map((r) => r.factory);
 
 /** The factories to run for this configuration. */
-export function controllersFor(opts: { monitorUrl?: string }): ControllerFactory[] {
-  return registry.filter((r) => !r.needsMonitor || opts.monitorUrl).map((r) => r.factory);
+export function controllersFor(opts: {
+  monitorUrl?: string | undefined;
+  retrainJobs?: boolean;
+}): ControllerFactory[] {
+  return registry
+    .filter((r) => (!r.needsMonitor || opts.monitorUrl) && (!r.needsRetrainJobs || opts.retrainJobs))
+    .map((r) => r.factory);
 }

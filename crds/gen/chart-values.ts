@@ -31,7 +31,14 @@ export const ChartValuesSchema = z.strictObject({
       .array(z.string().min(1).max(63))
       .describe("Namespaces to reconcile; empty = all. When set, RBAC is Roles in these namespaces only."),
     retrainJobController: z
-      .strictObject({ enabled: z.boolean().describe("Run the RetrainJob controller (grants batch/Jobs).") })
+      .strictObject({
+        enabled: z.boolean().describe("Run the RetrainJob controller (grants batch/Jobs)."),
+        outputClaim: z
+          .string()
+          .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/)
+          .max(253)
+          .describe("PVC the trainers write candidate models to."),
+      })
       .describe("The RetrainJob controller's training Jobs."),
     resources: Opaque.describe("Operator container resources."),
     nodeSelector: Labels,
