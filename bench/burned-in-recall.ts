@@ -3,6 +3,10 @@
  * a planted line counts as found when detected boxes cover ≥ 90 % of its pixels (what redaction needs), and
  * as detected at all when they cover any of it. Also: false positives on text-free frames, ms per frame.
  *
+ * Then the cost of the whole check per image (deidentifyChecked: decode, detect, redact, re-check, write) on
+ * ultrasound frames (640×480) and secondary captures (512×512) from the corpus, against the engine alone on the
+ * same file (which quarantines it), interleaved, medians.
+ *
  *   npx tsx bench/burned-in-recall.ts [COUNT] [SEED]
  */
 import { execFileSync } from "node:child_process";
@@ -10,6 +14,9 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { detectText } from "../deid/burned-in/detector.ts";
+import { deidentifyChecked } from "../deid/burned-in/index.ts";
+import { deidentify } from "../deid/engine.ts";
+import { baseSpecs, buildFile, TEST_KEY, us } from "../deid/testing/build.ts";
 import { readPgm } from "../deid/testing/pgm.ts";
 
 const count = Number(process.argv[2] ?? 90);
@@ -71,3 +78,55 @@ console.log(
     missedFontSizes: missedSizes.sort((a, b) => a - b),
   }),
 );
+
+/** Wraps a corpus frame as a DICOM instance of the given modality / SOP class. */
+function wrap(
+  img: { width: number; height: number; pixels: Uint8Array },
+  modality: string,
+  sopClass: string,
+): Uint8Array {
+  return buildFile(
+    baseSpecs({ modality }).map((sp) => {
+      if (sp[0] === 0x00080016) return [sp[0], sp[1], sopClass] as typeof sp;
+      if (sp[0] === 0x00280010) return [sp[0], sp[1], us(img.height)] as typeof sp;
+      if (sp[0] === 0x00280011) return [sp[0], sp[1], us(img.width)] as typeof sp;
+      if (sp[0] === 0x00280100 || sp[0] === 0x00280101) return [sp[0], sp[1], us(8)] as typeof sp;
+      if (sp[0] === 0x00280102) return [sp[0], sp[1], us(7)] as typeof sp;
+      if (sp[0] === 0x7fe00010) return [sp[0], "OB", img.pixels] as typeof sp;
+      return sp;
+    }),
+  );
+}
+
+const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+for (const [label, w, h, modality, cls] of [
+  ["ultrasound frame 640x480", 640, 480, "US", "1.2.840.10008.5.1.4.1.1.6.1"],
+  ["secondary capture 512x512", 512, 512, "OT", "1.2.840.10008.5.1.4.1.1.7"],
+] as const) {
+  const frames = truth.filter((t) => {
+    const img = readPgm(readFileSync(join(dir, t.file)));
+    return img.width === w && img.height === h;
+  });
+  const checked: number[] = [];
+  const engine: number[] = [];
+  let released = 0;
+  for (const t of frames) {
+    const file = wrap(readPgm(readFileSync(join(dir, t.file))), modality, cls);
+    let start = performance.now();
+    deidentify(file, { key: TEST_KEY });
+    engine.push(performance.now() - start);
+    start = performance.now();
+    const r = await deidentifyChecked(file, { key: TEST_KEY });
+    checked.push(performance.now() - start);
+    if (r.ok) released++;
+  }
+  console.log(
+    JSON.stringify({
+      image: label,
+      n: frames.length,
+      released,
+      msWithCheckMedian: Math.round(med(checked)),
+      msEngineAloneMedian: Number(med(engine).toFixed(2)),
+    }),
+  );
+}
