@@ -631,6 +631,27 @@ describe("last known good", () => {
       readyReplicas: 1,
     });
   });
+  it("caps the warm standby at the serving replica count", () => {
+    const prev = steady("v2", T0 - 60_000, { lastKnownGoodVersion: "v1" });
+    const big = decide(
+      input({
+        spec: spec({ serving: { replicas: 2 } }),
+        previous: prev,
+        health: { v1: ready(2), v2: ready(2) },
+        options: { standbyReplicas: 5 },
+      }),
+    );
+    expect(big.replicas).toEqual({ v1: 2, v2: 2 });
+    const scaledToZero = decide(
+      input({
+        spec: spec({ serving: { replicas: 0 } }),
+        previous: prev,
+        health: {},
+        options: { standbyReplicas: 1 },
+      }),
+    );
+    expect(scaledToZero.replicas).toEqual({ v1: 0, v2: 0 });
+  });
   it("keeps no standby when failover is disabled or standbyReplicas is 0", () => {
     const prev = steady("v2", T0 - 60_000, { lastKnownGoodVersion: "v1" });
     const disabled = decide(
@@ -706,6 +727,22 @@ describe("conditions", () => {
       }),
     );
     expect(condition(third, "Ready")).toMatchObject({ status: "False", lastTransitionTime: iso(T0 + 9000) });
+  });
+});
+
+describe("requeue floor", () => {
+  it("a zero pause never asks for a requeue after 0 ms (the work queue would run it at once, in a loop)", () => {
+    const d = decide(
+      input({
+        spec: spec({
+          rollout: { strategy: "Canary", steps: [{ weight: 50, pause: "0s" }, { weight: 100 }] },
+        }),
+        previous: steady("v1"),
+        health: { v1: ready(2) },
+      }),
+    );
+    expect(d.status.canary?.weight).toBe(50);
+    expect(d.requeueAfterMs).toBe(1);
   });
 });
 

@@ -64,5 +64,14 @@ describe("owner references", () => {
     expect(ownerKey(rsOwned, MedModel)).toBeUndefined();
     expect(ownerKey(rsOwned, Kinds.Deployment)).toEqual({ namespace: "rad", name: "d" });
     expect(ownerKey({}, MedModel)).toBeUndefined();
+    // Same API group, other kind: four controllers share medmlops.io, so a child of a ValidationPolicy named like
+    // a model must not wake the MedModel controller for that model.
+    const policyOwned = {
+      metadata: {
+        namespace: "rad",
+        ownerReferences: [{ ...ownerReference(owner), kind: "ValidationPolicy" }],
+      },
+    };
+    expect(ownerKey(policyOwned, MedModel)).toBeUndefined();
   });
 });
