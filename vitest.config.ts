@@ -1,5 +1,9 @@
 import { defineConfig } from "vitest/config";
 
+// The real node real-0 (test/cluster/real-node.ts) is opt-in on a developer's machine, so a shared kwok cluster
+// is not changed by accident; CI always runs it (docs/testing.md "The real node").
+const realNode = process.env.MEDMLOPS_REAL_NODE === "1" || process.env.CI === "true";
+
 // Three projects: `unit` needs nothing but Node; `integration` needs the real control plane that
 // test/cluster/ builds and starts (its global setup brings it up or reuses a running one); `containers` runs the
 // project's real image with runc (root; its global setup builds the image with `npm run image`).
@@ -30,7 +34,10 @@ export default defineConfig({
         // The project's OCI image run by runc (root, Debian runc/umoci/mmdebstrap): docs/image.md.
         test: {
           name: "containers",
-          include: ["test/containers/**/*.test.ts"],
+          include: [
+            "test/containers/image-*.test.ts",
+            ...(realNode ? ["test/containers/real-node-*.test.ts"] : []),
+          ],
           globalSetup: ["test/containers/global-setup.ts"],
           testTimeout: 120_000,
           hookTimeout: 900_000,

@@ -8,7 +8,7 @@
 # Cached: packages already installed are not reinstalled; the Debian layer and the Node package live in
 # ~/.cache/medmlops/image; the image is rebuilt only when its build context changed; the node binaries only when
 # their go.mod/go.sum change.
-_containers_pkgs=(mmdebstrap umoci runc containerd containernetworking-plugins iptables conntrack)
+_containers_pkgs=(mmdebstrap umoci runc containerd containernetworking-plugins iptables nftables conntrack)
 _containers_missing=()
 for _p in "${_containers_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$_p" 2>/dev/null | grep -q "install ok installed" || _containers_missing+=("$_p")

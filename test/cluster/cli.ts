@@ -6,7 +6,7 @@ async function main(argv: string[]): Promise<number> {
   const cmd = argv[0];
   switch (cmd) {
     case "up": {
-      const r = await up();
+      const r = await up({ realNode: argv.includes("--real-node") ? true : undefined });
       // stdout carries only the kubeconfig path, so `export KUBECONFIG=$(npm run -s cluster:up)` works.
       process.stdout.write(`${r.kubeconfig}\n`);
       return 0;
@@ -20,7 +20,7 @@ async function main(argv: string[]): Promise<number> {
       return ok ? 0 : 1;
     }
     default:
-      process.stderr.write("usage: tsx test/cluster/cli.ts up|down|status\n");
+      process.stderr.write("usage: tsx test/cluster/cli.ts up [--real-node]|down|status\n");
       return 2;
   }
 }

@@ -8,9 +8,10 @@ import { writeKubeconfig } from "./kubeconfig.ts";
 import { withLock } from "./lock.ts";
 import { fakeNodes } from "./nodes.ts";
 import { BINARIES, type Binary, binPath, type ClusterPaths, clusterPaths, repoRoot } from "./paths.ts";
-import { ensurePki, type Pki, pkiFiles } from "./pki.ts";
+import { ensureNodePki, ensurePki, type Pki, pkiFiles } from "./pki.ts";
 import { isOurProcess, readPid, recordedNames, startProcess, stopProcess } from "./processes.ts";
 import { type ClusterState, readState, writeState } from "./state.ts";
+import { downRealNode, NODE_IP, REAL_NODE, upRealNode } from "./real-node.ts";
 
 /** Started in this order, stopped in reverse. */
 const COMPONENTS = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"] as const;
@@ -165,7 +166,13 @@ function componentArgs(c: Component, paths: ClusterPaths, pki: Pki, ports: Clust
         `--tls-private-key-file=${pki.serverKey}`,
         `--client-ca-file=${pki.caCert}`,
         `--cert-dir=${join(paths.state, "apiserver-certs")}`,
-        "--authorization-mode=RBAC",
+        // Node: the real node's kubelet (real-node.ts) reads only its own pods' Secrets and ConfigMaps.
+        "--authorization-mode=Node,RBAC",
+        `--kubelet-client-certificate=${join(pki.dir, "apiserver-kubelet-client.crt")}`,
+        `--kubelet-client-key=${join(pki.dir, "apiserver-kubelet-client.key")}`,
+        `--kubelet-certificate-authority=${pki.caCert}`,
+        // Logs and exec reach the kubelet by its node IP, not a DNS name nobody serves.
+        "--kubelet-preferred-address-types=InternalIP",
         `--service-cluster-ip-range=${SERVICE_CLUSTER_IP_RANGE}`,
         "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
         `--service-account-key-file=${pki.saPub}`,
@@ -331,12 +338,56 @@ async function reusable(paths: ClusterPaths, log: Log): Promise<boolean> {
   }
 }
 
-/** Starts the control plane, or reuses a healthy running one. Builds the binaries first if needed. */
-export async function up(opts: { log?: Log; build?: boolean; paths?: ClusterPaths } = {}): Promise<UpResult> {
+/** True when the real node is asked for: `realNode: true`, or MEDMLOPS_REAL_NODE=1. */
+export function realNodeWanted(opt?: boolean): boolean {
+  return opt ?? process.env.MEDMLOPS_REAL_NODE === "1";
+}
+
+/**
+ * Starts the control plane, or reuses a healthy running one. Builds the binaries first if needed. With `realNode`
+ * (or MEDMLOPS_REAL_NODE=1) it also starts the real node real-0 (real-node.ts), or reuses it.
+ */
+export async function up(
+  opts: { log?: Log; build?: boolean; paths?: ClusterPaths; realNode?: boolean } = {},
+): Promise<UpResult> {
   const log = opts.log ?? defaultLog;
   const paths = opts.paths ?? clusterPaths();
   mkdirSync(paths.state, { recursive: true });
-  return withLock(join(paths.state, "up.lock"), () => upLocked(log, paths, opts.build !== false));
+  return withLock(join(paths.state, "up.lock"), async () => {
+    const r = await upLocked(log, paths, opts.build !== false);
+    if (realNodeWanted(opts.realNode)) {
+      if (opts.build !== false) await ensureNodeBuilt(log, paths);
+      await upRealNode({ log, paths });
+    }
+    return r;
+  });
+}
+
+/** Runs test/cluster/node/build.sh (kubelet, kube-proxy, pause image; a no-op when up to date). */
+export async function ensureNodeBuilt(
+  log: Log = defaultLog,
+  paths: ClusterPaths = clusterPaths(),
+): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn("bash", [join(repoRoot, "test/cluster/node/build.sh")], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, MEDMLOPS_CLUSTER_DIR: paths.state },
+    });
+    let tail = "";
+    const onData = (b: Buffer) => {
+      const s = b.toString();
+      tail = (tail + s).slice(-4000);
+      for (const line of s.split("\n")) if (line.trim()) log(line);
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", onData);
+    child.on("error", reject);
+    child.on("exit", (code) =>
+      code === 0
+        ? resolve()
+        : reject(new Error(`test/cluster/node/build.sh failed (exit ${code}):\n${tail}`)),
+    );
+  });
 }
 
 async function upLocked(log: Log, paths: ClusterPaths, build: boolean): Promise<UpResult> {
@@ -356,6 +407,7 @@ async function upLocked(log: Log, paths: ClusterPaths, build: boolean): Promise<
   rmSync(paths.etcdData, { recursive: true, force: true });
   for (const d of [paths.state, paths.logs, paths.pids]) mkdirSync(d, { recursive: true });
   const pki = ensurePki(paths.pki);
+  ensureNodePki(paths.pki, REAL_NODE, NODE_IP);
   const ports = await pickPorts();
   writeState(paths.stateFile, { startedAt: new Date().toISOString(), ports });
   const server = `https://127.0.0.1:${ports.apiserver}`;
@@ -431,6 +483,8 @@ export async function down(
   const log = opts.log ?? defaultLog;
   const paths = opts.paths ?? clusterPaths();
   const stopped: string[] = [];
+  // The real node first (its pods, kubelet, kube-proxy, containerd, host changes), while the API still answers.
+  await downRealNode({ log, paths, quiet: opts.quiet });
   const names = recordedNames(paths.pids);
   const order = [...COMPONENTS].reverse().filter((c) => names.includes(c));
   for (const c of order) {

@@ -128,3 +128,49 @@ export function ensurePki(dir: string): Pki {
   openssl(["pkey", "-in", "sa.key", "-pubout", "-out", "sa.pub"], dir);
   return pki;
 }
+
+/**
+ * Certificates of the real node (real-node.ts), issued with the existing CA and only when missing, so a running
+ * cluster's PKI is never replaced: the kubelet's client (system:node:NAME in system:nodes) and serving
+ * certificates, kube-proxy's client (system:kube-proxy, bound to system:node-proxier by RBAC's bootstrap policy) and
+ * the API server's client for kubelets (logs, exec; system:masters in this test cluster).
+ */
+export interface NodePki {
+  kubelet: { cert: string; key: string };
+  kubeletServing: { cert: string; key: string };
+  kubeProxy: { cert: string; key: string };
+  apiserverKubeletClient: { cert: string; key: string };
+}
+
+export function nodePkiFiles(dir: string): NodePki {
+  const pair = (n: string) => ({ cert: join(dir, `${n}.crt`), key: join(dir, `${n}.key`) });
+  return {
+    kubelet: pair("kubelet"),
+    kubeletServing: pair("kubelet-serving"),
+    kubeProxy: pair("kube-proxy"),
+    apiserverKubeletClient: pair("apiserver-kubelet-client"),
+  };
+}
+
+export function ensureNodePki(dir: string, nodeName: string, nodeIp: string): NodePki {
+  const files = nodePkiFiles(dir);
+  const leaf = ["basicConstraints=critical,CA:FALSE", "keyUsage=critical,digitalSignature,keyEncipherment"];
+  const want: [string, string, string[]][] = [
+    ["kubelet", `/O=system:nodes/CN=system:node:${nodeName}`, ["extendedKeyUsage=clientAuth"]],
+    [
+      "kubelet-serving",
+      `/CN=${nodeName}`,
+      ["extendedKeyUsage=serverAuth", `subjectAltName=IP:${nodeIp},IP:127.0.0.1,DNS:${nodeName}`],
+    ],
+    ["kube-proxy", "/CN=system:kube-proxy", ["extendedKeyUsage=clientAuth"]],
+    [
+      "apiserver-kubelet-client",
+      "/O=system:masters/CN=kube-apiserver-kubelet-client",
+      ["extendedKeyUsage=clientAuth"],
+    ],
+  ];
+  for (const [name, subject, ext] of want) {
+    if (!existsSync(join(dir, `${name}.crt`))) issue(dir, name, subject, [...leaf, ...ext]);
+  }
+  return files;
+}
