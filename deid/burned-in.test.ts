@@ -125,13 +125,28 @@ describe("burned-in text: detect, redact, verify", () => {
     expect(r.ok ? "ok" : r.code).toBe("BURNED_IN_ANNOTATION");
   });
 
-  it("real files: a text-free deflated secondary capture is released; compressed ones stay quarantined with a reason", async () => {
+  it("real files: text-free deflated and JPEG secondary captures are released (JPEG bytes unchanged)", async () => {
     const files = await pydicomTestFiles();
     const load = (n: string) =>
       new Uint8Array(readFileSync(files.find((f) => f.endsWith(`/${n}`)) as string));
     const dfl = await deidentifyChecked(load("image_dfl.dcm"), { key: TEST_KEY });
     expect(dfl.ok ? "ok" : `${dfl.code}: ${dfl.reason}`).toBe("ok");
-    const jpeg = await deidentifyChecked(load("SC_rgb_jpeg_dcmtk.dcm"), { key: TEST_KEY });
-    expect(jpeg.ok ? "ok" : jpeg.reason).toMatch(/compressed pixel data cannot be checked for text yet/);
+    // Compressed: decoded for the check only; text-free → released with its compressed bytes unchanged.
+    const input = load("SC_rgb_jpeg_dcmtk.dcm");
+    const jpeg = await deidentifyChecked(input, { key: TEST_KEY });
+    if (!jpeg.ok) throw new Error(`${jpeg.code}: ${jpeg.reason}`);
+    const before = find(readFile(input).dataset, TAG.PixelData)?.fragments ?? [];
+    const after = find(readFile(jpeg.output).dataset, TAG.PixelData)?.fragments ?? [];
+    expect(after.length).toBe(before.length);
+    after.forEach((f, i) =>
+      expect(Buffer.from(f).equals(Buffer.from(before[i] ?? [])), `fragment ${i}`).toBe(true),
+    );
+    expect(str(find(readFile(jpeg.output).dataset, TAG.BurnedInAnnotation))).toBe("NO");
+    // Compressed with text: refused (redacting compressed frames is not built): a detector that always finds text.
+    const always = async () => [{ x: 0, y: 0, width: 10, height: 10, score: 1 }];
+    const refused = await deidentifyChecked(input, { key: TEST_KEY }, always);
+    expect(refused.ok ? "ok" : refused.reason).toMatch(
+      /text detected in compressed frame 1: redacting compressed/,
+    );
   }, 60_000);
 });

@@ -24,9 +24,53 @@ export function withMargin(b: Box): Rect {
 
 export type Detector = (lum: Uint8Array, width: number, height: number) => Promise<Box[]>;
 
+/**
+ * Compressed pixel data (JPEG, JPEG-LS, JPEG 2000, RLE): decoded with the sidecar's codecs for the check only.
+ * No text → released with the compressed bytes unchanged; text → refused (re-encoding redacted compressed
+ * frames is not built yet).
+ */
+async function checkCompressed(input: Uint8Array, detector: Detector): Promise<PixelVerdict> {
+  let decoded: Awaited<ReturnType<typeof import("../../inference-sidecar/dicom/pixels.ts").decodeImage>>;
+  try {
+    const { decodeImage } = await import("../../inference-sidecar/dicom/pixels.ts");
+    decoded = await decodeImage(input);
+  } catch {
+    return { kind: "refused", reason: "compressed pixel data could not be decoded for the text check" };
+  }
+  const { rows, columns, samplesPerPixel: spp } = decoded.header;
+  for (const [f, frame] of decoded.frames.entries()) {
+    const n = rows * columns;
+    const lum = new Float32Array(n);
+    let min = Number.POSITIVE_INFINITY;
+    let max = Number.NEGATIVE_INFINITY;
+    for (let i = 0; i < n; i++) {
+      const v =
+        spp === 3
+          ? 0.299 * (frame[3 * i] ?? 0) + 0.587 * (frame[3 * i + 1] ?? 0) + 0.114 * (frame[3 * i + 2] ?? 0)
+          : (frame[i] ?? 0);
+      lum[i] = v;
+      if (v < min) min = v;
+      if (v > max) max = v;
+    }
+    const span = max > min ? max - min : 1;
+    const mono1 = decoded.header.photometric === "MONOCHROME1";
+    const bytes = Uint8Array.from(lum, (v) => {
+      const s = Math.round((255 * (v - min)) / span);
+      return mono1 ? 255 - s : s;
+    });
+    if ((await detector(bytes, columns, rows)).length > 0)
+      return {
+        kind: "refused",
+        reason: `text detected in compressed frame ${f + 1}: redacting compressed pixel data is not built yet`,
+      };
+  }
+  return { kind: "no-text", frames: decoded.frames.length };
+}
+
 export async function checkPixels(input: Uint8Array, detector: Detector = detectText): Promise<PixelVerdict> {
   const parsed = readFile(input);
   const le = parsed.ts.littleEndian;
+  if (find(parsed.dataset, TAG.PixelData)?.fragments) return checkCompressed(input, detector);
   const g = geometry(parsed.dataset, le);
   if (typeof g === "string") return { kind: "refused", reason: g };
   const original = find(parsed.dataset, TAG.PixelData)?.value as Uint8Array;
