@@ -138,9 +138,8 @@ describe("burned-in text: detect, redact, verify", () => {
     const before = find(readFile(input).dataset, TAG.PixelData)?.fragments ?? [];
     const after = find(readFile(jpeg.output).dataset, TAG.PixelData)?.fragments ?? [];
     expect(after.length).toBe(before.length);
-    after.forEach((f, i) =>
-      expect(Buffer.from(f).equals(Buffer.from(before[i] ?? [])), `fragment ${i}`).toBe(true),
-    );
+    for (const [i, f] of after.entries())
+      expect(Buffer.from(f).equals(Buffer.from(before[i] ?? [])), `fragment ${i}`).toBe(true);
     expect(str(find(readFile(jpeg.output).dataset, TAG.BurnedInAnnotation))).toBe("NO");
     // Compressed with text: refused (redacting compressed frames is not built): a detector that always finds text.
     const always = async () => [{ x: 0, y: 0, width: 10, height: 10, score: 1 }];
