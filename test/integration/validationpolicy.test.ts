@@ -1,7 +1,7 @@
 // The ValidationPolicy loop on the real control plane with a real monitor (PGlite, loopback): annotated records
 // below the sensitivity floor → Breached=True, one Warning PerformanceBreach → the MedModel fails over to its last
 // known good version with reason ValidationBreach (Failover action); the monitor killed → MonitorUnavailable and
-// nothing else changes.
+// nothing else changes; a shifted input distribution → DriftDetected with drift rows and one Warning event.
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type StartedMonitor, startMonitor } from "../../monitor/testing/index.ts";
@@ -71,7 +71,10 @@ async function policyEvents(reason: string) {
   const res = await h.rest.request<{
     items: { reason?: string; regarding?: { kind?: string; name?: string } }[];
   }>("GET", `/apis/events.k8s.io/v1/namespaces/${ns.name}/events`);
-  return res.items.filter((e) => e.regarding?.kind === "ValidationPolicy" && e.reason === reason);
+  return res.items.filter(
+    (e) =>
+      e.regarding?.kind === "ValidationPolicy" && e.regarding?.name === "chest-policy" && e.reason === reason,
+  );
 }
 
 describe("ValidationPolicy on the real control plane", () => {
@@ -154,6 +157,58 @@ describe("ValidationPolicy on the real control plane", () => {
     expect(later?.status?.episodes).toHaveLength(1);
     expect(await policyEvents("PerformanceBreach")).toHaveLength(1);
     expect((await getModel(h, ns.name, "chest"))?.status?.failover?.count).toBe(m.status?.failover?.count);
+  });
+
+  it("a shifted input distribution: DriftDetected with drift rows and one Warning event", async () => {
+    await h.user.apply({
+      apiVersion: "medmlops.io/v1alpha1",
+      kind: "ValidationPolicy",
+      metadata: { name: "chest-drift", namespace: ns.name },
+      spec: {
+        modelRef: { name: "chest" },
+        metrics: [{ name: "specificity", min: 0.5, minSamples: 1000 }],
+        drift: { checks: [{ source: "input", feature: "image:mean", test: "psi", threshold: 0.2 }] },
+        schedule: { interval: "3s" },
+      },
+    });
+    const rec = (from: number, n: number, shift: number) =>
+      Array.from({ length: n }, (_, i) => ({
+        time: new Date().toISOString(),
+        namespace: ns.name,
+        model: "chest",
+        version: "v1",
+        caseId: `drift-${from + i}`,
+        inputs: { "image:mean": shift + ((i * 37) % 100) / 500 },
+        outputs: { "score:finding": 0.2 },
+      }));
+    // v1's first 10 served records become its reference (no referenceProfile)
+    expect((await monitor.client.postRecords(rec(0, 20, 0.4))).accepted).toBe(20);
+    const frozen = await waitFor(async () => {
+      const p = await h.user.get<VP>(ValidationPolicyKind, { namespace: ns.name, name: "chest-drift" });
+      const msg = p?.status?.conditions?.find((c) => c.type === "Ready") as { message?: string } | undefined;
+      return msg?.message?.includes("v1: frozen from its first 10 served records") ? p : undefined;
+    }, 30_000);
+    expect(vpCondition(frozen, "DriftDetected")?.status).toBe("False");
+    expect((await monitor.client.postRecords(rec(100, 400, 1.5))).accepted).toBe(400);
+    const drifted = await waitFor(async () => {
+      const p = await h.user.get<VP>(ValidationPolicyKind, { namespace: ns.name, name: "chest-drift" });
+      return vpCondition(p, "DriftDetected")?.status === "True" ? p : undefined;
+    }, 30_000);
+    const rows = (drifted.status as { drift?: { version?: string; feature: string; drifted: boolean }[] })
+      .drift;
+    expect(rows).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ version: "v1", feature: "image:mean", drifted: true }),
+      ]),
+    );
+    await new Promise((r) => setTimeout(r, 4_000));
+    const res = await h.rest.request<{ items: { reason?: string; regarding?: { name?: string } }[] }>(
+      "GET",
+      `/apis/events.k8s.io/v1/namespaces/${ns.name}/events`,
+    );
+    expect(
+      res.items.filter((e) => e.regarding?.name === "chest-drift" && e.reason === "DriftDetected"),
+    ).toHaveLength(1);
   });
 
   it("the monitor gone: Ready=False MonitorUnavailable, verdicts and the model unchanged", async () => {
