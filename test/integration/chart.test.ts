@@ -1,5 +1,7 @@
 // The Helm chart as the real API server sees it: `helm template` renders, every object passes a server-side
 // dry run, and once installed the operator's ServiceAccount can do exactly what the operator needs and no more.
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
@@ -8,6 +10,9 @@ import { repoRoot } from "../cluster/paths.ts";
 import { medModelManifest } from "./medmodel-support.ts";
 
 const chart = join(repoRoot, "charts", "medmlops");
+// A discovery cache of our own: the shared ~/.kube/cache, written by every engineer's kubectl at once, was seen
+// stale for tens of seconds ("the server doesn't have a resource type 'medmodels'"), turning can-i answers to no.
+const cacheDir = `--cache-dir=${mkdtempSync(join(tmpdir(), "chart-test-kube-cache-"))}`;
 
 // biome-ignore lint/suspicious/noExplicitAny: rendered manifests are read at arbitrary paths
 type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string }; spec?: any };
@@ -159,11 +164,11 @@ describe("Helm chart on the real API server", () => {
       // "kind/sub" is a subresource (`kubectl auth can-i verb kind/x` would ask about an object named x).
       const [kind, sub] = resource.split("/");
       const args = ["auth", "can-i", verb, kind!, ...(sub ? [`--subresource=${sub}`] : [])];
-      const r = await kubectl([...args, "-n", namespace, `--as=${sa}`]);
+      const r = await kubectl([...args, "-n", namespace, `--as=${sa}`, cacheDir]);
       return r.stdout.trim() === "yes";
     };
     // The authorizer sees new bindings through its informers: wait until the first right is visible.
-    await waitFor(() => can("watch", "medmodels.medmlops.io"), 20_000);
+    await waitFor(() => can("watch", "medmodels.medmlops.io"), 60_000);
     for (const [verb, resource] of [
       ["watch", "medmodels.medmlops.io"],
       ["patch", "medmodels.medmlops.io/status"],
@@ -226,7 +231,7 @@ describe("Helm chart on the real API server", () => {
 
 /** `kubectl auth can-i --list` as `user` in `namespace`: resource → verbs (only rows naming a resource). */
 async function canList(user: string, namespace: string): Promise<Map<string, string[]>> {
-  const out = await kubectlOk(["auth", "can-i", "--list", "-n", namespace, `--as=${user}`]);
+  const out = await kubectlOk(["auth", "can-i", "--list", "-n", namespace, `--as=${user}`, cacheDir]);
   const rights = new Map<string, string[]>();
   for (const line of out.split("\n").slice(1)) {
     const m = /^(\S+)\s+\[[^\]]*\]\s+\[[^\]]*\]\s+\[([^\]]*)\]\s*$/.exec(line);
@@ -355,7 +360,8 @@ describe("the MedModel admission policy (ValidatingAdmissionPolicy) on the real 
       ...(over.image ? { serving: { image: over.image } } : {}),
       ...(over.secret ? { deid: { keySecretRef: { name: over.secret, key: "hmac-key" } } } : {}),
     });
-  const create = (m: object) => kubectl(["create", "--dry-run=server", "-f", "-"], JSON.stringify(m));
+  const create = (m: object) =>
+    kubectl(["create", "--dry-run=server", cacheDir, "-f", "-"], JSON.stringify(m));
 
   beforeAll(async () => {
     ns = await freshNamespace("chart-vap");
@@ -369,6 +375,12 @@ describe("the MedModel admission policy (ValidatingAdmissionPolicy) on the real 
       "admission.allowedModelClaims={models}",
     );
     await kubectlOk(["apply", "--server-side", "-f", "-"], rendered);
+    // On the shared cluster the medmlops.io kinds were seen missing from discovery for a while (other suites
+    // re-applying the CRDs): wait until MedModels are served.
+    await waitFor(
+      async () => (await kubectl(["get", "medmodels.medmlops.io", "-n", ns.name, cacheDir])).code === 0,
+      60_000,
+    );
     // The API server compiles a new policy asynchronously: wait until it denies.
     await waitFor(
       async () => (await create(model("probe", { image: "evil.example/x:1" }))).code !== 0,
