@@ -139,7 +139,8 @@ describe("RetrainJob controller", () => {
     await s.step();
     const append = s.t.client.applied.find((o) => o.kind === "MedModel");
     expect(append).toMatchObject({ spec: { versions: [{ name: "v3", source: { sha256: SHA("c") } }] } });
-    expect((append?.spec as Record<string, unknown>).activeVersion).toBeUndefined();
+    expect((append?.spec as Record<string, unknown> | undefined)?.activeVersion).toBeUndefined();
+    expect(append?.spec).toBeDefined();
     expect(s.status().phase).toBe("AwaitingApproval");
 
     s.t.cache.put({
