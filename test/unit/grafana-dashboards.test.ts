@@ -2,7 +2,7 @@
 // check), committed JSON up to date, a sane layout, every query valid PromQL (promtool parses it), and the
 // chart's ConfigMaps carry exactly the committed JSON under the dashboard sidecar's label.
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -11,9 +11,7 @@ import { describe, expect, it } from "vitest";
 import { parseAllDocuments, stringify } from "yaml";
 import { DASHBOARDS, outDir, renderDashboard } from "../../scripts/dashboards/index.ts";
 import { DS } from "../../scripts/dashboards/panels.ts";
-import { helmBin } from "../cluster/client.ts";
-import { repoRoot } from "../cluster/paths.ts";
-import { promtoolPath } from "../support/prometheus.ts";
+import { promtoolPath, renderChartTemplate } from "../support/prometheus.ts";
 
 const run = promisify(execFile);
 const BUILTINS = new Set(["__rate_interval", "__interval", "__range"]);
@@ -88,18 +86,11 @@ describe("Grafana dashboards", () => {
   }
 
   it("the chart ships them as ConfigMaps labelled for Grafana's dashboard sidecar", async () => {
-    if (!existsSync(helmBin)) throw new Error(`helm not found at ${helmBin}: run bash test/cluster/build.sh`);
-    const r = await run(helmBin, [
-      "template",
-      "x",
-      join(repoRoot, "charts/medmlops"),
-      "--kube-version",
-      "v1.33.0",
-      "--set",
-      "grafana.dashboards.enabled=true",
-      "-s",
-      "templates/grafana-dashboards.yaml",
-    ]);
+    const r = {
+      stdout: await renderChartTemplate("templates/grafana-dashboards.yaml", [
+        "grafana.dashboards.enabled=true",
+      ]),
+    };
     const maps = parseAllDocuments(r.stdout)
       .map(
         (doc) =>

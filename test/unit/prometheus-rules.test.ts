@@ -1,14 +1,13 @@
 // The chart's alerting rules: `promtool check rules` and `promtool test rules` (test/prometheus/rules.test.yaml,
 // one case per alert, firing and quiet), and the chart's PrometheusRule embeds exactly that file.
 import { execFile } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { parse, parseAllDocuments } from "yaml";
-import { helmBin } from "../cluster/client.ts";
 import { repoRoot } from "../cluster/paths.ts";
-import { promtoolPath } from "../support/prometheus.ts";
+import { promtoolPath, renderChartTemplate } from "../support/prometheus.ts";
 
 const run = promisify(execFile);
 const rulesFile = join(repoRoot, "charts/medmlops/files/prometheus/rules.yaml");
@@ -37,18 +36,11 @@ describe("alerting rules", () => {
   });
 
   it("are what the chart's PrometheusRule carries", async () => {
-    if (!existsSync(helmBin)) throw new Error(`helm not found at ${helmBin}: run bash test/cluster/build.sh`);
-    const r = await run(helmBin, [
-      "template",
-      "x",
-      join(repoRoot, "charts/medmlops"),
-      "--kube-version",
-      "v1.33.0",
-      "--set",
-      "metrics.prometheusRule.enabled=true",
-      "-s",
-      "templates/prometheusrule.yaml",
-    ]);
+    const r = {
+      stdout: await renderChartTemplate("templates/prometheusrule.yaml", [
+        "metrics.prometheusRule.enabled=true",
+      ]),
+    };
     const rule = parseAllDocuments(r.stdout)[0]?.toJS() as { spec: { groups: { name: string }[] } };
     const file = parse(readFileSync(rulesFile, "utf8")) as { groups: { name: string }[] };
     const rendered = rule.spec.groups.filter((g) => file.groups.some((f) => f.name === g.name));
