@@ -293,7 +293,11 @@ async function annotatedCases(
        r.decision_positive AS predicted, r.decision_score AS score, r.inclusion_prob AS pi, r.sampled,
        a.positive AS truth, a.value, a.dice
      FROM annotations a
-     JOIN records r ON r.namespace = a.namespace AND r.model = a.model AND r.case_id = a.case_id
+     -- LATERAL: one index probe per annotation whatever the planner believes about the tables' sizes
+     CROSS JOIN LATERAL (
+       SELECT * FROM records r0
+       WHERE r0.namespace = a.namespace AND r0.model = a.model AND r0.case_id = a.case_id
+     ) r
      WHERE a.namespace = $1 AND a.model = $2 AND r.version IN (SELECT jsonb_array_elements_text($3::jsonb))
        AND r.time >= $4 AND r.time <= $5
      ORDER BY r.id, (a.source = 'reader') DESC`,

@@ -45,6 +45,7 @@ export async function ingestRecords(
     excluded = await ctx.db.transaction((tx) => store(tx, ctx, valid));
   }
   const accepted = valid.length - excluded;
+  await analyzeWhenGrown(ctx, accepted);
   ctx.metrics.recordsAccepted.inc(accepted);
   ctx.metrics.recordsExcluded.inc(excluded);
   for (const r of rejected) ctx.metrics.recordsRejected.inc({ code: r.code });
@@ -235,4 +236,25 @@ async function addTraffic(tx: Queryable, namespace: string, model: string, rows:
        total = t.total + EXCLUDED.total, sampled = t.sampled + EXCLUDED.sampled`,
     [namespace, model, JSON.stringify([...agg.values()])],
   );
+}
+
+/**
+ * PGlite runs no autovacuum (no background workers), so its planner never learns the tables' sizes; on
+ * PostgreSQL autovacuum may lag a burst of ingest by minutes. Either way a planner that believes the ledger is
+ * empty joins it by sequential scan. The monitor therefore ANALYZEs the ledger's tables itself after the first
+ * 1,000 records and then each time the records grew by half.
+ */
+const analyzed = new WeakMap<object, { since: number; threshold: number }>();
+async function analyzeWhenGrown(ctx: MonitorContext, added: number): Promise<void> {
+  if (added === 0) return;
+  const state = analyzed.get(ctx.db) ?? { since: 0, threshold: 1000 };
+  state.since += added;
+  analyzed.set(ctx.db, state);
+  if (state.since < state.threshold) return;
+  const total = await ctx.db.query<{ n: number }>(
+    "SELECT reltuples::float8 AS n FROM pg_class WHERE relname = 'records'",
+  );
+  await ctx.db.exec("ANALYZE records, annotations, rollup_numeric, rollup_categorical, traffic");
+  state.since = 0;
+  state.threshold = Math.max(1000, Math.round(Math.max(0, total.rows[0]?.n ?? 0) / 2));
 }
