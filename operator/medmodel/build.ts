@@ -4,7 +4,7 @@
  */
 import type { MedModel } from "../../crds/index.ts";
 import { type GVK, type KubeObject, Kinds } from "../runtime/index.ts";
-import { type BuildOptions, buildChildren, deploymentName } from "./children.ts";
+import { type BuildOptions, buildChildren, deploymentName, disruptionBudgetVersions } from "./children.ts";
 import { buildHTTPRoute, HTTPRouteKind } from "./httproute.ts";
 import type { Decision } from "./types.ts";
 
@@ -14,10 +14,21 @@ export interface Desired {
   route: boolean;
   wantedDeployments: Set<string>;
   wantedServices: Set<string>;
+  /** PodDisruptionBudgets that stay: versions running more than one replica (the others are pruned). */
+  wantedDisruptionBudgets: Set<string>;
 }
 
-const gvkOf = (o: KubeObject): GVK =>
-  o.kind === "Deployment" ? Kinds.Deployment : o.kind === "Service" ? Kinds.Service : Kinds.ConfigMap;
+const KIND_OF: Record<string, GVK> = {
+  Deployment: Kinds.Deployment,
+  Service: Kinds.Service,
+  ConfigMap: Kinds.ConfigMap,
+  PodDisruptionBudget: Kinds.PodDisruptionBudget,
+};
+const gvkOf = (o: KubeObject): GVK => {
+  const gvk = KIND_OF[o.kind ?? ""];
+  if (!gvk) throw new Error(`build: no kind for child ${o.kind}`);
+  return gvk;
+};
 
 export function buildDesired(
   model: MedModel,
@@ -37,5 +48,8 @@ export function buildDesired(
     route: route !== undefined,
     wantedDeployments,
     wantedServices: new Set([name, ...wantedDeployments]),
+    wantedDisruptionBudgets: new Set(
+      disruptionBudgetVersions(model, decision).map((v) => deploymentName(name, v)),
+    ),
   };
 }

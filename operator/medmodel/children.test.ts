@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { buildDesired } from "./build.ts";
 import {
   buildChildren,
   buildConfigMap,
@@ -36,6 +37,7 @@ describe("buildChildren", () => {
       "Service/chest-v1",
       "Service/chest-v2",
       "Service/chest",
+      "PodDisruptionBudget/chest-v1",
     ]);
   });
 
@@ -64,12 +66,72 @@ describe("buildChildren", () => {
       expect(c.metadata.labels["medmlops.io/version"]).toBe(c.metadata.name.slice(6));
     const dep = children.find((c) => c.metadata.name === "chest-v2");
     expect(dep.spec.template.metadata.labels["medmlops.io/version"]).toBe("v2");
-    expect(children.at(-1).metadata.labels["medmlops.io/version"]).toBeUndefined();
+    const stable = children.find((c) => c.kind === "Service" && c.metadata.name === "chest");
+    expect(stable.metadata.labels["medmlops.io/version"]).toBeUndefined();
   });
 
   it("sets replicas from the decision", () => {
     const deps = children.filter((c) => c.kind === "Deployment");
     expect(deps.map((d) => d.spec.replicas)).toEqual([2, 0]);
+  });
+});
+
+describe("PodDisruptionBudget and spreading over nodes (replicas > 1)", () => {
+  const pdbs = (m: ReturnType<typeof medModel>, d: Decision) =>
+    (buildChildren(m, d, opts) as Any[]).filter((c) => c.kind === "PodDisruptionBudget");
+
+  it("gives each version running more than one replica a budget of one unavailable pod over its pods", () => {
+    const m = medModel({ serving: { replicas: 3 } });
+    const [pdb, ...rest] = pdbs(m, decision({ replicas: { v1: 3, v2: 1 } }));
+    expect(rest).toEqual([]);
+    expect(pdb.apiVersion).toBe("policy/v1");
+    expect(pdb.metadata.name).toBe("chest-v1");
+    expect(pdb.metadata.labels["medmlops.io/version"]).toBe("v1");
+    expect(pdb.spec).toEqual({
+      maxUnavailable: 1,
+      selector: { matchLabels: { "medmlops.io/model": "chest", "medmlops.io/version": "v1" } },
+    });
+    const dep = buildDeployment(m, m.spec.versions[0]!, 3, opts) as Any;
+    expect(pdb.spec.selector).toEqual(dep.spec.selector);
+    expect(pdbs(m, decision({ replicas: { v1: 2, v2: 2 } })).map((p) => p.metadata.name)).toEqual([
+      "chest-v1",
+      "chest-v2",
+    ]);
+  });
+
+  it("gives no budget at one replica or none", () => {
+    expect(pdbs(medModel(), decision({ replicas: { v1: 1, v2: 0 } }))).toEqual([]);
+  });
+
+  it("build keeps the budgets of versions above one replica and lets the others be pruned", () => {
+    const m = medModel({ serving: { replicas: 2 } });
+    const gw = { ...opts, gatewayApiServed: false };
+    const two = buildDesired(m, decision({ replicas: { v1: 2, v2: 0 } }), gw);
+    expect([...two.wantedDisruptionBudgets]).toEqual(["chest-v1"]);
+    expect(two.children.find(([c]) => c.kind === "PodDisruptionBudget")?.[1].plural).toBe(
+      "poddisruptionbudgets",
+    );
+    const one = buildDesired(m, decision({ replicas: { v1: 1, v2: 0 } }), gw);
+    expect(one.wantedDisruptionBudgets.size).toBe(0);
+  });
+
+  it("spreads pods over nodes, best effort, only when the model runs more than one replica", () => {
+    const m = medModel({ serving: { replicas: 2 } });
+    const dep = buildDeployment(m, m.spec.versions[0]!, 2, opts) as Any;
+    expect(dep.spec.template.spec.topologySpreadConstraints).toEqual([
+      {
+        topologyKey: "kubernetes.io/hostname",
+        maxSkew: 1,
+        whenUnsatisfiable: "ScheduleAnyway",
+        labelSelector: { matchLabels: dep.spec.selector.matchLabels },
+      },
+    ]);
+    // A canary step or a warm standby at one replica keeps the template: its pods are not rolled for it.
+    const standby = buildDeployment(m, m.spec.versions[1]!, 1, opts) as Any;
+    expect(standby.spec.template.spec.topologySpreadConstraints).toHaveLength(1);
+    // A single-replica model's pod template is unchanged (no restart on upgrade).
+    const single = buildDeployment(medModel(), m.spec.versions[0]!, 1, opts) as Any;
+    expect(single.spec.template.spec).not.toHaveProperty("topologySpreadConstraints");
   });
 });
 

@@ -1,7 +1,8 @@
 /**
  * Pure builders of a MedModel's children, as full objects for server-side apply: per version a Deployment and
- * a Service `<model>-<version>`, the stable Service `<model>` clients use, and the ConfigMap `<model>-signature`
- * (each version's signature and the stop-button control file). No I/O; the controller applies what this returns.
+ * a Service `<model>-<version>` (and a PodDisruptionBudget `<model>-<version>` while it runs more than one
+ * replica), the stable Service `<model>` clients use, and the ConfigMap `<model>-signature` (each version's
+ * signature and the stop-button control file). No I/O; the controller applies what this returns.
  */
 import { createHash } from "node:crypto";
 import type { MedModel, MedModelVersion } from "../../crds/index.ts";
@@ -221,6 +222,7 @@ export function buildDeployment(
     ],
     securityContext: containerSecurity,
   };
+  const selector = { [LABEL.model]: name, [LABEL.version]: version.name };
   const signatureHash = createHash("sha256").update(effectiveSignature(model, version)).digest("hex");
   return {
     apiVersion: "apps/v1",
@@ -234,7 +236,7 @@ export function buildDeployment(
     spec: {
       replicas,
       revisionHistoryLimit: 3,
-      selector: { matchLabels: { [LABEL.model]: name, [LABEL.version]: version.name } },
+      selector: { matchLabels: selector },
       template: {
         metadata: {
           labels,
@@ -283,10 +285,58 @@ export function buildDeployment(
           ...(serving.nodeSelector ? { nodeSelector: serving.nodeSelector } : {}),
           ...(serving.tolerations ? { tolerations: serving.tolerations } : {}),
           ...(serving.affinity ? { affinity: serving.affinity } : {}),
+          ...(spreads(model) ? { topologySpreadConstraints: [hostSpread(selector)] } : {}),
         },
       },
     },
   };
+}
+
+/**
+ * Whether a model's pods spread over nodes: only when spec.serving.replicas > 1. Adding the constraint changes
+ * the pod template, and a changed template restarts every pod of the Deployment; a single-replica model gains
+ * nothing from spreading, so its pods are not restarted for it (e.g. on an operator upgrade). The model's
+ * replicas decide, not the per-version replicas of the moment: a canary or a warm standby moves a version
+ * between 0, 1 and n replicas, and toggling the template there would roll its pods at every step.
+ */
+export const spreads = (model: MedModel): boolean => (model.spec.serving.replicas ?? 1) > 1;
+
+/** Spread over nodes, best effort: never leave a pod Pending because the cluster has too few nodes. */
+function hostSpread(matchLabels: Record<string, string>) {
+  return {
+    topologyKey: "kubernetes.io/hostname",
+    maxSkew: 1,
+    whenUnsatisfiable: "ScheduleAnyway",
+    labelSelector: { matchLabels },
+  };
+}
+
+/**
+ * A version's PodDisruptionBudget `<model>-<version>`: voluntary disruptions (node drains, cluster upgrades)
+ * evict at most one of its pods at a time. Only for a Deployment of more than one replica (the caller asks):
+ * with one replica, maxUnavailable 1 allows the eviction anyway, and minAvailable 1 would block drains forever.
+ */
+export function buildPodDisruptionBudget(model: MedModel, version: string): KubeObject {
+  const name = model.metadata.name!;
+  return {
+    apiVersion: "policy/v1",
+    kind: "PodDisruptionBudget",
+    metadata: {
+      name: deploymentName(name, version),
+      namespace: model.metadata.namespace,
+      labels: versionLabels(name, version),
+      ownerReferences: [ownerReference(model)],
+    },
+    spec: {
+      maxUnavailable: 1,
+      selector: { matchLabels: { [LABEL.model]: name, [LABEL.version]: version } },
+    },
+  };
+}
+
+/** The versions that get a PodDisruptionBudget: those the decision runs with more than one replica. */
+export function disruptionBudgetVersions(model: MedModel, decision: Pick<Decision, "replicas">): string[] {
+  return model.spec.versions.map((v) => v.name).filter((v) => (decision.replicas[v] ?? 0) > 1);
 }
 
 const containerSecurity = {
@@ -329,12 +379,16 @@ export function buildStableService(
   return service(model, name, modelLabels(name), stableSelector(name, decision));
 }
 
-/** Every child: the ConfigMap, the Deployments, the per-version Services, the stable Service. */
+/**
+ * Every child: the ConfigMap, the Deployments, the per-version Services, the stable Service, and the
+ * PodDisruptionBudgets of the versions running more than one replica.
+ */
 export function buildChildren(model: MedModel, decision: Decision, opts: BuildOptions): KubeObject[] {
   return [
     buildConfigMap(model, decision),
     ...model.spec.versions.map((v) => buildDeployment(model, v, decision.replicas[v.name] ?? 0, opts)),
     ...model.spec.versions.map((v) => buildVersionService(model, v.name)),
     buildStableService(model, decision),
+    ...disruptionBudgetVersions(model, decision).map((v) => buildPodDisruptionBudget(model, v)),
   ];
 }

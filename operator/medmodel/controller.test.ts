@@ -34,7 +34,12 @@ describe("MedModel reconciler", () => {
   it("declares what it watches", () => {
     const { controller } = setup();
     expect(controller.for).toEqual(MedModelKind);
-    expect(controller.owns?.map((g) => g.kind)).toEqual(["Deployment", "Service", "ConfigMap"]);
+    expect(controller.owns?.map((g) => g.kind)).toEqual([
+      "Deployment",
+      "Service",
+      "ConfigMap",
+      "PodDisruptionBudget",
+    ]);
     expect(controller.watches?.map((w) => w.gvk.kind)).toEqual(["Pod", "ValidationPolicy"]);
     const podMap = controller.watches?.[0]?.map({
       metadata: { namespace: "rad", labels: { "medmlops.io/model": "chest" } },

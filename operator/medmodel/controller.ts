@@ -52,7 +52,10 @@ export function medModelControllerWith(options: MedModelControllerOptions = {}):
     const children = new OwnedChildren(cache, client);
     const statuses = new StatusWriter<DecisionStatus>(client);
 
-    /** Applies what was built; prunes the route and the Deployments/Services of versions no longer in spec. */
+    /**
+     * Applies what was built; prunes the route, the Deployments/Services of versions no longer in spec and the
+     * PodDisruptionBudgets of versions down to one replica or gone.
+     */
     async function applyDesired(key: ObjectKey, model: MedModel, desired: Desired): Promise<void> {
       const owner = model as KubeObject;
       await children.apply(key, desired.children);
@@ -67,16 +70,23 @@ export function medModelControllerWith(options: MedModelControllerOptions = {}):
       const named = (wanted: Set<string>) => (o: KubeObject) => wanted.has(o.metadata?.name ?? "");
       await children.prune(key, owner, Kinds.Deployment, { labels }, named(desired.wantedDeployments));
       await children.prune(key, owner, Kinds.Service, { labels }, named(desired.wantedServices));
+      await children.prune(
+        key,
+        owner,
+        Kinds.PodDisruptionBudget,
+        { labels },
+        named(desired.wantedDisruptionBudgets),
+      );
     }
 
     return {
       name: "medmodel",
       for: MedModelKind,
-      owns: [Kinds.Deployment, Kinds.Service, Kinds.ConfigMap],
+      owns: [Kinds.Deployment, Kinds.Service, Kinds.ConfigMap, Kinds.PodDisruptionBudget],
       // Clusters without the Gateway API CRDs still run the operator: the route is watched only when served.
       optionalOwns: [HTTPRouteKind],
-      // Every child and pod we make carries it: the cache holds ours, not every Deployment, Service, ConfigMap
-      // and Pod of the namespaces it watches (cluster-wide by default).
+      // Every child and pod we make carries it: the cache holds ours, not every Deployment, Service, ConfigMap,
+      // PodDisruptionBudget and Pod of the namespaces it watches (cluster-wide by default).
       ownedView: { labelSelector: MANAGED_BY_SELECTOR, transform: childForCache },
       watches: [
         {

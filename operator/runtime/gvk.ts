@@ -7,6 +7,12 @@ export const Kinds = {
   Service: { group: "", version: "v1", kind: "Service", plural: "services" },
   ConfigMap: { group: "", version: "v1", kind: "ConfigMap", plural: "configmaps" },
   Pod: { group: "", version: "v1", kind: "Pod", plural: "pods" },
+  PodDisruptionBudget: {
+    group: "policy",
+    version: "v1",
+    kind: "PodDisruptionBudget",
+    plural: "poddisruptionbudgets",
+  },
   Job: { group: "batch", version: "v1", kind: "Job", plural: "jobs" },
   Event: { group: "events.k8s.io", version: "v1", kind: "Event", plural: "events" },
   Lease: { group: "coordination.k8s.io", version: "v1", kind: "Lease", plural: "leases" },

@@ -177,6 +177,9 @@ describe("Helm chart on the real API server", () => {
       ["patch", "deployments.apps"],
       ["delete", "services"],
       ["patch", "configmaps"],
+      ["watch", "poddisruptionbudgets.policy"],
+      ["patch", "poddisruptionbudgets.policy"],
+      ["delete", "poddisruptionbudgets.policy"],
       ["list", "pods"],
       ["create", "events.events.k8s.io"],
       ["update", "leases.coordination.k8s.io"],
@@ -187,6 +190,7 @@ describe("Helm chart on the real API server", () => {
     for (const [verb, resource] of [
       ["create", "jobs.batch"], // only with operator.retrainJobController.enabled
       ["update", "deployments.apps"], // server-side apply is a PATCH; nothing is PUT
+      ["update", "poddisruptionbudgets.policy"],
       ["update", "medmodels.medmlops.io/status"],
       ["get", "secrets"],
       ["delete", "medmodels.medmlops.io"],
@@ -302,6 +306,14 @@ describe("least privilege with watchNamespaces (kubectl auth can-i --list as the
         "watch",
       ]);
       expect(rights.get("configmaps"), n).toEqual(["create", "delete", "get", "list", "patch", "watch"]);
+      expect(rights.get("poddisruptionbudgets.policy"), n).toEqual([
+        "create",
+        "delete",
+        "get",
+        "list",
+        "patch",
+        "watch",
+      ]);
       expect(rights.get("medmodels.medmlops.io/status"), n).toEqual(["get", "patch"]);
       expect(rights.get("events.events.k8s.io"), n).toEqual(["create", "patch"]);
       expect(rights.has("jobs.batch"), n).toBe(false);
@@ -316,6 +328,7 @@ describe("least privilege with watchNamespaces (kubectl auth can-i --list as the
       "deployments.apps",
       "services",
       "configmaps",
+      "poddisruptionbudgets.policy",
       "medmodels.medmlops.io",
       "pods",
       "jobs.batch",

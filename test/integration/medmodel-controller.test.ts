@@ -271,6 +271,32 @@ describe("MedModel controller", () => {
     await waitForEvents("canary", ["CanaryStarted", "CanaryStep", "Promoted"]);
   });
 
+  it("gives a 2-replica version a PodDisruptionBudget and spread pods, and prunes the budget at 1 replica", async () => {
+    const spec = (replicas: number) => blueGreen("v1", { serving: { replicas } });
+    await h.user.apply(manifest("spread", ns.name, spec(2)));
+    const key = { namespace: ns.name, name: "spread-v1" };
+    type Pdb = KubeObject & { spec?: Record<string, unknown> };
+    const pdb = await waitFor(() => h.user.get<Pdb>(Kinds.PodDisruptionBudget, key), 30_000);
+    expect(pdb.spec).toMatchObject({
+      maxUnavailable: 1,
+      selector: { matchLabels: { "medmlops.io/model": "spread", "medmlops.io/version": "v1" } },
+    });
+    expect(pdb.metadata?.ownerReferences?.[0]).toMatchObject({ kind: "MedModel", controller: true });
+    // The standby v2 (0 or 1 replica) gets none.
+    expect(await h.user.get(Kinds.PodDisruptionBudget, { ...key, name: "spread-v2" })).toBeUndefined();
+    type Dep = KubeObject & { spec?: { template?: { spec?: { topologySpreadConstraints?: unknown[] } } } };
+    const dep = await h.user.get<Dep>(Kinds.Deployment, key);
+    expect(dep?.spec?.template?.spec?.topologySpreadConstraints).toEqual([
+      expect.objectContaining({ topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway" }),
+    ]);
+
+    await h.user.apply(manifest("spread", ns.name, spec(1)));
+    await waitFor(
+      async () => ((await h.user.get(Kinds.PodDisruptionBudget, key)) === undefined ? true : undefined),
+      30_000,
+    );
+  });
+
   it("converges after the operator is killed mid-rollout and restarted, without duplicates", async () => {
     const slow = (activeVersion: string) => ({
       activeVersion,
