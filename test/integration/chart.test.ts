@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { type FreshNamespace, freshNamespace, helm, kubectl, kubectlOk, waitFor } from "../cluster/client.ts";
 import { repoRoot } from "../cluster/paths.ts";
-import { medModelManifest } from "./medmodel-support.ts";
+import { installGatewayApiCrds } from "../cluster/gateway-api.ts";
+import { installCrds, medModelManifest } from "./medmodel-support.ts";
 
 const chart = join(repoRoot, "charts", "medmlops");
 // A discovery cache of our own: the shared ~/.kube/cache, written by every engineer's kubectl at once, was seen
@@ -50,6 +51,13 @@ const objects = (yaml: string) =>
   parseAllDocuments(yaml)
     .map((d) => d.toJS() as Obj | null)
     .filter((d): d is Obj => d !== null);
+
+// The rights checks name medmlops.io kinds and HTTPRoutes, which kubectl must resolve through discovery: on a fresh
+// cluster (this file may run first) install both CRD sets here instead of relying on an earlier suite.
+beforeAll(async () => {
+  await installCrds();
+  await installGatewayApiCrds();
+}, 300_000);
 
 describe("Helm chart on the real API server", () => {
   let ns: FreshNamespace;
