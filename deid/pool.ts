@@ -8,7 +8,7 @@
  * cancelled, but no longer holds up the run).
  */
 import { Worker } from "node:worker_threads";
-import { type FileTask, processFile, type ReportEntry, type RunConfig } from "./process-file.ts";
+import { type FileTask, processFile, quarantined, type ReportEntry, type RunConfig } from "./process-file.ts";
 
 export interface Progress {
   done: number;
@@ -31,13 +31,8 @@ function workerUrl(): URL {
 }
 
 function timedOut(task: FileTask, config: RunConfig, ms: number): ReportEntry {
-  return {
-    input: config.layout === "mirror" ? task.rel : task.id,
-    outcome: "quarantined",
-    code: "TIMEOUT",
-    reason: `not finished within ${Math.round(ms / 1000)} s (per-file watchdog, --timeout); abandoned`,
-    bytesIn: 0,
-  };
+  const reason = `not finished within ${Math.round(ms / 1000)} s (per-file watchdog, --timeout); abandoned`;
+  return quarantined(task, config, "TIMEOUT", reason);
 }
 
 /** Resolves to the value, or to `onTimeout()` after `ms` (the timer never keeps the process alive). */

@@ -86,7 +86,8 @@ export async function writeAtomic(target: string, data: Uint8Array, exclusive = 
   }
 }
 
-function quarantined(
+/** A quarantined file's report entry; `input` is the relative path only in mirror layout, else the opaque id. */
+export function quarantined(
   task: FileTask,
   config: RunConfig,
   code: FileCode,
