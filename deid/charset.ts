@@ -247,6 +247,21 @@ function readEscape(value: Uint8Array, i: number): { g0?: G0; g1?: G1; length: n
   throw new DeidError("UNSUPPORTED_CHARACTER_SET", "unknown ISO 2022 escape sequence in a text value");
 }
 
+/** One glyph per two-byte character of a decoded run: `spans` are the offsets of their first bytes. */
+function pushPairs(
+  out: Glyph[],
+  value: Uint8Array,
+  spans: readonly number[],
+  chars: readonly string[],
+  high: boolean,
+  g0: G0,
+  g1: G1,
+): void {
+  spans.forEach((at, k) => {
+    out.push({ text: chars[k] as string, bytes: value.subarray(at, at + 2), high, g0, g1, delimiter: false });
+  });
+}
+
 /** A run of two-byte JIS X 0208/0212 characters in G0, decoded through EUC-JP. */
 function decodeJis(value: Uint8Array, start: number, g0: G0, g1: G1, out: Glyph[]): number {
   let i = start;
@@ -262,16 +277,7 @@ function decodeJis(value: Uint8Array, start: number, g0: G0, g1: G1, out: Glyph[
     i += 2;
   }
   const chars = decodeRun("euc-jp", euc, spans.length);
-  spans.forEach((at, k) => {
-    out.push({
-      text: chars[k] as string,
-      bytes: value.subarray(at, at + 2),
-      high: false,
-      g0,
-      g1,
-      delimiter: false,
-    });
-  });
+  pushPairs(out, value, spans, chars, false, g0, g1);
   return i;
 }
 
@@ -303,16 +309,7 @@ function decodeHigh(value: Uint8Array, start: number, g0: G0, g1: G1, out: Glyph
   if (spans.length === 0)
     throw new DeidError("UNSUPPORTED_CHARACTER_SET", "a byte outside the designated set");
   const chars = decodeRun(g1 === "ksx1001" ? "euc-kr" : "gb18030", bytes, spans.length);
-  spans.forEach((at, k) => {
-    out.push({
-      text: chars[k] as string,
-      bytes: value.subarray(at, at + 2),
-      high: true,
-      g0,
-      g1,
-      delimiter: false,
-    });
-  });
+  pushPairs(out, value, spans, chars, true, g0, g1);
   return i;
 }
 
