@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { canarySplit, canarySteps } from "./canary.ts";
-import { parseDurationMs } from "./duration.ts";
+import { parseDurationMs } from "../runtime/duration.ts";
 
 describe("canarySplit", () => {
   it.each([

@@ -5,7 +5,7 @@
  * serving version keeps serving.
  */
 import { canarySplit } from "../canary.ts";
-import { parseDurationMs } from "../duration.ts";
+import { parseDurationMs } from "../../runtime/duration.ts";
 import { hardFailure } from "../health.ts";
 import type { DecisionState } from "./state.ts";
 import { EVENT_REASON, REASON } from "../reasons.ts";

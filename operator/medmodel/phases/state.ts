@@ -6,7 +6,7 @@
 import type { Condition } from "../../runtime/index.ts";
 import { toRfc3339 } from "../../runtime/index.ts";
 import { canarySteps } from "../canary.ts";
-import { parseDurationMs } from "../duration.ts";
+import { parseDurationMs } from "../../runtime/duration.ts";
 import type { Reason } from "../reasons.ts";
 import {
   type CanaryStatus,
