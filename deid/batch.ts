@@ -62,40 +62,21 @@ const NOT_REGULAR = {
 
 /** A link is read only when its target is a regular file inside the input tree. */
 async function linked(root: string, full: string, rel: string): Promise<FileTask> {
+  const refused = (refuse: FileTask["refuse"]): FileTask => ({ path: full, rel, id: "", size: 0, refuse });
   const target = await realpath(full).catch(() => undefined);
   const info = target ? await stat(target).catch(() => undefined) : undefined;
-  if (!target || !info) {
-    return {
-      path: full,
-      rel,
-      id: "",
-      size: 0,
-      refuse: { code: "READ_ERROR", reason: "broken symbolic link" },
-    };
-  }
+  if (!target || !info) return refused({ code: "READ_ERROR", reason: "broken symbolic link" });
   const within = !relative(root, target).startsWith("..") && !isAbsolute(relative(root, target));
   if (!within) {
-    return {
-      path: full,
-      rel,
-      id: "",
-      size: 0,
-      refuse: {
-        code: "SYMLINK_OUTSIDE_INPUT",
-        reason: "symbolic link to a path outside the input tree: not followed",
-      },
-    };
+    return refused({
+      code: "SYMLINK_OUTSIDE_INPUT",
+      reason: "symbolic link to a path outside the input tree: not followed",
+    });
   }
   if (info.isDirectory()) {
-    return {
-      path: full,
-      rel,
-      id: "",
-      size: 0,
-      refuse: { code: "NOT_A_REGULAR_FILE", reason: "symbolic link to a folder: not followed" },
-    };
+    return refused({ code: "NOT_A_REGULAR_FILE", reason: "symbolic link to a folder: not followed" });
   }
-  if (!info.isFile()) return { path: full, rel, id: "", size: 0, refuse: NOT_REGULAR };
+  if (!info.isFile()) return refused(NOT_REGULAR);
   return { path: target, rel, id: "", size: info.size };
 }
 
