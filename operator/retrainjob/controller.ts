@@ -23,7 +23,14 @@ import {
   StatusWriter,
   setCondition,
 } from "../runtime/index.ts";
-import { type Decision, decide, type FrozenDataset, type JobState, type Observed } from "./decide.ts";
+import {
+  type Decision,
+  decide,
+  type FrozenDataset,
+  type JobState,
+  type Observed,
+  TERMINAL,
+} from "./decide.ts";
 import type { ChangeControl } from "./gate.ts";
 import {
   buildEvalJob,
@@ -210,7 +217,8 @@ export function retrainJobController(
           })?.spec,
         )
       : DEFAULT_CHANGE_CONTROL;
-    const terminal = ["Succeeded", "Failed", "Rejected"].includes(rj.status?.phase ?? "");
+    const phase = rj.status?.phase;
+    const terminal = phase !== undefined && TERMINAL.has(phase);
     const datasetId = rj.metadata.uid as string;
     const dataset =
       model && !terminal && changeControl ? await gatherDataset(rj, model, now, ctx) : undefined;
