@@ -7,7 +7,7 @@
 import { find, TAG } from "../dicom/element.ts";
 import { readFile } from "../dicom/reader.ts";
 import { type Box, detectText } from "./detector.ts";
-import { blackout, frameLuminance, geometry, type Rect } from "./frames.ts";
+import { blackout, frameLuminance, geometry, luminance8, type Rect } from "./frames.ts";
 
 export type PixelVerdict =
   | { kind: "no-text"; frames: number }
@@ -39,25 +39,8 @@ async function checkCompressed(input: Uint8Array, detector: Detector): Promise<P
   }
   const { rows, columns, samplesPerPixel: spp } = decoded.header;
   for (const [f, frame] of decoded.frames.entries()) {
-    const n = rows * columns;
-    const lum = new Float32Array(n);
-    let min = Number.POSITIVE_INFINITY;
-    let max = Number.NEGATIVE_INFINITY;
-    for (let i = 0; i < n; i++) {
-      const v =
-        spp === 3
-          ? 0.299 * (frame[3 * i] ?? 0) + 0.587 * (frame[3 * i + 1] ?? 0) + 0.114 * (frame[3 * i + 2] ?? 0)
-          : (frame[i] ?? 0);
-      lum[i] = v;
-      if (v < min) min = v;
-      if (v > max) max = v;
-    }
-    const span = max > min ? max - min : 1;
     const mono1 = decoded.header.photometric === "MONOCHROME1";
-    const bytes = Uint8Array.from(lum, (v) => {
-      const s = Math.round((255 * (v - min)) / span);
-      return mono1 ? 255 - s : s;
-    });
+    const bytes = luminance8(rows * columns, spp, mono1, (i, s) => frame[spp === 3 ? 3 * i + s : i] ?? 0);
     if ((await detector(bytes, columns, rows)).length > 0)
       return {
         kind: "refused",

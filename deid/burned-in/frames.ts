@@ -60,10 +60,15 @@ export function geometry(ds: readonly Element[], le: boolean): Geometry | string
   };
 }
 
-function sampleAt(px: DataView, g: Geometry, f: number, i: number, s: number, le: boolean): number {
+/** Byte offset of sample `s` of pixel `i` of frame `f` (planar or interleaved). */
+function sampleOffset(g: Geometry, f: number, i: number, s: number): number {
   const frameSamples = g.rows * g.columns * g.spp;
   const index = g.planar === 1 && g.spp > 1 ? s * g.rows * g.columns + i : i * g.spp + s;
-  const at = (f * frameSamples + index) * g.bytes;
+  return (f * frameSamples + index) * g.bytes;
+}
+
+function sampleAt(px: DataView, g: Geometry, f: number, i: number, s: number, le: boolean): number {
+  const at = sampleOffset(g, f, i, s);
   if (g.bytes === 1) return g.signed ? px.getInt8(at) : px.getUint8(at);
   return g.signed ? px.getInt16(at, le) : px.getUint16(at, le);
 }
@@ -72,13 +77,25 @@ function sampleAt(px: DataView, g: Geometry, f: number, i: number, s: number, le
 export function frameLuminance(pixel: Uint8Array, g: Geometry, f: number, le: boolean): Uint8Array {
   const px = new DataView(pixel.buffer, pixel.byteOffset, pixel.byteLength);
   const n = g.rows * g.columns;
+  return luminance8(n, g.spp, g.mono1, (i, s) => sampleAt(px, g, f, i, s, le));
+}
+
+/**
+ * `n` pixels as 8-bit luminance for the detector: RGB weighted (BT.601) when `spp` is 3, min–max scaled,
+ * MONOCHROME1 inverted. Shared by native frames and by compressed frames decoded for the check.
+ */
+export function luminance8(
+  n: number,
+  spp: number,
+  mono1: boolean,
+  sample: (i: number, s: number) => number,
+): Uint8Array {
   const raw = new Float32Array(n);
   let min = Number.POSITIVE_INFINITY;
   let max = Number.NEGATIVE_INFINITY;
   for (let i = 0; i < n; i++) {
-    let v = sampleAt(px, g, f, i, 0, le);
-    if (g.spp === 3)
-      v = 0.299 * v + 0.587 * sampleAt(px, g, f, i, 1, le) + 0.114 * sampleAt(px, g, f, i, 2, le);
+    let v = sample(i, 0);
+    if (spp === 3) v = 0.299 * v + 0.587 * sample(i, 1) + 0.114 * sample(i, 2);
     raw[i] = v;
     if (v < min) min = v;
     if (v > max) max = v;
@@ -87,7 +104,7 @@ export function frameLuminance(pixel: Uint8Array, g: Geometry, f: number, le: bo
   const span = max > min ? max - min : 1;
   for (let i = 0; i < n; i++) {
     const v = Math.round((255 * ((raw[i] ?? 0) - min)) / span);
-    out[i] = g.mono1 ? 255 - v : v;
+    out[i] = mono1 ? 255 - v : v;
   }
   return out;
 }
@@ -104,7 +121,6 @@ export function blackout(
   const top = g.signed ? (1 << (g.bitsStored - 1)) - 1 : (1 << g.bitsStored) - 1;
   const bottom = g.signed ? -(1 << (g.bitsStored - 1)) : 0;
   const black = g.mono1 ? top : bottom;
-  const frameSamples = g.rows * g.columns * g.spp;
   for (const r of rects) {
     const x0 = Math.max(0, Math.floor(r.x));
     const y0 = Math.max(0, Math.floor(r.y));
@@ -113,9 +129,7 @@ export function blackout(
     for (let y = y0; y < y1; y++)
       for (let x = x0; x < x1; x++)
         for (let s = 0; s < g.spp; s++) {
-          const i = y * g.columns + x;
-          const index = g.planar === 1 && g.spp > 1 ? s * g.rows * g.columns + i : i * g.spp + s;
-          const at = (f * frameSamples + index) * g.bytes;
+          const at = sampleOffset(g, f, y * g.columns + x, s);
           if (g.bytes === 1) px.setUint8(at, black & 0xff);
           else px.setUint16(at, black & 0xffff, le);
         }
