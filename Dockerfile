@@ -15,7 +15,7 @@ COPY package.json package-lock.json .npmrc ./
 RUN npm ci --no-audit --no-fund
 # The rest of the context: .dockerignore keeps out tests, test helpers, docs, charts and local state, so this
 # follows the real folder layout (a new product folder needs no edit here). CI compiles this exact context
-# without Docker: test/unit/build-context.test.ts.
+# without Docker: test/unit/image-build.test.ts.
 COPY . .
 # prune-image.mjs: keep only this platform's onnxruntime-node binary (the package ships all of them, ~230 MB).
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund && node scripts/prune-image.mjs
