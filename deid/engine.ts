@@ -279,6 +279,7 @@ function run(input: Uint8Array, options: DeidOptions): DeidOutcome {
     output,
     pseudonyms: {
       patient,
+      patientFromId: rawPatientId !== "",
       study: pick(TAG.StudyInstanceUID),
       series: pick(TAG.SeriesInstanceUID),
       sop: newSop,

@@ -53,6 +53,8 @@ export interface DeidOptions {
 export interface DeidPseudonyms {
   /** `pn:` + 64 hex = HMAC-SHA256(key, Patient ID): the form ConsentRecord.subject.pseudonym accepts. */
   patient: string;
+  /** False when the input had no Patient ID and `patient` was derived from other patient attributes. */
+  patientFromId: boolean;
   study?: string;
   series?: string;
   sop?: string;

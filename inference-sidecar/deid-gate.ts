@@ -20,9 +20,6 @@ export interface DeidGate {
   pass(instances: Uint8Array[], seen?: { patient?: string }): Uint8Array[];
 }
 
-/** deid's warning when a pseudonym had to be derived without a Patient ID (deid/engine.ts). */
-const NO_PATIENT_ID = "Patient ID missing";
-
 export function deidGate(mode: DeidMode, key?: DeidKey, options: DeidOptionName[] = []): DeidGate {
   if (mode === "ModelToData") return { mode, pass: (xs) => xs };
   if (!key)
@@ -40,8 +37,7 @@ export function deidGate(mode: DeidMode, key?: DeidKey, options: DeidOptionName[
             "DEID_FAILED",
             `instance ${i + 1} could not be de-identified (${r.code}): ${r.reason.slice(0, 200)}`,
           );
-        if (seen && i === 0 && !r.warnings.some((w) => w.startsWith(NO_PATIENT_ID)))
-          seen.patient = r.pseudonyms.patient;
+        if (seen && i === 0 && r.pseudonyms.patientFromId) seen.patient = r.pseudonyms.patient;
         return r.output;
       });
     },
