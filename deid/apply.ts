@@ -97,10 +97,15 @@ function remapUidValue(value: Uint8Array, ctx: Ctx): Uint8Array {
 
 /** First pass: collect identifiers (values that the profile removes or replaces) from the whole tree. */
 export function collectTokens(ds: readonly Element[], ctx: Ctx): void {
+  inCharsetOf(ds, ctx, () => collectTokensIn(ds, ctx));
+}
+
+/** Runs `fn` with `ctx.charset` set to the data set's own (or the inherited) character set, then restores it. */
+function inCharsetOf<T>(ds: readonly Element[], ctx: Ctx, fn: () => T): T {
   const inherited = ctx.charset;
   ctx.charset = charsetOf(ds, inherited);
   try {
-    collectTokensIn(ds, ctx);
+    return fn();
   } finally {
     ctx.charset = inherited;
   }
@@ -220,13 +225,7 @@ function clean(e: Element, vr: string, outVr: string, ctx: Ctx): Element | undef
 }
 
 export function processDataset(ds: readonly Element[], ctx: Ctx, depth: number): Element[] {
-  const inherited = ctx.charset;
-  ctx.charset = charsetOf(ds, inherited);
-  try {
-    return processDatasetIn(ds, ctx, depth);
-  } finally {
-    ctx.charset = inherited;
-  }
+  return inCharsetOf(ds, ctx, () => processDatasetIn(ds, ctx, depth));
 }
 
 function processDatasetIn(ds: readonly Element[], ctx: Ctx, depth: number): Element[] {
