@@ -35,8 +35,8 @@ export function tooSmallForText(rows: number, columns: number): boolean {
 export function burnedInSuspicion(ds: readonly Element[], le = true): string | undefined {
   if (!find(ds, TAG.PixelData)) return undefined;
   if (str(find(ds, TAG.BurnedInAnnotation)).toUpperCase() === "YES") return "BurnedInAnnotation is YES";
-  const rows = num(find(ds, TAG.Rows), le);
-  const columns = num(find(ds, TAG.Columns), le);
+  const rows = uint16Of(find(ds, TAG.Rows), le);
+  const columns = uint16Of(find(ds, TAG.Columns), le);
   if (rows !== undefined && columns !== undefined && tooSmallForText(rows, columns)) return undefined;
   const modality = str(find(ds, TAG.Modality)).toUpperCase();
   const sopClass = str(find(ds, TAG.SOPClassUID));
@@ -46,7 +46,8 @@ export function burnedInSuspicion(ds: readonly Element[], le = true): string | u
   return undefined;
 }
 
-function num(e: Element | undefined, le: boolean): number | undefined {
+/** The first value of a US element (Rows, Columns, Bits Allocated, …), or undefined when absent or short. */
+export function uint16Of(e: Element | undefined, le: boolean): number | undefined {
   if (!e || e.value.length < 2) return undefined;
   const dv = new DataView(e.value.buffer, e.value.byteOffset, e.value.byteLength);
   return dv.getUint16(0, le);
@@ -57,8 +58,8 @@ export function findMask(
   masks: readonly PixelMask[],
   le: boolean,
 ): PixelMask | undefined {
-  const rows = num(find(ds, TAG.Rows), le);
-  const columns = num(find(ds, TAG.Columns), le);
+  const rows = uint16Of(find(ds, TAG.Rows), le);
+  const columns = uint16Of(find(ds, TAG.Columns), le);
   const manufacturer = str(find(ds, TAG.Manufacturer)).toUpperCase();
   const model = str(find(ds, TAG.ManufacturerModelName)).toUpperCase();
   return masks.find(
@@ -77,11 +78,11 @@ export function applyMask(ds: readonly Element[], mask: PixelMask, le: boolean):
   if (pixel.fragments) {
     throw new DeidError("PIXEL_MASK_NOT_APPLICABLE", "pixel mask needed but pixel data is compressed");
   }
-  const rows = num(find(ds, TAG.Rows), le) ?? 0;
-  const cols = num(find(ds, TAG.Columns), le) ?? 0;
-  const bits = num(find(ds, TAG.BitsAllocated), le) ?? 0;
-  const spp = num(find(ds, TAG.SamplesPerPixel), le) ?? 1;
-  const planar = num(find(ds, TAG.PlanarConfiguration), le) ?? 0;
+  const rows = uint16Of(find(ds, TAG.Rows), le) ?? 0;
+  const cols = uint16Of(find(ds, TAG.Columns), le) ?? 0;
+  const bits = uint16Of(find(ds, TAG.BitsAllocated), le) ?? 0;
+  const spp = uint16Of(find(ds, TAG.SamplesPerPixel), le) ?? 1;
+  const planar = uint16Of(find(ds, TAG.PlanarConfiguration), le) ?? 0;
   const frames = Number.parseInt(str(find(ds, TAG.NumberOfFrames)) || "1", 10);
   if (bits % 8 !== 0 || bits === 0 || !Number.isFinite(frames) || frames < 1) {
     throw new DeidError("PIXEL_MASK_NOT_APPLICABLE", `cannot mask ${bits}-bit pixel data`);

@@ -3,6 +3,7 @@
  * samples. Compressed pixel data is not decoded here (yet): such images stay quarantined when they need a check.
  */
 import { type Element, find, TAG } from "../dicom/element.ts";
+import { uint16Of } from "../pixels.ts";
 import { str } from "../values.ts";
 
 export interface Geometry {
@@ -25,9 +26,7 @@ export interface Rect {
 }
 
 function u16(ds: readonly Element[], tag: number, le: boolean): number | undefined {
-  const e = find(ds, tag);
-  if (!e || e.value.length < 2) return undefined;
-  return new DataView(e.value.buffer, e.value.byteOffset, 2).getUint16(0, le);
+  return uint16Of(find(ds, tag), le);
 }
 
 /** The geometry of native pixel data, or a reason why it cannot be read as frames. */
