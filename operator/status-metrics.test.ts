@@ -75,6 +75,35 @@ describe("status metrics", () => {
     expect(text).not.toMatch(/^medmlops_validationpolicy_drift_detected\{/m);
   });
 
+  it("reports the interval the controller schedules: 1h for 0s, a missing or an unreadable interval", async () => {
+    const withInterval = (name: string, interval: string | undefined) => ({
+      metadata: { namespace: "radiology", name },
+      spec: { modelRef: { name: "cxr" }, ...(interval === undefined ? {} : { schedule: { interval } }) },
+    });
+    const text = await scrape({
+      MedModel: [],
+      ValidationPolicy: [
+        withInterval("zero", "0s"),
+        withInterval("none", undefined),
+        withInterval("garbage", "soon"),
+        withInterval("fast", "90s"),
+      ],
+    });
+    const value = (policy: string) =>
+      text.match(
+        new RegExp(
+          `^medmlops_validationpolicy_interval_seconds\\{[^}]*policy="${policy}"[^}]*\\} (\\S+)$`,
+          "m",
+        ),
+      )?.[1];
+    expect([value("zero"), value("none"), value("garbage"), value("fast")]).toEqual([
+      "3600",
+      "3600",
+      "3600",
+      "90",
+    ]);
+  });
+
   it("drops series of objects that went away, and tolerates kinds nobody watches", async () => {
     const objects: Record<string, KubeObject[]> = { MedModel: [model], ValidationPolicy: [policy] };
     const registry = new Registry();

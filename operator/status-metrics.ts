@@ -9,7 +9,7 @@
  */
 import { Gauge, type Registry } from "prom-client";
 import { GROUP, VERSION } from "../crds/common.ts";
-import { durationToMs } from "../crds/common.ts";
+import { intervalMs } from "./validationpolicy/schedule.ts";
 import type { Cache, GVK, KubeObject } from "./runtime/index.ts";
 
 const MEDMODEL: GVK = { group: GROUP, version: VERSION, kind: "MedModel", plural: "medmodels" };
@@ -171,17 +171,15 @@ export function registerStatusMetrics(registry: Registry, cache: Cache): void {
   });
   new Gauge({
     name: "medmlops_validationpolicy_interval_seconds",
-    help: "The policy's spec.schedule.interval, seconds.",
+    help: "Seconds between the policy's evaluations, as the controller schedules them (spec.schedule.interval; 1h when it is 0 or unreadable).",
     labelNames: [...policyLabels],
     registers,
     collect() {
       this.reset();
       for (const p of policies()) {
         const { namespace, name: policy } = ids(p);
-        let ms = 3_600_000;
-        try {
-          ms = durationToMs(p.spec?.schedule?.interval ?? "1h");
-        } catch {}
+        // The controller's own rule (schedule.ts), so MedModelValidationStale's "3 intervals" is the real cadence.
+        const ms = intervalMs(p.spec?.schedule?.interval);
         this.set({ namespace, policy, model: p.spec?.modelRef?.name ?? "" }, ms / 1000);
       }
     },

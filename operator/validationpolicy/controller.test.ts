@@ -179,6 +179,32 @@ describe("ValidationPolicy controller", () => {
     expect(r?.requeueAfterMs).toBe(30_000);
   });
 
+  it("an invalid spec after an outage: Stalled=True and Reconciling=False (kstatus reads Failed, not InProgress)", async () => {
+    const { t, monitor, make } = setup();
+    const c = make();
+    monitor.down = true;
+    await c.reconciler.reconcile(key, t.context());
+    t.client.observeStatus(ValidationPolicyKind, key);
+    expect(findCondition(lastStatus(t).conditions, "Reconciling")?.status).toBe("True");
+    const policy = t.cache.get(ValidationPolicyKind, key);
+    t.cache.put({
+      ...policy,
+      kind: "ValidationPolicy",
+      metadata: { ...policy?.metadata, generation: 2 },
+      spec: { modelRef: { name: "cxr" }, metrics: "sensitivity" },
+    });
+    t.clock.now = new Date(T0.getTime() + 60_000);
+    await c.reconciler.reconcile(key, t.context());
+    const s = lastStatus(t);
+    expect(findCondition(s.conditions, "Ready")).toMatchObject({ status: "False", reason: "InvalidSpec" });
+    expect(findCondition(s.conditions, "Stalled")).toMatchObject({ status: "True", reason: "InvalidSpec" });
+    expect(findCondition(s.conditions, "Reconciling")).toMatchObject({
+      status: "False",
+      observedGeneration: 2,
+    });
+    expect(s.observedGeneration).toBe(2);
+  });
+
   it("the MedModel changing (a new version) maps to its policies and evaluates at once", async () => {
     const { t, monitor, make } = setup();
     const c = make();

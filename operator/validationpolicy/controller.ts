@@ -22,6 +22,7 @@ import {
   type ReconcileContext,
   StatusWriter,
   setCondition,
+  setKstatusConditions,
 } from "../runtime/index.ts";
 import { decide, shouldEvaluate } from "./decide.ts";
 import { type Artifact, FIRST_RECORDS_DEFAULT, fetchReferenceProfile } from "./reference.ts";
@@ -160,29 +161,26 @@ export function validationPolicyController(
     const parsed = ValidationPolicySpecSchema.safeParse(policy.spec);
     if (!parsed.success) {
       // The API server validates the same schema; reaching here means a hand-edited CRD. Say so, stop.
-      let conditions = setCondition(
-        previous.conditions,
-        {
-          type: CONDITION.Ready,
-          status: "False",
-          reason: "InvalidSpec",
-          message: parsed.error.issues[0]?.message ?? "invalid spec",
-          observedGeneration: generation,
-        },
+      const message = parsed.error.issues[0]?.message ?? "invalid spec";
+      // Ready False, and kstatus Stalled (never Reconciling beside it: kstatus would read InProgress).
+      const conditions = setKstatusConditions(
+        setCondition(
+          previous.conditions,
+          {
+            type: CONDITION.Ready,
+            status: "False",
+            reason: "InvalidSpec",
+            message,
+            observedGeneration: generation,
+          },
+          now,
+        ),
+        { state: "Stalled", reason: "InvalidSpec", message: `fix the spec: ${message}`.slice(0, 1024) },
+        generation,
         now,
       );
-      conditions = setCondition(
-        conditions,
-        {
-          type: CONDITION.Stalled,
-          status: "True",
-          reason: "InvalidSpec",
-          message: "fix the spec",
-          observedGeneration: generation,
-        },
-        now,
-      );
-      await statuses.write(policy, { ...previous, conditions });
+      // observedGeneration too: kstatus reads a lagging one as InProgress whatever the conditions say.
+      await statuses.write(policy, { ...previous, observedGeneration: generation, conditions });
       return undefined;
     }
     const spec = parsed.data;
