@@ -126,6 +126,15 @@ export const ChartValuesSchema = z.strictObject({
     tolerations: z.array(Opaque),
     affinity: Opaque,
     podAnnotations: Labels,
+    serviceMonitor: z
+      .strictObject({
+        enabled: z
+          .boolean()
+          .describe("ServiceMonitor for the monitor's /metrics (Prometheus Operator CRDs)."),
+        interval: z.string().regex(/^[0-9]+(ms|s|m|h)$/),
+        labels: Labels,
+      })
+      .describe("Scraping the monitor: drift statistics, validation metrics, annotation backlog."),
   }),
   podSecurityContext: Opaque,
   securityContext: Opaque,
