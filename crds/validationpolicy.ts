@@ -193,7 +193,18 @@ export const ValidationPolicySpecSchema = z
       .prefault({})
       .describe("What counts as distribution shift."),
     schedule: z
-      .object({ interval: Duration.default("1h").describe("Time between evaluations.") })
+      .object({
+        interval: Duration.default("1h").describe("Time between evaluations."),
+        recoveryEvaluations: z
+          .number()
+          .int()
+          .min(1)
+          .max(24)
+          .default(2)
+          .describe(
+            "An episode ends only after this many evaluations in a row without a finding for its version (hysteresis: a metric hovering at its floor does not open episode after episode).",
+          ),
+      })
       .prefault({})
       .describe("When the policy is evaluated."),
     actions: withRules(
@@ -301,6 +312,14 @@ export const EpisodeSchema = z
     version: DnsLabel.describe("Model version the episode concerns."),
     startedAt: Timestamp.describe("Evaluation that opened the episode."),
     endedAt: Timestamp.optional().describe("Evaluation that closed it (absent while open)."),
+    clearEvaluations: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe(
+        "While open: evaluations in a row without a finding so far; the episode ends at schedule.recoveryEvaluations.",
+      ),
     reason: z
       .string()
       .max(MAX_MESSAGE)

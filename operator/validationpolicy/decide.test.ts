@@ -143,15 +143,59 @@ describe("decide: episodes and events", () => {
     const d2 = next(d1, { monitor: { kind: "evaluated", result: drifted() }, now: later(3_600_000) });
     expect(d2.events).toEqual([]);
     expect(d2.status.episodes).toEqual(d1.status.episodes);
-    const d3 = next(d2, { monitor: { kind: "evaluated", result: healthy() }, now: later(7_200_000) });
+    // the first clean evaluation only counts (recoveryEvaluations: 2); the second ends the episode
+    const d2b = next(d2, { monitor: { kind: "evaluated", result: healthy() }, now: later(5_400_000) });
+    expect(d2b.events).toEqual([]);
+    expect(d2b.status.episodes?.[0]).toMatchObject({ clearEvaluations: 1 });
+    expect(d2b.status.episodes?.[0]?.endedAt).toBeUndefined();
+    expect(cond(d2b, "DriftDetected")?.status).toBe("False");
+    const d3 = next(d2b, { monitor: { kind: "evaluated", result: healthy() }, now: later(7_200_000) });
     expect(reasons(d3)).toEqual(["Normal/Recovered"]);
     expect(d3.status.episodes?.[0]?.endedAt).toBe("2026-12-04T14:00:00Z");
+    expect(d3.status.episodes?.[0]?.clearEvaluations).toBeUndefined();
     expect(cond(d3, "DriftDetected")?.status).toBe("False");
     // a new shift later is a new episode with a new key
     const d4 = next(d3, { monitor: { kind: "evaluated", result: drifted() }, now: later(10_800_000) });
     expect(reasons(d4)).toEqual(["Warning/DriftDetected"]);
     expect(d4.status.episodes).toHaveLength(2);
     expect(d4.status.episodes?.[1]?.key).not.toBe(d4.status.episodes?.[0]?.key);
+  });
+
+  it("hysteresis: a metric hovering at its floor (fail, pass, fail, pass) is one episode, one event, one action", () => {
+    const at = (h: number) => later(h * 3_600_000);
+    const results = [breached(), healthy(), breached(), healthy(), breached()];
+    let d = decide(input({ monitor: { kind: "evaluated", result: results[0] ?? healthy() } }));
+    const all = [...reasons(d)];
+    for (let i = 1; i < results.length; i++) {
+      d = next(d, { monitor: { kind: "evaluated", result: results[i] ?? healthy() }, now: at(i) });
+      all.push(...reasons(d));
+    }
+    expect(d.status.episodes).toHaveLength(1);
+    expect(d.status.episodes?.[0]?.endedAt).toBeUndefined();
+    expect(d.status.episodes?.[0]?.clearEvaluations).toBeUndefined(); // a finding resets the count
+    expect(all).toEqual(["Warning/PerformanceBreach", "Warning/FailoverRequested"]);
+    // two clean evaluations in a row end it
+    d = next(d, { monitor: { kind: "evaluated", result: healthy() }, now: at(5) });
+    d = next(d, { monitor: { kind: "evaluated", result: healthy() }, now: at(6) });
+    expect(reasons(d)).toEqual(["Normal/Recovered"]);
+  });
+
+  it("recoveryEvaluations: 1 ends an episode at the first clean evaluation; 3 needs three", () => {
+    const run = (n: number) => {
+      const spec = policySpec({ schedule: { interval: "1h", recoveryEvaluations: n } });
+      let d = decide(input({ spec, monitor: { kind: "evaluated", result: breached() } }));
+      let cleanRuns = 0;
+      while (d.status.episodes?.[0]?.endedAt === undefined && cleanRuns < 10) {
+        cleanRuns++;
+        d = next(d, {
+          spec,
+          monitor: { kind: "evaluated", result: healthy() },
+          now: later(cleanRuns * 3_600_000),
+        });
+      }
+      return cleanRuns;
+    };
+    expect([run(1), run(2), run(3)]).toEqual([1, 2, 3]);
   });
 
   it("episode keys are deterministic: same inputs, same key", () => {
@@ -215,7 +259,9 @@ describe("decide: actions once per episode", () => {
     const d2 = next(d1, { spec, monitor: { kind: "evaluated", result: breached() }, now: later(3_600_000) });
     expect(d2.retrain).toEqual(d1.retrain); // the same one must exist; nothing new
     expect(d2.events).toEqual([]);
-    const d3 = next(d2, { spec, monitor: { kind: "evaluated", result: healthy() }, now: later(7_200_000) });
+    const d2b = next(d2, { spec, monitor: { kind: "evaluated", result: healthy() }, now: later(5_400_000) });
+    expect(d2b.retrain).toEqual(d1.retrain); // still open while it recovers
+    const d3 = next(d2b, { spec, monitor: { kind: "evaluated", result: healthy() }, now: later(7_200_000) });
     expect(d3.retrain).toEqual([]);
   });
 
@@ -268,7 +314,8 @@ describe("decide: resume after Suspend", () => {
   it("needs the episode key, who and why; the suspension holds after recovery until then", () => {
     const d1 = suspended();
     const key = d1.status.episodes?.[0]?.key ?? "";
-    const d2 = next(d1, { spec, monitor: { kind: "evaluated", result: healthy() }, now: later(3_600_000) });
+    const d1b = next(d1, { spec, monitor: { kind: "evaluated", result: healthy() }, now: later(1_800_000) });
+    const d2 = next(d1b, { spec, monitor: { kind: "evaluated", result: healthy() }, now: later(3_600_000) });
     expect(d2.status.episodes?.[0]).toMatchObject({ actions: ["Suspend"], endedAt: "2026-12-04T13:00:00Z" });
     expect(d2.status.episodes?.[0]?.resumed).toBeUndefined();
     const partial = model({

@@ -146,6 +146,7 @@ export function decide(input: DecideInput): Decision {
       model.versions,
       { namespace: policy.namespace, policy: policy.name },
       at,
+      policy.spec.schedule.recoveryEvaluations,
     );
     episodes = change.episodes;
     for (const ep of change.opened) {

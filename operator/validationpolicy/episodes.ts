@@ -1,6 +1,11 @@
 /**
- * Episodes: a breach (or a drift) of one version lasts from the evaluation where something first fires to the
- * evaluation where nothing of that type fires for the version any more. Actions, events and audit entries
+ * Episodes: a breach (or a drift) of one version lasts from the evaluation where something first fires until
+ * `recoverAfter` evaluations in a row (spec.schedule.recoveryEvaluations, default 2) found nothing of that type
+ * for the version. That is the hysteresis: a metric whose confidence bound hovers at its floor passes one
+ * evaluation and fails the next; with one clean evaluation ending the episode, each dip would open a new
+ * episode and act again (a second failover request, a second RetrainJob, another page). A finding during the
+ * recovery count resets it and the same episode goes on, silently. A version removed from the model ends its
+ * episode at once (nothing left to recover). Actions, events and audit entries
  * happen at an episode's edges, never per evaluation, and the episode lives in the policy's status — so
  * re-evaluations, operator restarts and leader changes see it and repeat nothing.
  *
@@ -42,24 +47,38 @@ export interface EpisodeChange {
   closed: Episode[];
 }
 
-/** Open, keep or close episodes after a successful evaluation. */
+/** spec.schedule.recoveryEvaluations' default. */
+export const RECOVERY_EVALUATIONS_DEFAULT = 2;
+
+/**
+ * Open, keep or close episodes after a successful evaluation. `recoverAfter` (≥ 1): evaluations in a row
+ * without a finding that end an open episode.
+ */
 export function updateEpisodes(
   previous: readonly Episode[] | undefined,
   findings: Record<EpisodeType, readonly Finding[]>,
   versions: readonly string[],
   ids: { namespace: string; policy: string },
   at: string,
+  recoverAfter: number = RECOVERY_EVALUATIONS_DEFAULT,
 ): EpisodeChange {
   const episodes = (previous ?? []).map((e) => ({ ...e }));
   const opened: Episode[] = [];
   const closed: Episode[] = [];
   for (const ep of episodes) {
     if (ep.endedAt !== undefined) continue;
-    const still = versions.includes(ep.version) && findings[ep.type].some((f) => f.version === ep.version);
-    if (!still) {
+    const gone = !versions.includes(ep.version);
+    const fires = !gone && findings[ep.type].some((f) => f.version === ep.version);
+    if (fires) {
+      delete ep.clearEvaluations;
+      continue;
+    }
+    const clear = (ep.clearEvaluations ?? 0) + 1;
+    if (gone || clear >= Math.max(1, recoverAfter)) {
+      delete ep.clearEvaluations;
       ep.endedAt = at;
       closed.push(ep);
-    }
+    } else ep.clearEvaluations = clear;
   }
   for (const type of ["Breach", "Drift"] as const) {
     for (const version of versions) {
