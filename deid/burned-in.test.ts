@@ -11,10 +11,12 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { pydicomTestFiles } from "../test/fixtures/pydicom.ts";
 import { deidentifyChecked } from "./burned-in/index.ts";
-import { find, TAG } from "./dicom/element.ts";
+import { encodeRleFrame } from "../inference-sidecar/dicom/rle.ts";
+import { type Element, find, TAG } from "./dicom/element.ts";
 import { readFile } from "./dicom/reader.ts";
 import { deidentify } from "./engine.ts";
-import { baseSpecs, buildFile, TEST_KEY, us } from "./testing/build.ts";
+import { uint16Of } from "./pixels.ts";
+import { baseSpecs, buildFile, readWithDcmjs, TEST_KEY, us } from "./testing/build.ts";
 import { type Gray, readPgm } from "./testing/pgm.ts";
 import { ocr, words } from "./testing/tesseract.ts";
 import type { DeidOutcome } from "./types.ts";
@@ -26,18 +28,41 @@ interface Sample {
   result: DeidOutcome;
 }
 
-function ultrasound(g: Gray): Uint8Array {
-  return buildFile(
-    baseSpecs({ modality: "US" }).map((s) => {
-      if (s[0] === TAG.Rows) return [s[0], s[1], us(g.height)] as typeof s;
-      if (s[0] === TAG.Columns) return [s[0], s[1], us(g.width)] as typeof s;
-      if (s[0] === TAG.BitsAllocated) return [s[0], s[1], us(8)] as typeof s;
-      if (s[0] === 0x00280101) return [s[0], s[1], us(8)] as typeof s;
-      if (s[0] === 0x00280102) return [s[0], s[1], us(7)] as typeof s;
-      if (s[0] === TAG.PixelData) return [s[0], "OB", g.pixels] as typeof s;
-      return s;
-    }),
-  );
+interface Encoding {
+  /** Transfer syntax; RLE takes `pixel` as one encapsulated frame. */
+  ts?: string;
+  pixel?: Uint8Array;
+  photometric?: string;
+  samples?: number;
+}
+
+function ultrasound(g: Gray, enc: Encoding = {}): Uint8Array {
+  const ts = enc.ts ?? "1.2.840.10008.1.2.1";
+  const encapsulated = ts === "1.2.840.10008.1.2.5";
+  const specs = baseSpecs({ modality: "US" }).flatMap((s) => {
+    if (s[0] === TAG.Rows) return [[s[0], s[1], us(g.height)] as typeof s];
+    if (s[0] === TAG.Columns) return [[s[0], s[1], us(g.width)] as typeof s];
+    if (s[0] === TAG.BitsAllocated) return [[s[0], s[1], us(8)] as typeof s];
+    if (s[0] === 0x00280101) return [[s[0], s[1], us(8)] as typeof s];
+    if (s[0] === 0x00280102) return [[s[0], s[1], us(7)] as typeof s];
+    if (s[0] === TAG.SamplesPerPixel) return [[s[0], s[1], us(enc.samples ?? 1)] as typeof s];
+    if (s[0] === TAG.PhotometricInterpretation && enc.photometric)
+      return [[s[0], s[1], enc.photometric] as typeof s];
+    if (s[0] === TAG.PixelData) return encapsulated ? [] : [[s[0], "OB", enc.pixel ?? g.pixels] as typeof s];
+    return [s];
+  });
+  const extra: Element[] = encapsulated
+    ? [
+        {
+          tag: TAG.PixelData,
+          vr: "OB",
+          value: new Uint8Array(),
+          fragments: [new Uint8Array(), enc.pixel ?? g.pixels],
+        },
+      ]
+    : [];
+  if ((enc.samples ?? 1) === 3) extra.push({ tag: TAG.PlanarConfiguration, vr: "US", value: us(0) });
+  return buildFile(specs, ts, extra);
 }
 
 function pixelsOf(output: Uint8Array, like: Gray): Gray {
@@ -120,6 +145,47 @@ describe("burned-in text: detect, redact, verify", () => {
     expect(untouched.length).toBeGreaterThanOrEqual(free.length - 1);
   });
 
+  it("RLE-compressed and YBR colour images with text: decoded, redacted, written natively; Tesseract reads no planted word", async () => {
+    const withText = samples.filter((s) => s.lines.length > 0).slice(0, 4);
+    expect(withText.length).toBe(4);
+    let redactedCount = 0;
+    for (const [i, s] of withText.entries()) {
+      const n = s.gray.width * s.gray.height;
+      const rle = ultrasound(s.gray, {
+        ts: "1.2.840.10008.1.2.5",
+        pixel: encodeRleFrame(s.gray.pixels, n, 1, 8),
+      });
+      // YBR_FULL of a grey image: Y = grey, Cb = Cr = 128 (so its RGB is grey again).
+      const ybr = new Uint8Array(3 * n);
+      for (let p = 0; p < n; p++) ybr.set([s.gray.pixels[p] ?? 0, 128, 128], 3 * p);
+      const colour = ultrasound(s.gray, { photometric: "YBR_FULL", samples: 3, pixel: ybr });
+      for (const [kind, file] of [
+        ["RLE", rle],
+        ["YBR_FULL", colour],
+      ] as const) {
+        const r = await deidentifyChecked(file, { key: TEST_KEY });
+        if (!r.ok) {
+          expect(r.code, `${kind} image ${i}`).toBe("BURNED_IN_ANNOTATION");
+          continue;
+        }
+        const out = readFile(r.output);
+        expect(out.ts.uid, `${kind} image ${i}`).toBe("1.2.840.10008.1.2.1");
+        const px = find(out.dataset, TAG.PixelData)?.value ?? new Uint8Array();
+        const spp = kind === "RLE" ? 1 : 3;
+        expect(px.length).toBe(n * spp);
+        if (kind === "YBR_FULL") expect(str(find(out.dataset, TAG.PhotometricInterpretation))).toBe("RGB");
+        const grey = new Uint8Array(n);
+        for (let p = 0; p < n; p++) grey[p] = px[p * spp] ?? 0;
+        const text = ocr({ width: s.gray.width, height: s.gray.height, pixels: grey }).toUpperCase();
+        for (const w of s.lines.flatMap(words))
+          expect(text.includes(w), `${kind} image ${i}: "${w}"`).toBe(false);
+        if (/redacted/.test(str(find(out.dataset, TAG.DeidentificationMethod)))) redactedCount++;
+      }
+    }
+    // Most of these images carry legible text: the redaction path must have run, not only the no-text one.
+    expect(redactedCount).toBeGreaterThanOrEqual(4);
+  }, 180_000);
+
   it("without the check (the engine alone) the same images are quarantined, fail-closed as before", () => {
     const r = deidentify(ultrasound(samples[0]?.gray as Gray), { key: TEST_KEY });
     expect(r.ok ? "ok" : r.code).toBe("BURNED_IN_ANNOTATION");
@@ -141,11 +207,28 @@ describe("burned-in text: detect, redact, verify", () => {
     for (const [i, f] of after.entries())
       expect(Buffer.from(f).equals(Buffer.from(before[i] ?? [])), `fragment ${i}`).toBe(true);
     expect(str(find(readFile(jpeg.output).dataset, TAG.BurnedInAnnotation))).toBe("NO");
-    // Compressed with text: refused (redacting compressed frames is not built): a detector that always finds text.
-    const always = async () => [{ x: 0, y: 0, width: 10, height: 10, score: 1 }];
-    const refused = await deidentifyChecked(input, { key: TEST_KEY }, always);
-    expect(refused.ok ? "ok" : refused.reason).toMatch(
-      /text detected in compressed frame 1: redacting compressed/,
-    );
+    // Compressed with text (a stub detector that finds text in the top-left corner): decoded, redacted and
+    // written natively — RGB, Explicit VR Little Endian, Lossy Image Compression kept at 01 (JPEG Baseline).
+    // (Text "seen" while the corner is not black, so the re-check after the blackout finds none.)
+    const corner = async (lum: Uint8Array) =>
+      (lum[0] ?? 0) > 0 ? [{ x: 0, y: 0, width: 10, height: 10, score: 1 }] : [];
+    const redacted = await deidentifyChecked(input, { key: TEST_KEY }, corner);
+    if (!redacted.ok) throw new Error(`${redacted.code}: ${redacted.reason}`);
+    const out = readFile(redacted.output);
+    expect(out.ts.uid).toBe("1.2.840.10008.1.2.1");
+    const px = find(out.dataset, TAG.PixelData);
+    expect(px?.fragments).toBeUndefined();
+    expect(str(find(out.dataset, TAG.PhotometricInterpretation))).toBe("RGB");
+    expect(str(find(out.dataset, TAG.LossyImageCompression))).toBe("01");
+    const rows = uint16Of(find(out.dataset, TAG.Rows), true) ?? 0;
+    const cols = uint16Of(find(out.dataset, TAG.Columns), true) ?? 0;
+    expect(px?.value.length).toBe(rows * cols * 3);
+    expect(Array.from(px?.value.subarray(0, 3) ?? [])).toEqual([0, 0, 0]); // blacked out, margin included
+    const centre = 3 * (Math.floor(rows / 2) * cols + Math.floor(cols / 2));
+    expect(Array.from(px?.value.subarray(centre, centre + 3) ?? [])).not.toEqual([0, 0, 0]);
+    expect(redacted.warnings.join()).toMatch(/decoded from 1\.2\.840\.10008\.1\.2\.4\.50/);
+    // dcmjs (an independent parser) reads the result as a native RGB image.
+    const dcmjs = readWithDcmjs(redacted.output);
+    expect(dcmjs.meta.TransferSyntaxUID).toBe("1.2.840.10008.1.2.1");
   }, 60_000);
 });

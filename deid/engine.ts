@@ -12,6 +12,7 @@ import { DeidError } from "./dicom/errors.ts";
 import { readFile } from "./dicom/reader.ts";
 import { dictionaryVr, tagString } from "./dicom/vr.ts";
 import { wrapPart10, writeDataset } from "./dicom/writer.ts";
+import { EXPLICIT_VR_LITTLE_ENDIAN, putDecodedPixels } from "./decoded-pixels.ts";
 import { applyMask, burnedInSuspicion, findMask } from "./pixels.ts";
 import { dateOffsetDays, patientPseudonym } from "./pseudonym.ts";
 import { findResidue, tokensOf } from "./scan.ts";
@@ -95,21 +96,35 @@ function buildMeta(dataset: readonly Element[], ts: TransferSyntax): Element[] {
   ];
 }
 
-/** What the pixel step did: nothing, a mask, the text check's "no text", or the text check's redaction. */
-type PixelOutcome = "none" | "masked" | "checked-clean" | "redacted";
+/**
+ * What the pixel step did: nothing, a mask, the text check's "no text", or the text check's redaction — in the
+ * original encoding, or of decoded (compressed or YBR) pixel data now written natively.
+ */
+type PixelOutcome = "none" | "masked" | "checked-clean" | "redacted" | "redacted-decoded";
 
-function handlePixels(dataset: Element[], options: DeidOptions, ctx: Ctx, le: boolean): PixelOutcome {
+function handlePixels(
+  dataset: Element[],
+  options: DeidOptions,
+  ctx: Ctx,
+  source: TransferSyntax,
+): PixelOutcome {
+  const le = source.littleEndian;
   const suspicion = burnedInSuspicion(dataset, le);
   const wantsClean = ctx.options.has("CleanPixelData");
   const mask =
     wantsClean && find(dataset, TAG.PixelData) ? findMask(dataset, options.pixelMasks ?? [], le) : undefined;
   if (suspicion && !mask && options.pixelCheck) {
     if (options.pixelCheck.kind === "no-text") return "checked-clean";
+    const { pixelData, decoded } = options.pixelCheck;
+    if (decoded) {
+      putDecodedPixels(dataset, pixelData, decoded, source);
+      return "redacted-decoded";
+    }
     const i = dataset.findIndex((e) => e.tag === TAG.PixelData);
     const px = dataset[i];
-    if (!px || px.fragments || px.value.length !== options.pixelCheck.pixelData.length)
+    if (!px || px.fragments || px.value.length !== pixelData.length)
       throw new DeidError("PIXEL_MASK_NOT_APPLICABLE", "redacted pixel data does not fit this image");
-    dataset[i] = { ...px, value: options.pixelCheck.pixelData };
+    dataset[i] = { ...px, value: pixelData };
     return "redacted";
   }
   if (suspicion && !mask) {
@@ -216,13 +231,20 @@ function run(input: Uint8Array, options: DeidOptions): DeidOutcome {
   collectTokens(ds, ctx);
   const dataset = processDataset(ds, ctx, 0);
   scrubAll(ctx);
-  const pixels = handlePixels(dataset, options, ctx, parsed.ts.littleEndian);
+  const pixelStep = handlePixels(dataset, options, ctx, parsed.ts);
+  // Decoded pixel data is written uncompressed: the instance leaves in Explicit VR Little Endian.
+  const outTs = pixelStep === "redacted-decoded" ? EXPLICIT_VR_LITTLE_ENDIAN : parsed.ts;
+  const pixels = pixelStep === "redacted-decoded" ? "redacted" : pixelStep;
   const masked = pixels === "masked" || pixels === "redacted";
   const applied = opts.filter((o) => o !== "CleanPixelData" || masked);
   if (pixels === "redacted" && !applied.includes("CleanPixelData")) applied.push("CleanPixelData");
   if (pixels === "checked-clean") warnings.add("burned-in text check: no text found");
-  if (pixels === "redacted")
+  if (pixelStep === "redacted")
     warnings.add("burned-in text redacted; pixel data written uncompressed (native)");
+  if (pixelStep === "redacted-decoded")
+    warnings.add(
+      `burned-in text redacted; pixel data decoded from ${parsed.ts.uid} and written uncompressed (Explicit VR Little Endian)`,
+    );
   if (masked || pixels === "checked-clean") {
     const i = dataset.findIndex((e) => e.tag === TAG.BurnedInAnnotation);
     const no: Element = { tag: TAG.BurnedInAnnotation, vr: "CS", value: encode("NO", "CS") };
@@ -244,16 +266,21 @@ function run(input: Uint8Array, options: DeidOptions): DeidOutcome {
   if (newSop === "" || str(find(dataset, TAG.SOPClassUID)) === "") {
     throw new DeidError("MISSING_REQUIRED_UID", "SOP UIDs lost during de-identification");
   }
-  const meta = buildMeta(dataset, parsed.ts);
-  const body = writeDataset(dataset, parsed.ts.explicit, parsed.ts.littleEndian, parsed.datasetBytes + 4096);
-  // Output sanity: de-identification removes and replaces; it never grows a file by much.
-  const limit = parsed.datasetBytes * 1.25 + 65_536;
+  const meta = buildMeta(dataset, outTs);
+  const body = writeDataset(dataset, outTs.explicit, outTs.littleEndian, parsed.datasetBytes + 4096);
+  // Output sanity: de-identification removes and replaces; it never grows a file by much — except by the
+  // decoded pixel data a redaction of compressed pixel data writes.
+  const grownBy =
+    pixelStep === "redacted-decoded" && options.pixelCheck?.kind === "redacted"
+      ? options.pixelCheck.pixelData.length
+      : 0;
+  const limit = (parsed.datasetBytes + grownBy) * 1.25 + 65_536;
   if (body.length > limit)
     throw new DeidError(
       "OUTPUT_SANITY",
       `output data set ${body.length} bytes exceeds limit ${Math.round(limit)}`,
     );
-  const output = wrapPart10(meta, body, parsed.ts);
+  const output = wrapPart10(meta, body, outTs);
 
   // Fail closed: re-read what we wrote and search it for any identifier of the input.
   let reread: ReturnType<typeof readFile>;

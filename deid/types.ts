@@ -44,9 +44,19 @@ export interface DeidOptions {
   /**
    * The result of the burned-in text check (deid/burned-in/), for an image that would otherwise be quarantined
    * as BURNED_IN_ANNOTATION: no text found → released with Burned In Annotation NO; redacted → these native
-   * pixel data bytes replace the original (Clean Pixel Data, 113101).
+   * pixel data bytes replace the original (Clean Pixel Data, 113101). `decoded` says the bytes are decoded
+   * samples of compressed or YBR pixel data (little endian, interleaved, RGB when 3 samples per pixel): the
+   * instance is then written as Explicit VR Little Endian with its photometric interpretation updated.
    */
-  pixelCheck?: { kind: "no-text" } | { kind: "redacted"; pixelData: Uint8Array };
+  pixelCheck?: { kind: "no-text" } | { kind: "redacted"; pixelData: Uint8Array; decoded?: DecodedPixels };
+}
+
+/** How redacted pixel data that had to be decoded is laid out (see DeidOptions.pixelCheck). */
+export interface DecodedPixels {
+  photometric: string;
+  bitsAllocated: 8 | 16;
+  /** The source transfer syntax was lossy: Lossy Image Compression stays "01" (PS3.3 C.7.6.1.1.5). */
+  lossy: boolean;
 }
 
 /** Keyed pseudonyms of the de-identified instance (no PHI: HMACs and remapped UIDs only). */

@@ -39,7 +39,7 @@ export function geometry(ds: readonly Element[], le: boolean): Geometry | string
   const bits = u16(ds, TAG.BitsAllocated, le) ?? 0;
   const spp = u16(ds, TAG.SamplesPerPixel, le) ?? 1;
   const frames = Number.parseInt(str(find(ds, TAG.NumberOfFrames)) || "1", 10);
-  const photometric = str(find(ds, 0x00280004)).toUpperCase();
+  const photometric = str(find(ds, TAG.PhotometricInterpretation)).toUpperCase();
   if (bits !== 8 && bits !== 16) return `${bits}-bit pixel data cannot be checked for text yet`;
   if (spp !== 1 && spp !== 3) return `${spp} samples per pixel cannot be checked for text`;
   if (spp === 3 && photometric !== "RGB") return `${photometric} colour cannot be checked for text yet`;
@@ -55,7 +55,7 @@ export function geometry(ds: readonly Element[], le: boolean): Geometry | string
     planar: u16(ds, TAG.PlanarConfiguration, le) ?? 0,
     signed: u16(ds, 0x00280103, le) === 1,
     mono1: photometric === "MONOCHROME1",
-    bitsStored: u16(ds, 0x00280101, le) ?? bits,
+    bitsStored: u16(ds, TAG.BitsStored, le) ?? bits,
   };
 }
 

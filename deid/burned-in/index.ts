@@ -30,6 +30,8 @@ export async function deidentifyChecked(
   return deidentify(input, {
     ...options,
     pixelCheck:
-      verdict.kind === "no-text" ? { kind: "no-text" } : { kind: "redacted", pixelData: verdict.pixelData },
+      verdict.kind === "no-text"
+        ? { kind: "no-text" }
+        : { kind: "redacted", pixelData: verdict.pixelData, decoded: verdict.decoded },
   });
 }
