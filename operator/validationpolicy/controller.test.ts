@@ -30,7 +30,9 @@ class FakeMonitor implements MonitorPort {
     this.calls.push(`evaluate ${name} ${body.versions.join(",")}`);
     return structuredClone(this.result);
   }
+  auditDown = false;
   async appendAudit(e: { action: string }) {
+    if (this.auditDown) throw new Error("audit log unavailable");
     this.audit.push(e.action);
     return {};
   }
@@ -156,6 +158,47 @@ describe("ValidationPolicy controller", () => {
     expect(new Set(jobs().map((j) => j.metadata?.name))).toEqual(new Set([job.metadata.name]));
     expect(t.events.map((e) => e.reason)).toEqual(["PerformanceBreach", "RetrainRequested"]);
     expect(monitor.audit).toEqual(["VerdictChanged", "ActionTaken", "ActionTaken"]);
+  });
+
+  it("an audit outage withholds the action (no mark, no event, no RetrainJob) and the next reconcile takes it once", async () => {
+    const { t, monitor, make } = setup({
+      actions: {
+        onBreach: ["Failover", "Retrain"],
+        retrainTemplate: { trainer: { image: "registry.example/trainer:1" } },
+      },
+    });
+    monitor.result = breached();
+    monitor.auditDown = true;
+    const c = make();
+    const r1 = await c.reconciler.reconcile(key, t.context());
+    t.client.observeStatus(ValidationPolicyKind, key);
+    const s1 = lastStatus(t);
+    expect(s1.episodes).toHaveLength(1);
+    expect(s1.episodes?.[0]?.actions).toBeUndefined();
+    expect(s1.lastAction).toBeUndefined();
+    expect(t.client.applied.filter((o) => o.kind === "RetrainJob")).toEqual([]);
+    expect(t.events.map((e) => e.reason)).toEqual(["PerformanceBreach"]);
+    expect(r1?.requeueAfterMs).toBe(30_000);
+
+    monitor.auditDown = false;
+    t.clock.now = new Date(T0.getTime() + 30_000);
+    await c.reconciler.reconcile(key, t.context());
+    t.client.observeStatus(ValidationPolicyKind, key);
+    const s2 = lastStatus(t);
+    expect(s2.episodes?.[0]?.actions).toEqual(["Failover", "Retrain"]);
+    expect(s2.lastAction).toMatchObject({ type: "Retrain" });
+    expect(monitor.audit).toEqual(["ActionTaken", "ActionTaken"]);
+    expect(t.client.applied.filter((o) => o.kind === "RetrainJob")).toHaveLength(1);
+    expect(t.events.map((e) => e.reason)).toEqual([
+      "PerformanceBreach",
+      "FailoverRequested",
+      "RetrainRequested",
+    ]);
+
+    t.clock.now = new Date(T0.getTime() + 60_000);
+    await c.reconciler.reconcile(key, t.context());
+    expect(monitor.audit).toEqual(["ActionTaken", "ActionTaken"]);
+    expect(t.events).toHaveLength(3);
   });
 
   it("monitor down: Ready False MonitorUnavailable, one Warning, verdicts untouched, retry in 30 s", async () => {

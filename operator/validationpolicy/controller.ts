@@ -5,7 +5,7 @@
  *   of; when an evaluation is due (schedule.ts) it registers the policy with the monitor, hands it the reference
  *   profiles of new versions, and asks it to evaluate every version.
  * - decide: decide.ts, pure.
- * - apply: audit entries (monitor, C4), then the status (StatusWriter: the only writer of ValidationPolicy
+ * - apply: audit entries (monitor, C4; an action whose entry is refused is withheld), then the status (StatusWriter: the only writer of ValidationPolicy
  *   status), then the RetrainJobs open episodes asked for (deterministic names: a second apply is the same
  *   object), then the events.
  *
@@ -24,6 +24,7 @@ import {
   setCondition,
   setKstatusConditions,
 } from "../runtime/index.ts";
+import { withholdUnaudited } from "./audit-gate.ts";
 import { decide, shouldEvaluate } from "./decide.ts";
 import { type Artifact, FIRST_RECORDS_DEFAULT, fetchReferenceProfile } from "./reference.ts";
 import { buildRetrainJob } from "./retrain.ts";
@@ -239,24 +240,30 @@ export function validationPolicyController(
       }
     }
 
-    const decision = decide({ ...base, monitor, references: refNotes });
+    const planned = decide({ ...base, monitor, references: refNotes });
 
-    // Audit first (C4: before the action is reported done); an audit outage is logged, never blocks safety.
-    if (opts.monitor.appendAudit) {
-      for (const a of decision.audit) {
-        try {
-          await opts.monitor.appendAudit({
-            action: a.action,
-            subject: { namespace: key.namespace, kind: "ValidationPolicy", name: key.name },
-            actor: AUDIT_ACTOR,
-            reason: a.reason.slice(0, 4096),
-            details: { model: spec.modelRef.name, ...a.details },
-          });
-        } catch (err) {
-          ctx.log.warn({ err: outageMessage(err), action: a.action }, "audit entry not written");
-        }
+    // Audit first (C4): an action is reported done (status, event, RetrainJob) only after its entry is
+    // accepted; one that is not is withheld and retried next reconcile (audit-gate.ts).
+    const unaudited = new Set<string>();
+    for (const a of planned.audit) {
+      if (!opts.monitor.appendAudit) break;
+      try {
+        await opts.monitor.appendAudit({
+          action: a.action,
+          subject: { namespace: key.namespace, kind: "ValidationPolicy", name: key.name },
+          actor: AUDIT_ACTOR,
+          reason: a.reason.slice(0, 4096),
+          details: { model: spec.modelRef.name, ...a.details },
+        });
+      } catch (err) {
+        if (a.gate) unaudited.add(a.gate.key);
+        ctx.log.warn(
+          { err: outageMessage(err), action: a.action, withheld: a.gate?.key },
+          a.gate ? "audit entry not written; action withheld until it is" : "audit entry not written",
+        );
       }
     }
+    const decision = withholdUnaudited(planned, previous, unaudited);
     await statuses.write(policy, decision.status);
     for (const r of decision.retrain) {
       const id = `${key.namespace}/${r.name}`;

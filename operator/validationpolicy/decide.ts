@@ -7,6 +7,7 @@
 import type { PolicyAction } from "../../crds/validationpolicy.ts";
 import { type Condition, findCondition, setCondition, toRfc3339 } from "../runtime/index.ts";
 import { planActions } from "./actions.ts";
+import { gateKey } from "./audit-gate.ts";
 import { holdsSuspension, summarize, updateEpisodes } from "./episodes.ts";
 import { retrainJobName } from "./retrain.ts";
 import { parseResume } from "./resume.ts";
@@ -83,7 +84,7 @@ export function decide(input: DecideInput): Decision {
     };
   }
 
-  // ---- a person lifts a Suspend (works during a monitor outage too: resuming is a human decision) ----
+  // ---- a person lifts a Suspend (decided without an evaluation; reported once its audit entry is accepted) ----
   const resume = parseResume(model.annotations);
   if (resume) {
     const key = resume.ok ? resume.request.episode : resume.episode;
@@ -91,16 +92,19 @@ export function decide(input: DecideInput): Decision {
     if (ep && holdsSuspension(ep)) {
       if (resume.ok) {
         ep.resumed = { by: resume.request.by, reason: resume.request.reason, at };
+        const gate = gateKey(ep.key, "Resume");
         events.push({
           type: "Normal",
           reason: "Resumed",
           action: "Resume",
           note: `${resume.request.by} resumed ${model.name} after episode ${ep.key}: ${resume.request.reason}`,
+          gate,
         });
         audit.push({
           action: "Resume",
           reason: resume.request.reason,
           details: { episode: ep.key, version: ep.version, resumedBy: resume.request.by },
+          gate: { key: gate },
         });
       } else {
         events.push({
@@ -210,6 +214,7 @@ export function decide(input: DecideInput): Decision {
       ep.actions = [...(ep.actions ?? []), action];
       if (action === "Retrain") ep.retrainJob = retrainJobName(policy.name, ep.key);
       lastAction = { type: action, at, reason: `${ep.type} episode ${ep.key}: ${ep.reason}`.slice(0, 1024) };
+      const gate = gateKey(ep.key, action);
       const ev = ACTION_EVENT[action];
       if (ev)
         events.push({
@@ -217,8 +222,10 @@ export function decide(input: DecideInput): Decision {
           reason: ev.reason,
           action,
           note: actionNote(action, ep, model.name),
+          gate,
         });
       audit.push({
+        gate: { key: gate, lastAction },
         action: "ActionTaken",
         reason: ep.reason,
         details: {

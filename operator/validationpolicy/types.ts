@@ -83,6 +83,8 @@ export interface PolicyEvent {
   reason: string;
   action: string;
   note: string;
+  /** The audit gate (below) this event reports; withheld with it. */
+  gate?: string;
 }
 
 export interface RetrainRequest {
@@ -98,6 +100,11 @@ export interface AuditRequest {
   action: AuditAction;
   reason: string;
   details: Record<string, string | number | boolean>;
+  /**
+   * Set on entries that record an action (ActionTaken, Resume): `<episode key>/<action>`. The action is reported
+   * done (episode mark, lastAction, its event, a RetrainJob) only once this entry is accepted (audit-gate.ts).
+   */
+  gate?: { key: string; lastAction?: NonNullable<PolicyStatus["lastAction"]> };
 }
 
 export interface Decision {
