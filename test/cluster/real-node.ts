@@ -363,6 +363,21 @@ export function importImage(archive: string, baseName: string, paths: ClusterPat
   ctr(np, ["images", "import", "--base-name", baseName, "--no-unpack=false", archive]);
 }
 
+/**
+ * SIGKILLs a running container of real-0 from the host, as a crash would (`containerd://<id>` from a pod's
+ * containerStatuses). Returns false when the task is already gone.
+ */
+export function killContainer(containerId: string, paths: ClusterPaths = clusterPaths()): boolean {
+  const id = containerId.replace(/^containerd:\/\//, "");
+  if (!/^[0-9a-f]{64}$/.test(id)) throw new Error(`not a containerd container id: ${containerId}`);
+  try {
+    ctr(nodePaths(paths), ["tasks", "kill", "-s", "SIGKILL", id]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function readNodeState(np: NodePaths): RealNodeState | undefined {
   try {
     return JSON.parse(readFileSync(np.host, "utf8")) as RealNodeState;
