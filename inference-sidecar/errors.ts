@@ -47,8 +47,9 @@ export class SidecarError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
     this.status = ERROR_STATUS[code];
   }
   toJSON(): { error: string; code: ErrorCode } {

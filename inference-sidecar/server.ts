@@ -18,6 +18,7 @@ import type { Registry } from "prom-client";
 import { Batcher } from "./batcher.ts";
 import { readBody } from "./body.ts";
 import { type CaseIdKey, caseId } from "./case-id.ts";
+import { describeInternalError } from "./internal-error.ts";
 import type { ControlState } from "./control.ts";
 import { type DeidKey, patientPseudonym } from "../deid/index.ts";
 import { type DeidGate, deidGate, keepCase } from "./deid-gate.ts";
@@ -253,10 +254,8 @@ export class Sidecar {
     app.setErrorHandler((err: Error & { code?: string; statusCode?: number }, req, reply) => {
       const e = this.toSidecarError(err);
       if (e.status >= 500)
-        req.log.error(
-          { code: e.code, err: { type: err.name, message: err.message.slice(0, 300) } },
-          "request failed",
-        );
+        // Class, code and a stable id only: a library's message may echo request content (PHI).
+        req.log.error({ code: e.code, err: describeInternalError(err) }, "request failed");
       void reply.code(e.status).send(e.toJSON());
     });
     app.setNotFoundHandler((req, reply) => {
@@ -411,10 +410,7 @@ export class Sidecar {
       const e = this.toSidecarError(err as Error);
       status = e.status;
       if (e.status >= 500 && e.code !== "SUSPENDED" && e.code !== "NOT_READY") {
-        req.log.error(
-          { code: e.code, err: { type: (err as Error).name, message: (err as Error).message.slice(0, 300) } },
-          "infer failed",
-        );
+        req.log.error({ code: e.code, err: describeInternalError(err) }, "infer failed");
       }
       void reply.code(e.status).send(e.toJSON());
     } finally {
@@ -454,7 +450,9 @@ export class Sidecar {
       return await Promise.race([batcher.submit(inputs), timeout]);
     } catch (e) {
       if (e instanceof SidecarError) throw e;
-      throw new SidecarError("INFERENCE_FAILED", `inference failed: ${(e as Error).message.slice(0, 300)}`);
+      throw new SidecarError("INFERENCE_FAILED", `inference failed: ${(e as Error).message.slice(0, 300)}`, {
+        cause: e,
+      });
     } finally {
       clearTimeout(timer);
     }
