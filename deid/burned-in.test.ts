@@ -121,12 +121,14 @@ describe("burned-in text: detect, redact, verify", () => {
   it("records the check: redacted images carry 113101 and Burned In Annotation NO; text-free ones are released", () => {
     const withText = samples.filter((s) => s.lines.length > 0 && s.result.ok);
     expect(withText.length).toBeGreaterThan(5);
+    let redacted = 0;
     for (const s of withText) {
       if (!s.result.ok) continue;
       const ds = readFile(s.result.output).dataset;
       expect(str(find(ds, TAG.BurnedInAnnotation))).toBe("NO");
       expect(str(find(ds, TAG.DeidentificationMethod))).toMatch(/text check: (redacted|none found)/);
       if (/redacted/.test(str(find(ds, TAG.DeidentificationMethod)))) {
+        redacted++;
         const codes = find(ds, TAG.DeidentificationMethodCodeSequence)?.items?.map((it) =>
           str(find(it, TAG.CodeValue)),
         );
@@ -134,6 +136,8 @@ describe("burned-in text: detect, redact, verify", () => {
         expect(s.result.warnings.join()).toMatch(/redacted/);
       }
     }
+    // Most planted lines are legible: the redaction assertions above must have run, not only the no-text path.
+    expect(redacted).toBeGreaterThanOrEqual(Math.ceil(withText.length / 2));
     const free = samples.filter((s) => s.lines.length === 0);
     expect(free.length).toBeGreaterThan(3);
     for (const s of free) expect(s.result.ok).toBe(true);
@@ -185,6 +189,49 @@ describe("burned-in text: detect, redact, verify", () => {
     // Most of these images carry legible text: the redaction path must have run, not only the no-text one.
     expect(redactedCount).toBeGreaterThanOrEqual(4);
   }, 180_000);
+
+  it("masks first, detection after them: text a manufacturer mask leaves is redacted; a clean masked image is released", async () => {
+    const withText = samples.filter((s) => s.lines.length > 0 && s.result.ok).slice(0, 3);
+    const free = samples.find((s) => s.lines.length === 0) as Sample;
+    expect(withText.length).toBe(3);
+    let afterMask = 0;
+    // A mask over the top 4 rows only: it matches (manufacturer and size) but leaves the planted lines.
+    const maskFor = (g: Gray) => [
+      {
+        manufacturer: "ACME MEDICAL",
+        rows: g.height,
+        columns: g.width,
+        rectangles: [{ x: 0, y: 0, width: g.width, height: 4 }],
+      },
+    ];
+    for (const [i, s] of withText.entries()) {
+      const options = { key: TEST_KEY, options: ["CleanPixelData" as const], pixelMasks: maskFor(s.gray) };
+      const engineOnly = deidentify(ultrasound(s.gray), options);
+      expect(engineOnly.ok && engineOnly.maskedSuspect, `image ${i}: the engine masks and flags it`).toBe(
+        true,
+      );
+      const r = await deidentifyChecked(ultrasound(s.gray), options);
+      if (!r.ok) {
+        expect(r.reason, `image ${i}`).toMatch(/manufacturer mask applied; text check after it/);
+        continue;
+      }
+      afterMask++;
+      expect(r.warnings.join(), `image ${i}`).toMatch(/mask left was redacted/);
+      const out = pixelsOf(r.output, s.gray);
+      expect(Array.from(out.pixels.subarray(0, 4 * s.gray.width)).every((v) => v === 0)).toBe(true); // the mask
+      const text = ocr(out).toUpperCase();
+      for (const w of s.lines.flatMap(words)) expect(text.includes(w), `image ${i}: "${w}"`).toBe(false);
+    }
+    expect(afterMask, "masked images redacted and released").toBeGreaterThanOrEqual(2);
+    const clean = await deidentifyChecked(ultrasound(free.gray), {
+      key: TEST_KEY,
+      options: ["CleanPixelData"],
+      pixelMasks: maskFor(free.gray),
+    });
+    if (!clean.ok) throw new Error(`${clean.code}: ${clean.reason}`);
+    expect(clean.warnings).toContain("burned-in text check after the mask: no text found");
+    expect(clean.maskedSuspect).toBeUndefined();
+  }, 120_000);
 
   it("without the check (the engine alone) the same images are quarantined, fail-closed as before", () => {
     const r = deidentify(ultrasound(samples[0]?.gray as Gray), { key: TEST_KEY });

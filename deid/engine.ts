@@ -97,10 +97,18 @@ function buildMeta(dataset: readonly Element[], ts: TransferSyntax): Element[] {
 }
 
 /**
- * What the pixel step did: nothing, a mask, the text check's "no text", or the text check's redaction — in the
- * original encoding, or of decoded (compressed or YBR) pixel data now written natively.
+ * What the pixel step did: nothing, a mask (on an image the burned-in rule suspects or not; or a mask plus the
+ * text check's redaction after it), the text check's "no text", or its redaction — in the original encoding, or
+ * of decoded (compressed or YBR) pixel data now written natively.
  */
-type PixelOutcome = "none" | "masked" | "checked-clean" | "redacted" | "redacted-decoded";
+type PixelOutcome =
+  | "none"
+  | "masked"
+  | "masked-suspect"
+  | "masked-redacted"
+  | "checked-clean"
+  | "redacted"
+  | "redacted-decoded";
 
 function handlePixels(
   dataset: Element[],
@@ -134,10 +142,19 @@ function handlePixels(
     );
   }
   if (!mask) return "none";
+  if (options.pixelCheck?.kind === "redacted" && options.pixelCheck.afterMask) {
+    // The text check ran on the masked pixels and redacted what the mask left: its pixel data holds both.
+    const i = dataset.findIndex((e) => e.tag === TAG.PixelData);
+    const px = dataset[i];
+    if (!px || px.fragments || px.value.length !== options.pixelCheck.pixelData.length)
+      throw new DeidError("PIXEL_MASK_NOT_APPLICABLE", "redacted pixel data does not fit this image");
+    dataset[i] = { ...px, value: options.pixelCheck.pixelData };
+    return "masked-redacted";
+  }
   const cleaned = applyMask(dataset, mask, le);
   const i = dataset.findIndex((e) => e.tag === TAG.PixelData);
   dataset[i] = cleaned;
-  return "masked";
+  return suspicion ? "masked-suspect" : "masked";
 }
 
 /**
@@ -234,13 +251,20 @@ function run(input: Uint8Array, options: DeidOptions): DeidOutcome {
   const pixelStep = handlePixels(dataset, options, ctx, parsed.ts);
   // Decoded pixel data is written uncompressed: the instance leaves in Explicit VR Little Endian.
   const outTs = pixelStep === "redacted-decoded" ? EXPLICIT_VR_LITTLE_ENDIAN : parsed.ts;
-  const pixels = pixelStep === "redacted-decoded" ? "redacted" : pixelStep;
+  const pixels =
+    pixelStep === "redacted-decoded" || pixelStep === "masked-redacted"
+      ? "redacted"
+      : pixelStep === "masked-suspect"
+        ? "masked"
+        : pixelStep;
   const masked = pixels === "masked" || pixels === "redacted";
   const applied = opts.filter((o) => o !== "CleanPixelData" || masked);
   if (pixels === "redacted" && !applied.includes("CleanPixelData")) applied.push("CleanPixelData");
   if (pixels === "checked-clean") warnings.add("burned-in text check: no text found");
   if (pixelStep === "redacted")
     warnings.add("burned-in text redacted; pixel data written uncompressed (native)");
+  if (pixelStep === "masked-redacted")
+    warnings.add("manufacturer mask applied; burned-in text the mask left was redacted");
   if (pixelStep === "redacted-decoded")
     warnings.add(
       `burned-in text redacted; pixel data decoded from ${parsed.ts.uid} and written uncompressed (Explicit VR Little Endian)`,
@@ -312,5 +336,6 @@ function run(input: Uint8Array, options: DeidOptions): DeidOutcome {
       sop: newSop,
     },
     warnings: [...warnings],
+    ...(pixelStep === "masked-suspect" ? { maskedSuspect: true as const } : {}),
   };
 }

@@ -48,7 +48,15 @@ export interface DeidOptions {
    * samples of compressed or YBR pixel data (little endian, interleaved, RGB when 3 samples per pixel): the
    * instance is then written as Explicit VR Little Endian with its photometric interpretation updated.
    */
-  pixelCheck?: { kind: "no-text" } | { kind: "redacted"; pixelData: Uint8Array; decoded?: DecodedPixels };
+  pixelCheck?:
+    | { kind: "no-text" }
+    | {
+        kind: "redacted";
+        pixelData: Uint8Array;
+        decoded?: DecodedPixels;
+        /** The pixel data was checked after a matching mask and already holds the mask's blackout. */
+        afterMask?: boolean;
+      };
 }
 
 /** How redacted pixel data that had to be decoded is laid out (see DeidOptions.pixelCheck). */
@@ -71,7 +79,17 @@ export interface DeidPseudonyms {
 }
 
 export type DeidOutcome =
-  | { ok: true; output: Uint8Array; pseudonyms: DeidPseudonyms; warnings: string[] }
+  | {
+      ok: true;
+      output: Uint8Array;
+      pseudonyms: DeidPseudonyms;
+      warnings: string[];
+      /**
+       * A manufacturer mask was applied to an image the burned-in rule suspects: `deidentifyChecked()` then runs
+       * the text check on the masked pixels too (masks first, detection after them).
+       */
+      maskedSuspect?: true;
+    }
   | { ok: false; reason: string; code: QuarantineCode };
 
 /**

@@ -15,6 +15,7 @@ export async function deidentifyChecked(
   detector: Detector = detectText,
 ): Promise<DeidOutcome> {
   const first = deidentify(input, options);
+  if (first.ok && first.maskedSuspect) return checkAfterMask(input, options, first, detector);
   if (first.ok || first.code !== "BURNED_IN_ANNOTATION") return first;
   let verdict: Awaited<ReturnType<typeof checkPixels>>;
   try {
@@ -33,5 +34,39 @@ export async function deidentifyChecked(
       verdict.kind === "no-text"
         ? { kind: "no-text" }
         : { kind: "redacted", pixelData: verdict.pixelData, decoded: verdict.decoded },
+  });
+}
+
+/**
+ * Masks first, detection after them: a suspect image a manufacturer mask matched is checked again on its masked
+ * pixels (the de-identified output, same encoding as the input — masks only apply to native pixel data).
+ * Nothing found → released as masked; text the mask left → redacted on top of the mask and re-checked; the check
+ * unsure → quarantined.
+ */
+async function checkAfterMask(
+  input: Uint8Array,
+  options: DeidOptions,
+  masked: Extract<DeidOutcome, { ok: true }>,
+  detector: Detector,
+): Promise<DeidOutcome> {
+  let verdict: Awaited<ReturnType<typeof checkPixels>>;
+  try {
+    verdict = await checkPixels(masked.output, detector);
+  } catch (err) {
+    verdict = { kind: "refused", reason: `text check failed (${err instanceof Error ? err.name : "error"})` };
+  }
+  if (verdict.kind === "refused")
+    return {
+      ok: false,
+      code: "BURNED_IN_ANNOTATION",
+      reason: `manufacturer mask applied; text check after it: ${verdict.reason}`,
+    };
+  if (verdict.kind === "no-text") {
+    const { maskedSuspect: _, ...rest } = masked;
+    return { ...rest, warnings: [...masked.warnings, "burned-in text check after the mask: no text found"] };
+  }
+  return deidentify(input, {
+    ...options,
+    pixelCheck: { kind: "redacted", pixelData: verdict.pixelData, afterMask: true },
   });
 }
