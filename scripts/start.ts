@@ -4,10 +4,11 @@
  *  1. brings up the real Kubernetes control plane from test/cluster (builds it on first use),
  *  2. installs the CRDs and starts the operator against it,
  *  3. applies examples/ and shows what the operator made of them (Deployments, Services, status),
- *  4. starts a real inference sidecar on a generated ONNX model and sends it a synthetic DICOM image.
+ *  4. sends a synthetic DICOM image through a MedModel's Service to its sidecar in a real pod on the real node
+ *     real-0 when this machine can run it (scripts/tour/real-node.ts); else starts a real inference sidecar on a
+ *     generated ONNX model directly and sends the image there.
  *
- * Pods on the local cluster are simulated by kwok (containers do not run), which is why step 4 runs the
- * data plane directly. With --once (or CI=true) it exits after the tour; otherwise it keeps the operator and
+ * Pods on the kwok nodes are simulated (containers do not run there). With --once (or CI=true) it exits after the tour; otherwise it keeps the operator and
  * sidecar running until Ctrl-C.
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -19,6 +20,7 @@ import { kubectl, kubectlOk, waitFor } from "../test/cluster/client.ts";
 import { up } from "../test/cluster/launcher.ts";
 import { ctPhantom, writeDicom } from "../inference-sidecar/testing/dicom.ts";
 import { cnnCtSignature, writeModel } from "../inference-sidecar/testing/models.ts";
+import { realNodeTour } from "./tour/real-node.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const demoDir = join(root, ".medmlops", "demo");
@@ -177,7 +179,8 @@ async function main(): Promise<number> {
   const { kubeconfig } = await up({ log: (line: string) => process.stdout.write(`   ${line}\n`) });
   process.stdout.write(`   KUBECONFIG=${kubeconfig}\n`);
   await controlPlaneTour(kubeconfig);
-  await dataPlaneTour();
+  if (!(await realNodeTour({ say, out: (t) => process.stdout.write(t) }, join(demoDir, "models"))))
+    await dataPlaneTour();
   if (once) {
     say("done (--once): stopping the operator and the sidecar; `npm run cluster:down` stops the cluster");
     stopAll();
