@@ -303,9 +303,10 @@ describe("ValidationPolicy actions on the real control plane", () => {
     // the policy outside the change-control envelope: one Warning, the skip recorded, no RetrainJob of its own
     const denied = await waitFor(async () => {
       const x = await policy("rt-denied");
-      return (x?.status?.episodes?.[0] as { skipped?: unknown[] } | undefined)?.skipped ? x : undefined;
+      const ep = x?.status?.episodes?.[0] as { skipped?: unknown[] } | undefined;
+      return ep?.skipped ? x : undefined;
     }, 30_000);
-    expect((denied.status?.episodes?.[0] as { skipped?: unknown[] }).skipped).toEqual([
+    expect((denied.status?.episodes?.[0] as { skipped?: unknown[] } | undefined)?.skipped).toEqual([
       { type: "Retrain", reason: "changeControl.allowedModifications does not contain Retraining" },
     ]);
     expect(denied.status?.episodes?.[0]?.actions).toEqual(["Alert"]);
