@@ -590,6 +590,42 @@ export const MedModelStatusSchema = z
       .describe(
         "In-cluster URL of the Open Inference Protocol v2 endpoint, e.g. http://cxr-triage.radiology.svc/v2/models/cxr-triage.",
       ),
+    audit: z
+      .object({
+        pending: z
+          .array(
+            z
+              .object({
+                key: z.string().max(512).describe("Idempotency key of the event (deterministic)."),
+                action: z
+                  .enum(["RolloutStep", "Promotion", "Failover", "FailBack", "Suspend", "Resume"])
+                  .describe("The governance event."),
+                actor: z.string().max(253).describe("Who: a person named in an annotation, or the operator."),
+                reason: z.string().max(4096).describe("Why. No patient data."),
+                at: Timestamp.describe("When the operator decided it."),
+                details: z
+                  .record(z.string(), z.string().max(256))
+                  .optional()
+                  .describe("Versions, counts, weights. Never patient data."),
+              })
+              .describe("One audit entry not yet written to the monitor's audit log."),
+          )
+          .max(50)
+          .optional()
+          .describe(
+            "Entries the monitor did not accept yet (unreachable); retried every reconcile. The action itself already happened.",
+          ),
+        dropped: z
+          .number()
+          .int()
+          .min(0)
+          .optional()
+          .describe("Entries dropped because more than 50 were pending (the Audited condition says so)."),
+      })
+      .optional()
+      .describe(
+        "Audit entries of this model's rollouts, failovers and suspensions still to be written (only with --monitor-url; docs/audit.md).",
+      ),
   })
   .describe("Observed state of the model, written by the operator.");
 

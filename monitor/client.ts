@@ -138,8 +138,11 @@ export class MonitorClient {
 
   // ── audit log (issue 14, contract C4; docs/audit.md) ──────────────────────────────────────────────────
 
-  /** Appends one governance event; resolves once it is durable. Details must not hold pseudonyms. */
-  appendAudit(entry: AuditInput): Promise<{ seq: number; hash: string }> {
+  /**
+   * Appends one governance event; resolves once it is durable. Details must not hold pseudonyms. With a `key`
+   * the monitor already stored, resolves with that entry and `duplicate: true` (nothing appended).
+   */
+  appendAudit(entry: AuditInput): Promise<{ seq: number; hash: string; duplicate?: boolean | undefined }> {
     return this.#call("POST", "/v1/audit", entry, AuditAppendedSchema);
   }
 

@@ -46,6 +46,16 @@ export const AuditInputSchema = z
     actor: Name,
     reason: z.string().max(4096).default(""),
     details: z.record(z.string(), z.unknown()).default({}),
+    /**
+     * Optional idempotency key, deterministic per governance event: a second append with the same key returns
+     * the stored entry instead of chaining a duplicate (retries, operator restarts). Hashed when present.
+     */
+    key: z
+      .string()
+      .min(1)
+      .max(512)
+      .regex(/^[\x21-\x7e]+$/, "printable ASCII without spaces")
+      .optional(),
   })
   .strict()
   .refine((v) => !PSEUDONYM_ANYWHERE.test(JSON.stringify(v)), {
@@ -65,6 +75,8 @@ export interface AuditContent {
   reason: string;
   details: Record<string, unknown>;
   prevHash: string;
+  /** The writer's idempotency key; absent on entries appended without one (and on every entry before 052). */
+  key?: string;
 }
 
 export interface AuditEntry extends AuditContent {
@@ -82,11 +94,16 @@ export const AuditEntrySchema = z.object({
   details: z.record(z.string(), z.unknown()),
   prevHash: z.string().regex(/^[a-f0-9]{64}$/),
   hash: z.string().regex(/^[a-f0-9]{64}$/),
+  key: z.string().optional(),
 });
 
-/** RFC 8785 canonical JSON of the hashed content (fields picked explicitly so extra keys never leak in). */
+/**
+ * RFC 8785 canonical JSON of the hashed content (fields picked explicitly so extra keys never leak in). `key` is
+ * hashed only when present, so every entry written before keys existed keeps its hash.
+ */
 export function canonicalContent(c: AuditContent): string {
   const text = canonicalize({
+    ...(c.key !== undefined ? { key: c.key } : {}),
     seq: c.seq,
     at: c.at,
     action: c.action,
@@ -119,6 +136,7 @@ export function nextEntry(
     reason: input.reason,
     details: input.details,
     prevHash: previous?.hash ?? GENESIS_HASH,
+    ...(input.key !== undefined ? { key: input.key } : {}),
   };
   return { ...content, hash: hashContent(content) };
 }

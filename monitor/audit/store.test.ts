@@ -106,6 +106,41 @@ describe.each(MONITOR_ENGINES)("audit log on %s", (engine) => {
     expect((await cli("verify", "--file", file)).code).toBe(EXIT.ok);
   });
 
+  it("a keyed append is idempotent: the same key returns the stored entry, another subject is a 409", async () => {
+    const keyed = {
+      action: "Failover" as const,
+      subject,
+      actor: "medmlops-operator",
+      reason: "v2 unavailable",
+      details: { from: "v2", to: "v1" },
+      key: "medmodel/uid-1/failover/1",
+    };
+    const first = await m.client.appendAudit(keyed);
+    expect(first).toMatchObject({ seq: 6 });
+    expect(first.duplicate).toBeUndefined();
+    // a retry (lost answer, operator restart) — even with a re-worded reason — appends nothing
+    const again = await m.client.appendAudit({ ...keyed, reason: "retried" });
+    expect(again).toEqual({ seq: 6, hash: first.hash, duplicate: true });
+    await expect(
+      m.client.appendAudit({ ...keyed, subject: { ...subject, name: "other" } }),
+    ).rejects.toMatchObject({ status: 409, code: "AUDIT_KEY_CONFLICT" });
+    const all = [];
+    for await (const e of m.client.listAudit()) all.push(e);
+    expect(all.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(all[5]?.key).toBe(keyed.key);
+    // the key is hashed: verify recomputes it (and passes), unkeyed entries keep their old hashes
+    const ok = await cli("verify", "--monitor-url", m.url);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ ok: true, entries: 6 });
+    await m.db.query("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only");
+    await m.db.query("UPDATE audit_log SET event_key = 'medmodel/uid-1/failover/9' WHERE seq = 6");
+    expect(JSON.parse((await cli("verify", "--monitor-url", m.url)).stdout)).toMatchObject({
+      brokenAt: 6,
+      problem: "content-altered",
+    });
+    await m.db.query("UPDATE audit_log SET event_key = 'medmodel/uid-1/failover/1' WHERE seq = 6");
+    await m.db.query("ALTER TABLE audit_log ENABLE TRIGGER audit_log_append_only");
+  });
+
   it("the trigger refuses UPDATE and DELETE", async () => {
     await expect(m.db.query("UPDATE audit_log SET reason = 'x' WHERE seq = 3")).rejects.toThrow(
       /append-only/,

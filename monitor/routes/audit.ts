@@ -1,10 +1,12 @@
 /**
  * POST /v1/audit  → 201 { seq, hash }   (contract C4; 400 INVALID_AUDIT_ENTRY, 400 PHI_IN_AUDIT)
+ *                    200 { seq, hash, duplicate: true } when `key` names a stored entry (nothing appended);
+ *                    409 AUDIT_KEY_CONFLICT when that entry has another action or subject
  * GET  /v1/audit?since&until&afterSeq&limit → { entries, nextAfterSeq }   (export, in seq order)
  */
 import { z } from "zod";
 import { AuditInputSchema } from "../audit/entry.ts";
-import { appendAuditEntry, listAuditEntries } from "../audit/store.ts";
+import { AuditKeyConflictError, appendAuditEntry, listAuditEntries } from "../audit/store.ts";
 import { ApiError, describeIssues, parseOr400 } from "../errors.ts";
 import type { RouteModule } from "./types.ts";
 
@@ -29,7 +31,11 @@ export const audit: RouteModule = {
         if (phi) throw new ApiError(400, "PHI_IN_AUDIT", "audit entries must not carry patient pseudonyms");
         throw new ApiError(400, "INVALID_AUDIT_ENTRY", describeIssues(parsed.error));
       }
-      const entry = await appendAuditEntry(ctx.db, parsed.data, ctx.now());
+      const entry = await appendAuditEntry(ctx.db, parsed.data, ctx.now()).catch((err: unknown) => {
+        if (err instanceof AuditKeyConflictError) throw new ApiError(409, "AUDIT_KEY_CONFLICT", err.message);
+        throw err;
+      });
+      if (entry.duplicate) return reply.code(200).send({ seq: entry.seq, hash: entry.hash, duplicate: true });
       return reply.code(201).send({ seq: entry.seq, hash: entry.hash });
     });
 

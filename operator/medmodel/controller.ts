@@ -13,6 +13,8 @@ import {
   OwnedChildren,
   StatusWriter,
 } from "../runtime/index.ts";
+import { MonitorClient } from "../../monitor/client.ts";
+import { type AuditSink, MedModelAuditWriter } from "./audit-writer.ts";
 import { buildDesired, type Desired } from "./build.ts";
 import { LABEL } from "./children.ts";
 import { decide } from "./decide.ts";
@@ -26,6 +28,10 @@ export { MedModelKind, ValidationPolicyKind };
 export interface MedModelControllerOptions {
   decision?: Partial<DecisionOptions>;
   workers?: number;
+  /** Where audit entries go; default the monitor at config.monitorUrl; null (or no monitor) writes none. */
+  audit?: AuditSink | null;
+  /** How soon pending audit entries are retried (default audit-writer.ts AUDIT_RETRY_MS). */
+  auditRetryMs?: number;
 }
 
 /** The label every child and model pod carries (children.ts modelLabels). */
@@ -51,6 +57,13 @@ export function medModelControllerWith(options: MedModelControllerOptions = {}):
     const unavailable = new UnavailableMemos();
     const children = new OwnedChildren(cache, client);
     const statuses = new StatusWriter<DecisionStatus>(client);
+    const auditSink =
+      options.audit !== undefined
+        ? options.audit
+        : config.monitorUrl
+          ? new MonitorClient(config.monitorUrl)
+          : null;
+    const audit = auditSink ? new MedModelAuditWriter(auditSink, options.auditRetryMs) : undefined;
 
     /**
      * Applies what was built; prunes the route, the Deployments/Services of versions no longer in spec and the
@@ -143,7 +156,25 @@ export function medModelControllerWith(options: MedModelControllerOptions = {}):
             gatewayApiServed: gatewayApiServed(),
           });
           await applyDesired(key, model, desired);
-          await statuses.write(cached, decision.status);
+          // The action is applied above, never held back by the audit; the status reporting it says whether its
+          // audit entry is written yet (docs/audit.md, "MedModel entries").
+          const audited = audit
+            ? await audit.settle({
+                model: {
+                  namespace: key.namespace,
+                  name: key.name,
+                  uid: cached.metadata?.uid ?? "",
+                  generation,
+                  annotations: cached.metadata?.annotations ?? {},
+                },
+                spec: model.spec,
+                previous,
+                decision,
+                now,
+                log: ctx.log,
+              })
+            : { status: decision.status };
+          await statuses.write(cached, audited.status);
 
           // Only once the fail-back is recorded in status: removing the one-shot request first and then failing
           // to write status would leave the next reconcile without the request, and it would switch back.
@@ -159,9 +190,8 @@ export function medModelControllerWith(options: MedModelControllerOptions = {}):
               "medmodel decision",
             );
           }
-          return decision.requeueAfterMs !== undefined
-            ? { requeueAfterMs: decision.requeueAfterMs }
-            : undefined;
+          const requeue = [decision.requeueAfterMs, audited.retryAfterMs].filter((x) => x !== undefined);
+          return requeue.length > 0 ? { requeueAfterMs: Math.min(...requeue) } : undefined;
         },
       },
     };

@@ -33,6 +33,9 @@ export const REASON = {
   GatewayAPIUnavailable: "GatewayAPIUnavailable",
   // FailedOver (False; True carries the cause, a FailureReason)
   NotFailedOver: "NotFailedOver",
+  // Audited (only with --monitor-url): True Recorded, False AuditPending
+  Recorded: "Recorded",
+  AuditPending: "AuditPending",
   // Reconciling and Stalled both False (kstatus Current)
   Reconciled: "Reconciled",
 } as const;

@@ -6,6 +6,7 @@
  * they never use (crds/ owns the full schema; a MedModelSpec is assignable to it).
  */
 import type { Condition } from "../runtime/index.ts";
+import type { AuditStatus } from "./audit.ts";
 import type { EventReason } from "./reasons.ts";
 
 export type RolloutStrategy = "Immediate" | "BlueGreen" | "Canary";
@@ -75,6 +76,8 @@ export interface DecisionStatus {
   versions?: VersionStatus[];
   failover?: { count: number; lastTransition?: FailoverTransition };
   endpoint?: string;
+  /** Audit entries not yet in the monitor's log (audit.ts; only with --monitor-url). */
+  audit?: AuditStatus;
 }
 
 /** Why a version's pods cannot serve, read from init-container termination (see operator/fetch/). */
@@ -177,4 +180,6 @@ export const CONDITION = {
   Degraded: "Degraded",
   FailedOver: "FailedOver",
   Suspended: "Suspended",
+  /** Whether every governance event is in the audit log (only with --monitor-url; audit.ts). */
+  Audited: "Audited",
 } as const;
