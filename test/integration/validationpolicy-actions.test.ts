@@ -315,6 +315,41 @@ describe("ValidationPolicy actions on the real control plane", () => {
     expect((await retrainJobs()).filter((j) => j.policy === "rt-denied")).toEqual([]);
   });
 
+  it("requireValidation: the candidate is promoted only after a Passed verdict from its annotated records", async () => {
+    const gated = (activeVersion: string) => ({
+      activeVersion,
+      rollout: { strategy: "BlueGreen", requireValidation: true },
+    });
+    await h.user.apply(manifest("rv", ns.name, gated("v1")));
+    await waitFor(async () => (await getModel(h, ns.name, "rv"))?.status?.activeVersion === "v1", 30_000);
+    await h.user.apply(policyManifest("rv-policy", "rv", {}));
+    await h.user.apply(manifest("rv", ns.name, gated("v2")));
+    await waitFor(
+      async () => condition(await getModel(h, ns.name, "rv"), "Progressing")?.reason === "AwaitingValidation",
+      30_000,
+    );
+    // too few annotated cases of v2: no verdict, no promotion
+    await annotatedPositives("rv", "v2", "rv-a", 10, 10);
+    await evaluations("rv-policy", 2);
+    expect(vpCondition(await policy("rv-policy"), "InsufficientData")?.status).toBe("True");
+    const waiting = await getModel(h, ns.name, "rv");
+    expect(waiting?.status?.activeVersion).toBe("v1");
+    expect(condition(waiting, "Progressing")?.reason).toBe("AwaitingValidation");
+    // 60 more: 68/70 found, lower bound ≈ 0.90 ≥ 0.8 → Passed → promoted
+    await annotatedPositives("rv", "v2", "rv-b", 60, 58);
+    const promoted = await waitFor(async () => {
+      const m = await getModel(h, ns.name, "rv");
+      return m?.status?.activeVersion === "v2" ? m : undefined;
+    }, 60_000);
+    expect(promoted.status?.versions?.find((v) => v.name === "v2")).toMatchObject({ validated: true });
+    const p = await policy("rv-policy");
+    expect(
+      (
+        p?.status as { results?: { version: string; metrics?: { pass: boolean; n: number }[] }[] }
+      )?.results?.find((r) => r.version === "v2")?.metrics,
+    ).toEqual([expect.objectContaining({ pass: true, n: 70 })]);
+  });
+
   it("an operator restart mid-episode repeats no action: no second failover, RetrainJob or event", async () => {
     const before = {
       rt: await policy("rt-policy"),
