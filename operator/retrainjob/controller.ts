@@ -355,6 +355,20 @@ export function retrainJobController(
             .filter((r) => r.spec?.modelRef?.name === m.metadata?.name)
             .map((r) => ({ namespace: r.metadata?.namespace ?? "", name: r.metadata?.name ?? "" })),
       },
+      {
+        // the change control a run is gated by (evaluation.policyRef): read from the cache, so it must be watched
+        gvk: ValidationPolicyKind,
+        map: (p) =>
+          cache
+            .list<KubeObject & { spec?: { evaluation?: { policyRef?: { name?: string } } } }>(
+              RetrainJobKind,
+              {
+                namespace: p.metadata?.namespace ?? "",
+              },
+            )
+            .filter((r) => r.spec?.evaluation?.policyRef?.name === p.metadata?.name)
+            .map((r) => ({ namespace: r.metadata?.namespace ?? "", name: r.metadata?.name ?? "" })),
+      },
     ],
     reconciler: { reconcile },
     workers: opts.workers ?? 2,
