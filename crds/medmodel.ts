@@ -496,6 +496,13 @@ export const MedModelSpecSchema = withRules(
       ),
     serving: ServingSchema.prefault({}),
     deid: DeidSchema.prefault({}).describe("De-identification of images on the way to the model."),
+    site: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/)
+      .optional()
+      .describe(
+        "The hospital site this deployment serves (e.g. north-campus): carried by every monitor record, so validation and retraining can report and gate per site. A site code, never a patient or person name.",
+      ),
   }),
   [
     {

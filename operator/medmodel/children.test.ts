@@ -165,6 +165,17 @@ describe("Deployment", () => {
     ]);
   });
 
+  it("passes the MedModel's site to the sidecar's records, only with a monitor", () => {
+    const withSite = medModel();
+    withSite.spec.site = "north-campus";
+    const sidecarArgs = (o: typeof opts & { monitorUrl?: string }) =>
+      (buildChildren(withSite, decision(), o) as Any[]).find((c) => c.kind === "Deployment").spec.template
+        .spec.containers[0].args as string[];
+    const args = sidecarArgs({ ...opts, monitorUrl: "http://m:8090" });
+    expect(args[args.indexOf("--site") + 1]).toBe("north-campus");
+    expect(sidecarArgs(opts)).not.toContain("--site");
+  });
+
   it("fetches and verifies the model in an init container, then runs the sidecar on it", () => {
     const pod = v1().spec.template.spec;
     expect(pod.initContainers[0]).toMatchObject({

@@ -200,6 +200,8 @@ export function buildDeployment(
       ...(opts.monitorUrl
         ? ["--monitor-url", opts.monitorUrl, "--monitor-namespace", String(model.metadata.namespace)]
         : []),
+      // The site the records carry (per-site validation subgroups and retraining gates).
+      ...(opts.monitorUrl && model.spec.site ? ["--site", model.spec.site] : []),
     ],
     // Case ids are HMACs under the hospital's key, so they stay stable across restarts and replicas.
     env: [

@@ -163,3 +163,19 @@ describe("operator → sidecar and fetch-model contract", () => {
     }
   });
 });
+
+describe("operator → sidecar contract: monitor records", () => {
+  it("a site at the CRD's bounds parses in the sidecar, with the monitor flags beside it", () => {
+    const site = `s${"x".repeat(61)}9`; // 63 characters, the CRD's maximum
+    const model = medModel({ site });
+    const dep = buildDeployment(model, model.spec.versions[0]!, 1, {
+      sidecarImage: "img:1",
+      monitorUrl: "http://medmlops-monitor.medmlops-system:8090",
+    }) as { spec: { template: { spec: PodSpec } } };
+    const sidecar = dep.spec.template.spec.containers.find((c) => c.name === "sidecar")!;
+    const f = parseSidecarFlags(sidecar.args.slice(1));
+    expect(f.site).toBe(site);
+    expect(f["monitor-url"]).toBe("http://medmlops-monitor.medmlops-system:8090");
+    expect(f["monitor-namespace"]).toBe(model.metadata.namespace);
+  });
+});
