@@ -53,7 +53,7 @@ export const MetricSchema = withRules(
       .max(0.999)
       .default(0.95)
       .describe(
-        "Confidence level of the interval the verdict uses (Wilson for proportions, bootstrap otherwise).",
+        "Confidence level of the interval the verdict uses: Wilson for proportions (Kish effective n when sampling is weighted), DeLong for auroc, bootstrap for calibrationError, Student t for mae and dice (docs/statistics.md).",
       ),
     minSamples: z
       .number()
