@@ -10,6 +10,20 @@ import { Registry } from "prom-client";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { EXIT } from "../common/exit-codes.ts";
+import {
+  type ClientTlsFiles,
+  MONITOR_CLIENT_OPTIONS,
+  MONITOR_CLIENT_USAGE,
+  monitorClientTls,
+} from "../common/tls/client.ts";
+import {
+  SERVER_SECURITY_OPTIONS,
+  SERVER_SECURITY_USAGE,
+  type ServerSecurity,
+  ServerSecurityFlags,
+  serverSecurity,
+  withSecurityEnv,
+} from "../common/tls/server.ts";
 import { autoIntraOpThreads } from "./cpu-budget.ts";
 import { DEID_OPTION_NAMES, type DeidKey, loadKey } from "../deid/index.ts";
 import { caseIdKeyFromEnv } from "./case-id.ts";
@@ -46,6 +60,7 @@ export const USAGE = `usage: medmlops sidecar --model F.onnx --name N [options]
   --deid-option NAME          a PS3.15 profile option for DataToModel (repeatable), e.g. CleanDescriptors
   --keep-dir D                keep each DICOM case (after de-identification) under D for monitoring
   --monitor-url URL           send one record per answered request to the monitor (batched, async, bounded)
+${MONITOR_CLIENT_USAGE}
   --monitor-batch N           most records per POST to the monitor (default 500)
   --monitor-queue N           most records held while the monitor is down; oldest dropped first (default 10000)
   --monitor-namespace NS      namespace the records are filed under (default $POD_NAMESPACE, else "default")
@@ -55,6 +70,9 @@ export const USAGE = `usage: medmlops sidecar --model F.onnx --name N [options]
   --spin-wait                 let onnxruntime threads busy-wait between operators (default off; see docs/sidecar.md)
   --warmup-runs N             runs on zero inputs before ready; a failing run keeps the model from ever being ready (default 2, 0 = none)
   --log-level L               pino level (default info)
+${SERVER_SECURITY_USAGE}
+                              (open without a credential: /v2/health/live, /v2/health/ready, /v2 and /metrics;
+                              every /v2/models/... route, inference and metadata, needs it)
 env: MEDMLOPS_CASE_ID_KEY or MEDMLOPS_CASE_ID_KEY_FILE: HMAC key for pseudonymous case ids
      MEDMLOPS_DEID_KEY, MEDMLOPS_DEID_KEY_FILE or the mounted Secret: de-identification key (DataToModel;
        with --monitor-url also the key of the patient pseudonym in records — without it records carry none)`;
@@ -116,26 +134,53 @@ const Flags = z.object({
   "warmup-runs": z.coerce.number().int().min(0).max(100).default(2),
   "log-level": z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
-export type SidecarFlags = z.infer<typeof Flags>;
+export type SidecarFlags = z.infer<typeof Flags> & {
+  /** TLS and client authentication of the sidecar's own port. */
+  security: ServerSecurity;
+  /** What the record emitter presents to an https:// or credential-checking monitor. */
+  monitorTls?: ClientTlsFiles;
+};
 
-export function parseFlags(argv: string[]): SidecarFlags {
-  const names = Object.keys(Flags.shape) as (keyof SidecarFlags)[];
+export function parseFlags(argv: string[], env: NodeJS.ProcessEnv = process.env): SidecarFlags {
+  const names = Object.keys(Flags.shape) as (keyof z.infer<typeof Flags>)[];
   const { values } = parseArgs({
     args: argv,
-    options: Object.fromEntries(
-      names.map((n) => [
-        n,
-        n === "deid-option"
-          ? { type: "string", multiple: true }
-          : n === "spin-wait"
-            ? { type: "boolean" }
-            : { type: "string" },
-      ]),
-    ),
+    options: {
+      ...Object.fromEntries(
+        names.map((n) => [
+          n,
+          n === "deid-option"
+            ? { type: "string", multiple: true }
+            : n === "spin-wait"
+              ? { type: "boolean" }
+              : { type: "string" },
+        ]),
+      ),
+      ...SERVER_SECURITY_OPTIONS,
+      ...MONITOR_CLIENT_OPTIONS,
+    },
     strict: true,
     allowPositionals: false,
   });
-  return Flags.parse(values);
+  const security: Record<string, unknown> = {};
+  const monitorTlsValues: Record<string, unknown> = {};
+  const rest: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(values)) {
+    if (k in SERVER_SECURITY_OPTIONS) security[k] = v;
+    else if (k in MONITOR_CLIENT_OPTIONS) monitorTlsValues[k] = v;
+    else rest[k] = v;
+  }
+  const flags = Flags.parse(rest);
+  const sec = ServerSecurityFlags.safeParse(withSecurityEnv(security, env));
+  if (!sec.success) throw new Error(sec.error.issues.map((i) => i.message).join("; "));
+  const monitorTls = monitorClientTls(monitorTlsValues, env);
+  if (Object.values(monitorTlsValues).some((v) => v !== undefined) && !flags["monitor-url"])
+    throw new Error("--monitor-ca/--monitor-cert/--monitor-key/--monitor-token-file need --monitor-url");
+  return {
+    ...flags,
+    security: serverSecurity(sec.data),
+    ...(monitorTls && flags["monitor-url"] ? { monitorTls } : {}),
+  };
 }
 
 export function readSignatureFile(path: string): Signature {
@@ -168,6 +213,7 @@ function monitorSink(flags: SidecarFlags, logger: Logger, registry: Registry): S
   return {
     emitter: new MonitorEmitter({
       url: flags["monitor-url"]!,
+      ...(flags.monitorTls ? { tls: flags.monitorTls } : {}),
       batch: flags["monitor-batch"],
       capacity: flags["monitor-queue"],
       logger,
@@ -221,8 +267,42 @@ export async function main(argv: string[]): Promise<number> {
   else if (!caseIdKey.persistent)
     logger.warn("no MEDMLOPS_CASE_ID_KEY(_FILE): case ids use a per-process key and change on restart");
   const registry = new Registry();
-  const monitor = flags["monitor-url"] ? monitorSink(flags, logger, registry) : undefined;
-  const sidecar = new Sidecar({
+  let monitor: SidecarMonitor | undefined;
+  let sidecar: Sidecar;
+  try {
+    monitor = flags["monitor-url"] ? monitorSink(flags, logger, registry) : undefined;
+    sidecar = newSidecar(flags, { caseIdKey, deid, logger, monitor, registry });
+  } catch (e) {
+    // an unreadable or invalid certificate, key, CA or token file (named, never printed)
+    process.stderr.write(`medmlops sidecar: ${(e as Error).message}\n`);
+    return EXIT.failure;
+  }
+  let watcher: ControlWatcher | undefined;
+  if (flags["control-file"]) {
+    watcher = new ControlWatcher(
+      flags["control-file"],
+      (s) => sidecar.setControl(s),
+      (m) => logger.warn(m),
+    );
+    await watcher.start();
+  }
+  await sidecar.app.listen({ port: flags.port, host: flags.host });
+  logger.info({ scheme: sidecar.guard.scheme, clientAuth: flags.security.clientAuth }, "listening");
+  return serve(flags, signature, logger, sidecar, watcher);
+}
+
+function newSidecar(
+  flags: SidecarFlags,
+  deps: {
+    caseIdKey: ReturnType<typeof caseIdKeyFromEnv>;
+    deid: DeidGate;
+    logger: Logger;
+    monitor: SidecarMonitor | undefined;
+    registry: Registry;
+  },
+): Sidecar {
+  const { caseIdKey, deid, logger, monitor, registry } = deps;
+  return new Sidecar({
     modelName: flags.name,
     modelVersion: flags.version,
     maxBatchSize: flags["max-batch-size"],
@@ -241,18 +321,17 @@ export async function main(argv: string[]): Promise<number> {
     },
     monitor,
     registry,
+    security: flags.security,
   });
-  let watcher: ControlWatcher | undefined;
-  if (flags["control-file"]) {
-    watcher = new ControlWatcher(
-      flags["control-file"],
-      (s) => sidecar.setControl(s),
-      (m) => logger.warn(m),
-    );
-    await watcher.start();
-  }
-  await sidecar.app.listen({ port: flags.port, host: flags.host });
+}
 
+async function serve(
+  flags: SidecarFlags,
+  signature: Signature | undefined,
+  logger: Logger,
+  sidecar: Sidecar,
+  watcher: ControlWatcher | undefined,
+): Promise<number> {
   let stopping: Promise<number> | undefined;
   const stop = (signal: string): Promise<number> => {
     stopping ??= (async () => {

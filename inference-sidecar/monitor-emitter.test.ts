@@ -18,7 +18,7 @@ import { ctPhantom, FAKE_PATIENT, writeDicom } from "./testing/dicom.ts";
 import { type Harness, randomFloats, startHarness } from "./testing/harness.ts";
 import { cnnCtSignature } from "./testing/models.ts";
 
-type Mode = "ok" | "unavailable" | "refuse" | "hang";
+type Mode = "ok" | "unavailable" | "refuse" | "hang" | "unauthenticated";
 
 /** A loopback receiver for POST /v1/records that answers like the monitor (or fails as told). */
 class Receiver {
@@ -41,6 +41,12 @@ class Receiver {
           res
             .writeHead(503, { "content-type": "application/json" })
             .end('{"error":"down","code":"UNAVAILABLE"}');
+          return;
+        }
+        if (this.mode === "unauthenticated") {
+          res
+            .writeHead(401, { "content-type": "application/json" })
+            .end('{"error":"a valid bearer token is required","code":"INVALID_TOKEN"}');
           return;
         }
         if (this.mode === "refuse") {
@@ -292,6 +298,20 @@ describe("sidecar → monitor records", () => {
     const metrics = (await h.sidecar.app.inject({ method: "GET", url: "/metrics" })).body;
     expect(metricValue(metrics, "medmlops_sidecar_monitor_dropped_total", 'reason="refused"')).toBe(3);
     expect(monitor.emitter.pending).toBe(0);
+  });
+
+  it("keeps and retries records the monitor refuses for want of a credential (401), then delivers them", async () => {
+    await start({ batch: 3 });
+    receiver.mode = "unauthenticated";
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await jsonInfer(h)).id);
+    await monitor.emitter.flush();
+    const metrics = (await h.sidecar.app.inject({ method: "GET", url: "/metrics" })).body;
+    expect(metricValue(metrics, "medmlops_sidecar_monitor_dropped_total", 'reason="refused"')).toBe(0);
+    expect(monitor.emitter.pending).toBe(3);
+    receiver.mode = "ok"; // e.g. the rotated token reached the monitor
+    await monitor.emitter.close();
+    expect(receiver.records.map((r) => r.caseId)).toEqual(ids);
   });
 
   it("never makes an inference wait: answers flow while the monitor holds a POST open or refuses connections", async () => {

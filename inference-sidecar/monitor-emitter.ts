@@ -6,10 +6,12 @@
  * record is dropped and counted (`medmlops_sidecar_monitor_dropped_total{reason="overflow"}`). A batch the
  * monitor refuses as a whole (4xx) is dropped and counted (`reason="refused"`) — resending it cannot help.
  * Records the monitor rejects one by one are counted in `medmlops_sidecar_monitor_records_total{outcome}`.
+ * A 401/403 (this sidecar's client certificate or token is not accepted) is a configuration fault that a rotated
+ * credential can mend: the batch is kept and retried with backoff like an outage, and logged as a warning.
  */
 import type { Logger } from "pino";
 import { Counter, Gauge, type Registry } from "prom-client";
-import { MonitorClient, MonitorError, type MonitorRecord } from "../monitor/client.ts";
+import { type ClientTlsFiles, MonitorClient, MonitorError, type MonitorRecord } from "../monitor/client.ts";
 
 export interface MonitorEmitterOptions {
   url: string;
@@ -25,6 +27,8 @@ export interface MonitorEmitterOptions {
   registry: Registry;
   labels: { model: string; version: string };
   fetch?: typeof fetch;
+  /** CA, client certificate and/or token for an https:// or credential-checking monitor. */
+  tls?: ClientTlsFiles;
 }
 
 const MAX_BACKOFF_MS = 30_000;
@@ -52,7 +56,11 @@ export class MonitorEmitter {
     this.capacity = Math.max(this.batch, opts.capacity ?? 10_000);
     this.flushMs = opts.flushMs ?? 1000;
     this.ring = new Array(this.capacity);
-    this.client = new MonitorClient(opts.url, { timeoutMs: opts.timeoutMs ?? 5000, fetch: opts.fetch });
+    this.client = new MonitorClient(opts.url, {
+      timeoutMs: opts.timeoutMs ?? 5000,
+      ...(opts.fetch ? { fetch: opts.fetch } : {}),
+      ...(opts.tls ? { tls: opts.tls } : {}),
+    });
     const r = [opts.registry];
     this.dropped = new Counter({
       name: "medmlops_sidecar_monitor_dropped_total",
@@ -160,7 +168,13 @@ export class MonitorEmitter {
               "monitor rejected records",
             );
         } catch (err) {
-          if (err instanceof MonitorError && err.status >= 400 && err.status < 500) {
+          const credentialRefused = err instanceof MonitorError && (err.status === 401 || err.status === 403);
+          if (credentialRefused)
+            this.opts.logger.warn(
+              { status: err.status, code: err.code },
+              "the monitor refused this sidecar's credential; records are kept and retried",
+            );
+          else if (err instanceof MonitorError && err.status >= 400 && err.status < 500) {
             this.dropped.inc({ ...this.opts.labels, reason: "refused" }, batch.length);
             this.opts.logger.warn(
               { status: err.status, code: err.code },

@@ -4,7 +4,7 @@
  * their own modules. Logs carry request ids, sizes, statuses and timings — never request content.
  */
 import { randomUUID } from "node:crypto";
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { IncomingMessage, Server } from "node:http";
 import type { Socket } from "node:net";
 import Fastify, {
   type FastifyBaseLogger,
@@ -15,6 +15,7 @@ import Fastify, {
 } from "fastify";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
+import { type ServerSecurity, ServerGuard } from "../common/tls/server.ts";
 import { Batcher } from "./batcher.ts";
 import { readBody } from "./body.ts";
 import { type CaseIdKey, caseId } from "./case-id.ts";
@@ -76,6 +77,8 @@ export interface SidecarConfig {
   monitor?: SidecarMonitor;
   /** The metrics registry (the monitor emitter registers its metrics in it too); a new one by default. */
   registry?: Registry;
+  /** TLS and client authentication for /v2/models/… (docs/security.md); default plain HTTP, no credential. */
+  security?: ServerSecurity;
 }
 
 export interface SidecarMonitor {
@@ -94,11 +97,16 @@ const INFER_MEDIA_TYPES = new Set([
   "multipart/related",
 ]);
 
+/** Paths anyone who reaches the port may call (probes, server metadata, the Prometheus scrape). */
+const OPEN_PATHS = new Set(["/v2/health/live", "/v2/health/ready", "/v2", "/metrics"]);
+
 type Phase = "loading" | "ready" | "failed" | "draining";
 
 export class Sidecar {
   readonly app: FastifyInstance;
   readonly metrics: SidecarMetrics;
+  /** TLS (reloaded on rotation) and the credential check of the model routes. */
+  readonly guard: ServerGuard;
   private phase: Phase = "loading";
   private control: ControlState = { suspended: false };
   private model: LoadedModel | undefined;
@@ -111,12 +119,15 @@ export class Sidecar {
 
   constructor(private readonly cfg: SidecarConfig) {
     this.metrics = new SidecarMetrics(cfg.modelName, cfg.modelVersion, undefined, cfg.registry);
+    this.guard = new ServerGuard(cfg.security ?? { clientAuth: "none" }, (message) =>
+      cfg.logger.error({ message }, "rotated TLS or token files not applied; the previous ones stay in use"),
+    );
     this.app = Fastify({
       loggerInstance: cfg.logger as unknown as FastifyBaseLogger,
       logController: new LogController({ disableRequestLogging: true }),
       bodyLimit: cfg.bodyLimit,
       requestTimeout: cfg.requestTimeoutMs,
-      serverFactory: (handler) => httpServer(handler, cfg),
+      serverFactory: (handler) => httpServer(handler, cfg, this.guard),
       clientErrorHandler: clientError,
       genReqId: () => randomUUID(),
       // Model names may contain dots and dashes; keep the default router but allow long segments.
@@ -276,6 +287,17 @@ export class Sidecar {
       }
     };
     // Callback hooks, not async ones: no promise per hook on the request path.
+    if (this.guard.security.clientAuth !== "none")
+      // Every model route (inference and metadata) needs the credential; health, /v2 and /metrics stay open for
+      // kubelet probes and Prometheus (the NetworkPolicy limits who reaches the port at all). An allow-list of
+      // open paths, so an oddly spelled URL is never mistaken for an open one.
+      app.addHook("onRequest", (req, reply, next) => {
+        const open = OPEN_PATHS.has(req.url.split("?", 1)[0]!);
+        const refusal = open ? undefined : this.guard.check(req.raw);
+        if (!refusal) return next();
+        if (refusal.wwwAuthenticate) void reply.header("www-authenticate", refusal.wwwAuthenticate);
+        void reply.code(refusal.status).send({ error: refusal.error, code: refusal.code });
+      });
     app.addHook("onRequest", (req: Tracked, _reply, next) => {
       if (req.method === "POST" && req.url.endsWith("/infer")) {
         req[receivingKey] = true;
@@ -681,9 +703,10 @@ function headerInt(v: string | string[] | undefined): number | undefined {
 export function httpServer(
   handler: (req: IncomingMessage, res: import("node:http").ServerResponse) => void,
   cfg: Pick<SidecarConfig, "requestTimeoutMs" | "maxConnections">,
+  guard: ServerGuard = new ServerGuard({ clientAuth: "none" }),
 ): Server {
   const timeout = cfg.requestTimeoutMs;
-  const server = createServer(
+  const server = guard.createServer(
     {
       requestTimeout: timeout,
       headersTimeout: timeout,

@@ -8,6 +8,15 @@ import { parseArgs } from "node:util";
 import { pino } from "pino";
 import { z } from "zod";
 import { EXIT } from "../common/exit-codes.ts";
+import {
+  SERVER_SECURITY_OPTIONS,
+  ServerGuard,
+  SERVER_SECURITY_USAGE,
+  type ServerSecurity,
+  ServerSecurityFlags,
+  serverSecurity,
+  withSecurityEnv,
+} from "../common/tls/server.ts";
 
 export const USAGE = `usage: medmlops monitor [options]
        medmlops monitor profile --records FILE.ndjson --out profile.json [--bins N]
@@ -21,6 +30,8 @@ Options:
   --data-dir DIR        embedded storage (PGlite) in DIR (default: $MEDMLOPS_MONITOR_DATA_DIR, else ./medmlops-monitor-data)
   --database-url URL    PostgreSQL instead, postgres://user:pass@host:5432/db (default: $MEDMLOPS_DATABASE_URL)
   --log-level L         trace|debug|info|warn|error (default: $MEDMLOPS_LOG_LEVEL, else info)
+${SERVER_SECURITY_USAGE}
+                        (open without a credential: /healthz, /readyz, /metrics; every /v1 route, reads too, needs it)
   -h, --help            show this help
 Exit codes: 0 stopped cleanly, 1 storage or listen failure, 2 usage error.`;
 
@@ -38,7 +49,7 @@ const Flags = z
   .refine((f) => !(f["data-dir"] && f["database-url"]), {
     message: "give --data-dir or --database-url, not both",
   });
-export type MonitorFlags = z.infer<typeof Flags>;
+export type MonitorFlags = z.infer<typeof Flags> & { security: ServerSecurity };
 
 export function parseFlags(argv: string[], env: NodeJS.ProcessEnv = process.env): MonitorFlags | "help" {
   const { values } = parseArgs({
@@ -51,11 +62,33 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv = process.env)
       "data-dir": { type: "string" },
       "database-url": { type: "string" },
       "log-level": { type: "string" },
+      ...SERVER_SECURITY_OPTIONS,
       help: { type: "boolean", short: "h" },
     },
   });
   if (values.help) return "help";
-  const { help: _h, ...flags } = values;
+  const {
+    help: _h,
+    "tls-cert": tlsCert,
+    "tls-key": tlsKey,
+    "tls-client-ca": tlsClientCa,
+    "client-auth": clientAuth,
+    "auth-token-file": tokenFile,
+    ...flags
+  } = values;
+  const sec = ServerSecurityFlags.safeParse(
+    withSecurityEnv(
+      {
+        "tls-cert": tlsCert,
+        "tls-key": tlsKey,
+        "tls-client-ca": tlsClientCa,
+        "client-auth": clientAuth,
+        "auth-token-file": tokenFile,
+      },
+      env,
+    ),
+  );
+  if (!sec.success) throw new Error(sec.error.issues.map((i) => i.message).join("; "));
   const merged: Record<string, unknown> = { ...flags };
   // Environment fills only what no flag gave; a flag for one engine hides the other engine's variable.
   if (!merged["data-dir"] && !merged["database-url"]) {
@@ -71,7 +104,7 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv = process.env)
         .join("; "),
     );
   }
-  return parsed.data;
+  return { ...parsed.data, security: serverSecurity(sec.data) };
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -90,6 +123,13 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
   const log = pino({ level: flags["log-level"], base: { service: "medmlops-monitor" } });
+  try {
+    // before storage opens (a first PGlite start takes seconds): a wrong file fails at once, named, never printed
+    new ServerGuard(flags.security).preflight();
+  } catch (err) {
+    log.error({ err: err instanceof Error ? err.message : String(err) }, "cannot set up transport security");
+    return EXIT.failure;
+  }
   const { openDb } = await import("./db/index.ts");
   const { buildServer } = await import("./server.ts");
   let db: Awaited<ReturnType<typeof openDb>>;
@@ -101,7 +141,15 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.failure;
   }
   log.info({ engine: db.engine }, "storage open, migrations applied");
-  const { app } = await buildServer({ db, log });
+  let app: Awaited<ReturnType<typeof buildServer>>["app"];
+  try {
+    ({ app } = await buildServer({ db, log, security: flags.security }));
+  } catch (err) {
+    // an unreadable certificate, key or token file: named, never printed
+    log.error({ err: err instanceof Error ? err.message : String(err) }, "cannot set up transport security");
+    await db.close();
+    return EXIT.failure;
+  }
   try {
     await app.listen({ port: flags.port, host: flags.host });
   } catch (err) {
@@ -110,7 +158,14 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.failure;
   }
   const address = app.server.address();
-  log.info({ port: typeof address === "object" && address ? address.port : flags.port }, "monitor listening");
+  log.info(
+    {
+      port: typeof address === "object" && address ? address.port : flags.port,
+      scheme: flags.security.tls ? "https" : "http",
+      clientAuth: flags.security.clientAuth,
+    },
+    "monitor listening",
+  );
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       log.info({ signal }, "signal received, draining");

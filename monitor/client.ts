@@ -5,6 +5,7 @@
  * `MonitorUnavailableError`, so callers can fail safe (a monitoring outage never fails a model over).
  */
 import type { z } from "zod";
+import { type ClientTlsFiles, securedFetch } from "../common/tls/client.ts";
 import {
   type Annotation,
   type AnnotationsResponse,
@@ -42,6 +43,7 @@ import {
 } from "./datasets/wire.ts";
 
 export type * from "./wire.ts";
+export type { ClientTlsFiles } from "../common/tls/client.ts";
 export type { AuditEntry, AuditInput, DatasetCases, DatasetSummary, EvaluationReport, FreezeRequest };
 
 export class MonitorError extends Error {
@@ -63,6 +65,8 @@ export interface MonitorClientOptions {
   /** Per-request timeout (default 30 s; evaluation over a large window can take a second). */
   timeoutMs?: number;
   fetch?: typeof fetch;
+  /** CA file, client certificate and/or bearer token for a monitor that serves TLS or requires a credential. */
+  tls?: ClientTlsFiles;
 }
 
 const seg = (s: string) => encodeURIComponent(s);
@@ -75,7 +79,7 @@ export class MonitorClient {
   constructor(baseUrl: string, opts: MonitorClientOptions = {}) {
     this.baseUrl = baseUrl.replace(/\/+$/, "");
     this.#timeoutMs = opts.timeoutMs ?? 30_000;
-    this.#fetch = opts.fetch ?? fetch;
+    this.#fetch = opts.fetch ?? (opts.tls ? securedFetch(opts.tls) : fetch);
   }
 
   postRecords(records: MonitorRecord[]): Promise<RecordsResponse> {

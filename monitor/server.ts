@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance } from "fastify";
 import { type Logger, pino } from "pino";
+import { type ServerSecurity, ServerGuard } from "../common/tls/server.ts";
 import type { MonitorContext } from "./context.ts";
 import type { Db } from "./db/index.ts";
 import { ApiError, errorHandler } from "./errors.ts";
@@ -14,12 +15,18 @@ export interface MonitorServerOptions {
   routes?: RouteModule[];
   /** Largest request body; 10,000 records of ~2 kB fit in the default. */
   bodyLimitBytes?: number;
+  /** TLS and client authentication (docs/security.md); default plain HTTP, no credential. */
+  security?: ServerSecurity;
 }
 
 export interface MonitorServer {
   app: FastifyInstance;
   ctx: MonitorContext;
+  guard: ServerGuard;
 }
+
+/** Routes anyone who can reach the port may call: probes and the Prometheus scrape. Everything else needs the credential. */
+const OPEN_ROUTES = new Set(["/healthz", "/readyz", "/metrics"]);
 
 /**
  * Builds the monitor's HTTP app from the route modules. No request logging by fastify (logger off): URLs can carry a
@@ -33,18 +40,31 @@ export async function buildServer(opts: MonitorServerOptions): Promise<MonitorSe
     metrics: opts.metrics ?? createMetrics(),
     now: opts.now ?? (() => new Date()),
   };
+  const guard = new ServerGuard(opts.security ?? { clientAuth: "none" }, (message) =>
+    log.error({ message }, "rotated TLS or token files not applied; the previous ones stay in use"),
+  );
   const app = Fastify({
     bodyLimit: opts.bodyLimitBytes ?? 64 * 1024 * 1024,
     logger: false,
     return503OnClosing: true,
+    serverFactory: (handler) => guard.createServer({}, handler),
   });
+  if (guard.security.clientAuth !== "none")
+    // Reads too: the worklist, consent, dataset and audit routes return case ids and pseudonyms.
+    app.addHook("onRequest", (req, reply, next) => {
+      const path = req.url.split("?", 1)[0]!;
+      const refusal = OPEN_ROUTES.has(path) ? undefined : guard.check(req.raw);
+      if (!refusal) return next();
+      if (refusal.wwwAuthenticate) void reply.header("www-authenticate", refusal.wwwAuthenticate);
+      void reply.code(refusal.status).send({ error: refusal.error, code: refusal.code });
+    });
   app.setErrorHandler(errorHandler(log));
   app.setNotFoundHandler((_req, reply) =>
     reply.code(404).send({ error: "no such route", code: "NOT_FOUND" }),
   );
   for (const m of opts.routes ?? routeModules) await m.register(app, ctx);
   await app.ready();
-  return { app, ctx };
+  return { app, ctx, guard };
 }
 
 export { ApiError };

@@ -30,7 +30,13 @@ export interface SidecarProcess {
 /** Starts `medmlops sidecar ARGS` and waits until its liveness answers (and readiness, unless told not to). */
 export async function startSidecarProcess(
   args: string[],
-  opts: { env?: Record<string, string | undefined>; waitReady?: boolean } = {},
+  opts: {
+    env?: Record<string, string | undefined>;
+    waitReady?: boolean;
+    /** https when the sidecar serves TLS; `fetch` then trusts its CA (common/tls/client.ts securedFetch). */
+    scheme?: "http" | "https";
+    fetch?: typeof fetch;
+  } = {},
 ): Promise<SidecarProcess> {
   const port = await freePort();
   const child = spawn(
@@ -42,13 +48,14 @@ export async function startSidecarProcess(
   child.stdout?.on("data", (d) => (out += d));
   child.stderr?.on("data", (d) => (out += d));
   const exited = new Promise<void>((r) => child.once("exit", () => r()));
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${opts.scheme ?? "http"}://127.0.0.1:${port}`;
+  const get = opts.fetch ?? fetch;
   const path = opts.waitReady === false ? "/v2/health/live" : "/v2/health/ready";
   const end = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`sidecar exited ${child.exitCode}: ${out.slice(0, 2000)}`);
     try {
-      if ((await fetch(url + path)).ok) break;
+      if ((await get(url + path)).ok) break;
     } catch {}
     if (Date.now() > end) throw new Error(`sidecar never answered ${path}: ${out.slice(0, 2000)}`);
     await new Promise((r) => setTimeout(r, 100));

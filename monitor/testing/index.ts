@@ -12,7 +12,8 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { rmSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { MonitorClient } from "../client.ts";
+import type { ServerSecurity } from "../../common/tls/server.ts";
+import { type ClientTlsFiles, MonitorClient } from "../client.ts";
 import type { Db } from "../db/index.ts";
 import { openDb } from "../db/index.ts";
 import type { MonitorContext } from "../context.ts";
@@ -36,20 +37,28 @@ export interface StartMonitorOptions {
   /** PGlite directory; default a fresh temp dir, removed by stop(). */
   dataDir?: string;
   now?: () => Date;
+  /** Serve TLS / require a credential (common/tls); `client` then needs `clientTls` to get through. */
+  security?: ServerSecurity;
+  /** What `client` presents (CA, client certificate, token). */
+  clientTls?: ClientTlsFiles;
 }
 
 export async function startMonitor(opts: StartMonitorOptions = {}): Promise<StartedMonitor> {
   const ownDir = !opts.databaseUrl && !opts.dataDir;
   const dataDir = opts.databaseUrl ? undefined : (opts.dataDir ?? (await freshPgliteDir()));
   const db = await openDb({ databaseUrl: opts.databaseUrl, dataDir });
-  const { app, ctx } = await buildServer({ db, ...(opts.now ? { now: opts.now } : {}) });
+  const { app, ctx } = await buildServer({
+    db,
+    ...(opts.now ? { now: opts.now } : {}),
+    ...(opts.security ? { security: opts.security } : {}),
+  });
   await app.listen({ port: 0, host: "127.0.0.1" });
   const addr = app.server.address();
   const port = typeof addr === "object" && addr ? addr.port : 0;
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${opts.security?.tls ? "https" : "http"}://127.0.0.1:${port}`;
   return {
     url,
-    client: new MonitorClient(url),
+    client: new MonitorClient(url, opts.clientTls ? { tls: opts.clientTls } : {}),
     db,
     ctx,
     dataDir,
@@ -75,9 +84,28 @@ const BIN = fileURLToPath(new URL("../../bin/medmlops.js", import.meta.url));
 
 /** Runs `medmlops monitor` on a free loopback port and waits until it listens (its log names the port). */
 export async function spawnMonitor(
-  opts: { dataDir?: string; databaseUrl?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+  opts: {
+    dataDir?: string;
+    databaseUrl?: string;
+    env?: NodeJS.ProcessEnv;
+    timeoutMs?: number;
+    /** More flags (e.g. --tls-cert … --client-auth token …). */
+    args?: string[];
+    /** What `client` presents to the monitor (CA, client certificate, token). */
+    clientTls?: ClientTlsFiles;
+  } = {},
 ): Promise<SpawnedMonitor> {
-  const args = [BIN, "monitor", "--port", "0", "--host", "127.0.0.1", "--log-level", "info"];
+  const args = [
+    BIN,
+    "monitor",
+    "--port",
+    "0",
+    "--host",
+    "127.0.0.1",
+    "--log-level",
+    "info",
+    ...(opts.args ?? []),
+  ];
   if (opts.databaseUrl) args.push("--database-url", opts.databaseUrl);
   else if (opts.dataDir) args.push("--data-dir", opts.dataDir);
   const child = spawn(process.execPath, args, {
@@ -89,6 +117,7 @@ export async function spawnMonitor(
   child.stderr!.on("data", (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4000);
   });
+  let scheme = "http";
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`monitor did not listen in time; stderr: ${stderr}`)),
@@ -97,9 +126,10 @@ export async function spawnMonitor(
     const lines = createInterface({ input: child.stdout! });
     lines.on("line", (line) => {
       try {
-        const j = JSON.parse(line) as { msg?: string; port?: number };
+        const j = JSON.parse(line) as { msg?: string; port?: number; scheme?: string };
         if (j.msg === "monitor listening" && typeof j.port === "number") {
           clearTimeout(timer);
+          if (j.scheme === "https") scheme = "https";
           resolve(j.port);
         }
       } catch {
@@ -111,10 +141,10 @@ export async function spawnMonitor(
       reject(new Error(`monitor exited with ${code} before listening; stderr: ${stderr}`));
     });
   });
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${scheme}://127.0.0.1:${port}`;
   return {
     url,
-    client: new MonitorClient(url),
+    client: new MonitorClient(url, opts.clientTls ? { tls: opts.clientTls } : {}),
     process: child,
     exited,
     kill: (signal = "SIGTERM") => {
