@@ -41,6 +41,8 @@ export interface StartMonitorOptions {
   security?: ServerSecurity;
   /** What `client` presents (CA, client certificate, token). */
   clientTls?: ClientTlsFiles;
+  /** Loopback port; default a free one. Given with dataDir, a stopped monitor comes back where it was (outage tests). */
+  port?: number;
 }
 
 export async function startMonitor(opts: StartMonitorOptions = {}): Promise<StartedMonitor> {
@@ -52,7 +54,7 @@ export async function startMonitor(opts: StartMonitorOptions = {}): Promise<Star
     ...(opts.now ? { now: opts.now } : {}),
     ...(opts.security ? { security: opts.security } : {}),
   });
-  await app.listen({ port: 0, host: "127.0.0.1" });
+  await app.listen({ port: opts.port ?? 0, host: "127.0.0.1" });
   const addr = app.server.address();
   const port = typeof addr === "object" && addr ? addr.port : 0;
   const url = `${opts.security?.tls ? "https" : "http"}://127.0.0.1:${port}`;

@@ -91,4 +91,29 @@ describe("ConsentRecord controller", () => {
     });
     expect(s.calls).toEqual([]);
   });
+
+  it("a generation the monitor already confirmed stays Enforced through an outage and is re-asserted later", async () => {
+    const s = setup({ decision: "Deny" });
+    await s.c.reconciler.reconcile(key, s.t.context());
+    expect(s.status().conditions[0]).toMatchObject({ type: "Enforced", status: "True" });
+    const down = setup({ decision: "Deny" }, true);
+    down.t.cache.put({
+      ...(s.t.cache.get(ConsentRecordKind, key) as object),
+      status: s.status(),
+    } as never);
+    const r = await down.c.reconciler.reconcile(key, down.t.context());
+    expect(r).toEqual({ requeueAfterMs: 30_000 });
+    expect(down.status().conditions[0]).toMatchObject({
+      type: "Enforced",
+      status: "True",
+      reason: "Enforced",
+    });
+    // a new generation during the outage is not reported enforced
+    down.t.cache.put({
+      ...(down.t.cache.get(ConsentRecordKind, key) as { metadata: object }),
+      metadata: { ...key, generation: 2, finalizers: [FINALIZER] },
+    } as never);
+    await expect(down.c.reconciler.reconcile(key, down.t.context())).rejects.toThrow(/not enforced/);
+    expect(down.status().conditions[0]).toMatchObject({ status: "False", reason: "MonitorUnavailable" });
+  });
 });

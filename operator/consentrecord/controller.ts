@@ -16,6 +16,7 @@ import type { AuditInput } from "../../monitor/audit/entry.ts";
 import { deniesEverything } from "../../monitor/consent-decision.ts";
 import { ConsentRecordKind } from "../kinds.ts";
 import {
+  canonicalJson,
   type ControllerDeps,
   type ControllerSpec,
   type KubeObject,
@@ -160,16 +161,24 @@ export function consentRecordController(
         },
         now,
       );
+      const enforcement = {
+        casesExcluded: put.excluded,
+        casesErased,
+        ...(tainted.length > 0 ? { datasetsTainted: tainted.sort() } : {}),
+      };
+      // lastEnforcedAt moves only when what is enforced changed: stamping every reconcile would make each status
+      // write the watch event that triggers the next reconcile (a loop of PUTs to the monitor).
+      const { lastEnforcedAt: enforcedAt, ...previousEnforcement } = previous.enforcement ?? {};
+      const unchanged =
+        enforcedAt !== undefined &&
+        previous.observedGeneration === generation &&
+        canonicalJson(conditions) === canonicalJson(previous.conditions ?? []) &&
+        canonicalJson(enforcement) === canonicalJson(previousEnforcement);
       await statuses.write(raw, {
         ...previous,
         observedGeneration: generation,
         conditions,
-        enforcement: {
-          casesExcluded: put.excluded,
-          casesErased,
-          ...(tainted.length > 0 ? { datasetsTainted: tainted.sort() } : {}),
-          lastEnforcedAt: now.toISOString(),
-        },
+        enforcement: { ...enforcement, lastEnforcedAt: unchanged ? enforcedAt : now.toISOString() },
       });
       if (newlyTainted.length > 0) {
         events.record(
@@ -184,6 +193,17 @@ export function consentRecordController(
     } catch (err) {
       const name = err instanceof Error ? err.name : "Error";
       if (name !== "MonitorUnavailableError" && name !== "MonitorError") throw err;
+      const enforced = previous.conditions?.find((c) => c.type === "Enforced");
+      if (
+        name === "MonitorUnavailableError" &&
+        previous.observedGeneration === generation &&
+        (enforced?.reason === "Enforced" || enforced?.reason === "Inactive")
+      ) {
+        // This generation was confirmed before the outage and the monitor keeps it in its database: a re-reconcile
+        // during the outage (a relist, say) does not un-enforce it. Re-assert it once the monitor is back.
+        ctx.log.warn({ err: name }, "monitor unreachable; the decision it confirmed stays in force");
+        return { requeueAfterMs: RETRY_MS };
+      }
       ctx.log.warn({ err: name }, "consent not enforced yet; retrying");
       const conditions = setCondition(
         previous.conditions,

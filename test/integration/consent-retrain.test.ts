@@ -2,10 +2,13 @@
 // an opt-out (Deny of every purpose) erases the patient's stored records with the count in status and names the
 // RetrainJob that froze them before as tainted (one Warning event); a RetrainJob started afterwards leaves out a
 // patient who denied its purpose (excludedByConsent > 0) and holds nothing of the erased one; a trainer that
-// overruns trainer.timeout is failed by the real job controller (activeDeadlineSeconds) and the run ends Failed.
+// overruns trainer.timeout is failed by the real job controller (activeDeadlineSeconds) and the run ends Failed;
+// with the monitor down a ConsentRecord reads Enforced=False (MonitorUnavailable), is retried with backoff and
+// becomes Enforced=True only once the monitor is back and has enforced it.
+import { rmSync } from "node:fs";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type StartedMonitor, startMonitor } from "../../monitor/testing/index.ts";
+import { freshPgliteDir, type StartedMonitor, startMonitor } from "../../monitor/testing/index.ts";
 import { consentRecordController } from "../../operator/consentrecord/controller.ts";
 import { ConsentRecordKind, RetrainJobKind } from "../../operator/kinds.ts";
 import { Manager } from "../../operator/manager.ts";
@@ -44,12 +47,15 @@ let ns: FreshNamespace;
 let h: Harness;
 let monitor: StartedMonitor;
 let manager: Manager;
+let monitorDir: string;
 
 beforeAll(async () => {
   await installCrds();
   ns = await freshNamespace("consent-retrain");
   h = harness(ns.name);
-  monitor = await startMonitor();
+  // our own PGlite directory: the outage test stops the monitor and brings it back on the same port and data
+  monitorDir = await freshPgliteDir();
+  monitor = await startMonitor({ dataDir: monitorDir });
   // 30 patients, two annotated CR cases each, recorded two days ago (a quarter a year earlier: historical)
   await seedLedger(monitor.db, {
     namespace: ns.name,
@@ -86,6 +92,7 @@ afterAll(async () => {
   await manager?.stop();
   await monitor?.stop().catch(() => {});
   await ns?.delete();
+  if (monitorDir) rmSync(monitorDir, { recursive: true, force: true });
 });
 
 function retrainJob(name: string, timeout = "1h") {
@@ -238,4 +245,68 @@ describe("ConsentRecord and RetrainJob on the real control plane", () => {
     // the run that did not overrun is still training
     expect((await getRJ("before"))?.status?.phase).toBe("Training");
   });
+
+  it("with the monitor down a ConsentRecord is not enforced, is retried with backoff, and is enforced once the monitor is back", async () => {
+    const patient = pseudonym(7);
+    expect(await storedRecords(patient)).toBe(2);
+    // settled records stay quiet: a status write must not trigger the next reconcile
+    const settledBefore = await reconciles("success");
+    await new Promise((r) => setTimeout(r, 3_000));
+    expect((await reconciles("success")) - settledBefore).toBeLessThanOrEqual(1);
+
+    const port = Number(new URL(monitor.url).port);
+    await monitor.stop();
+    const errorsBefore = await reconciles("error");
+    await h.user.apply(consentRecord("while-down", patient, { decision: "Deny", provisions: [] }));
+    const down = await waitFor(async () => {
+      const c = await getCR("while-down");
+      return c?.status?.conditions?.find((x) => x.type === "Enforced")?.reason === "MonitorUnavailable"
+        ? c
+        : undefined;
+    }, 30_000);
+    expect(down.status?.conditions?.find((x) => x.type === "Enforced")?.status).toBe("False");
+    expect(down.status?.enforcement).toBeUndefined();
+    // for the outage: never reported enforced, retried, and with a growing delay (not a hot loop)
+    const outageMs = 6_000;
+    const until = Date.now() + outageMs;
+    while (Date.now() < until) {
+      const c = await getCR("while-down");
+      expect(c?.status?.conditions?.find((x) => x.type === "Enforced")?.status).toBe("False");
+      // a decision the monitor confirmed before the outage stays in force (it is in the monitor's database)
+      expect((await getCR("opt-out"))?.status?.conditions?.find((x) => x.type === "Enforced")?.status).toBe(
+        "True",
+      );
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const retries = (await reconciles("error")) - errorsBefore;
+    expect(retries).toBeGreaterThanOrEqual(3);
+    // exponential from 5 ms doubles past 6 s in about eleven attempts; a fixed short retry would be hundreds
+    expect(retries).toBeLessThan(20);
+
+    monitor = await startMonitor({ dataDir: monitorDir, port });
+    const up = await waitFor(async () => {
+      const c = await getCR("while-down");
+      return c?.status?.conditions?.find((x) => x.type === "Enforced")?.status === "True" ? c : undefined;
+    }, 90_000);
+    // reported enforced only once the monitor holds the decision and has erased the patient's records
+    expect(await storedRecords(patient)).toBe(0);
+    const { rows } = await monitor.db.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM consent WHERE pseudonym = $1",
+      [patient],
+    );
+    expect(rows[0]?.n).toBe(1);
+    expect(up.status?.enforcement?.casesErased).toBeGreaterThanOrEqual(2);
+    expect((up.status?.enforcement as { lastEnforcedAt?: string })?.lastEnforcedAt).toBeDefined();
+  }, 150_000);
 });
+
+/** The operator's own count of ConsentRecord reconciles by result (each error is a retry the work queue schedules). */
+async function reconciles(result: "success" | "error"): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${manager.port}/metrics`)).text();
+  const line = text
+    .split("\n")
+    .find((l) =>
+      l.startsWith(`medmlops_operator_reconcile_total{controller="consentrecord",result="${result}"}`),
+    );
+  return line ? Number(line.split(" ").pop()) : 0;
+}
