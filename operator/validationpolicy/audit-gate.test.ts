@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { gateKey, withholdUnaudited } from "./audit-gate.ts";
+import { MonitorError, MonitorUnavailableError } from "../../monitor/client.ts";
+import { gateKey, refusedForGood, withholdUnaudited } from "./audit-gate.ts";
 import { decide } from "./decide.ts";
 import { breached, input, later, model, policySpec } from "./test-support.ts";
 
@@ -65,5 +66,18 @@ describe("withholdUnaudited", () => {
     expect(held.status.episodes?.[0]?.resumed).toBeUndefined();
     expect(held.status.episodes?.[0]?.actions).toEqual(["Suspend"]);
     expect(held.events).toEqual([]);
+  });
+});
+
+describe("refusedForGood", () => {
+  it("a 4xx other than 408/429 is for good; outages, 5xx, 408 and 429 are worth a retry", () => {
+    expect(refusedForGood(new MonitorError(400, "PHI_IN_AUDIT", "x"))).toEqual({ code: "PHI_IN_AUDIT" });
+    expect(refusedForGood(new MonitorError(409, "AUDIT_KEY_CONFLICT", "x"))).toEqual({
+      code: "AUDIT_KEY_CONFLICT",
+    });
+    for (const status of [408, 429, 500, 503])
+      expect(refusedForGood(new MonitorError(status, "X", "x"))).toBeUndefined();
+    expect(refusedForGood(new MonitorUnavailableError("down"))).toBeUndefined();
+    expect(refusedForGood(new Error("boom"))).toBeUndefined();
   });
 });

@@ -8,6 +8,10 @@
  *
  * Entries that record a verdict (VerdictChanged: an episode started or ended) are not gated: the episode is a
  * fact about the model, and holding it back would delay every action by an evaluation interval.
+ *
+ * Only a failure that a retry can cure withholds: the monitor unreachable, 5xx, 408, 429. An entry the monitor
+ * refuses for good (any other 4xx — our bug, e.g. PHI_IN_AUDIT) would otherwise hold a failover or suspension
+ * back forever; the action goes ahead and a Warning event says which entry is missing (`refusedForGood`).
  */
 import type { PolicyAction } from "../../crds/validationpolicy.ts";
 import { RETRY_MS } from "./schedule.ts";
@@ -49,4 +53,12 @@ export function withholdUnaudited(
     retrain: decision.retrain.filter((r) => !failed.has(gateKey(r.episode, "Retrain"))),
     requeueAfterMs: Math.min(decision.requeueAfterMs, RETRY_MS),
   };
+}
+
+/** A 4xx answer other than 408/429 (MonitorError from monitor/client.ts): retrying the same entry cannot help. */
+export function refusedForGood(err: unknown): { code: string } | undefined {
+  const e = err as { name?: unknown; status?: unknown; code?: unknown } | null;
+  if (e?.name !== "MonitorError" || typeof e.status !== "number") return undefined;
+  if (e.status < 400 || e.status >= 500 || e.status === 408 || e.status === 429) return undefined;
+  return { code: typeof e.code === "string" ? e.code : String(e.status) };
 }

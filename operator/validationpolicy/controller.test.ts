@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { MonitorUnavailableError } from "../../monitor/client.ts";
+import { MonitorError, MonitorUnavailableError } from "../../monitor/client.ts";
 import { MedModelKind, ValidationPolicyKind } from "../kinds.ts";
 import { findCondition } from "../runtime/index.ts";
 import { fakeDeps } from "../runtime/testing/fake-deps.ts";
@@ -31,8 +31,10 @@ class FakeMonitor implements MonitorPort {
     return structuredClone(this.result);
   }
   auditDown = false;
+  auditRefuses = false;
   async appendAudit(e: { action: string }) {
-    if (this.auditDown) throw new Error("audit log unavailable");
+    if (this.auditDown) throw new MonitorUnavailableError("audit log unavailable");
+    if (this.auditRefuses) throw new MonitorError(400, "INVALID_AUDIT_ENTRY", "refused");
     this.audit.push(e.action);
     return {};
   }
@@ -199,6 +201,20 @@ describe("ValidationPolicy controller", () => {
     await c.reconciler.reconcile(key, t.context());
     expect(monitor.audit).toEqual(["ActionTaken", "ActionTaken"]);
     expect(t.events).toHaveLength(3);
+  });
+
+  it("an entry refused for good (4xx) never holds a Failover back: reported, with a Warning AuditEntryRefused", async () => {
+    const { t, monitor, make } = setup({ actions: { onBreach: ["Failover"] } });
+    monitor.result = breached();
+    monitor.auditRefuses = true;
+    await make().reconciler.reconcile(key, t.context());
+    expect(lastStatus(t).episodes?.[0]?.actions).toEqual(["Failover"]);
+    expect(t.events.map((e) => e.reason)).toEqual([
+      "PerformanceBreach",
+      "FailoverRequested",
+      "AuditEntryRefused",
+      "AuditEntryRefused",
+    ]);
   });
 
   it("monitor down: Ready False MonitorUnavailable, one Warning, verdicts untouched, retry in 30 s", async () => {

@@ -24,7 +24,7 @@ import {
   setCondition,
   setKstatusConditions,
 } from "../runtime/index.ts";
-import { withholdUnaudited } from "./audit-gate.ts";
+import { refusedForGood, withholdUnaudited } from "./audit-gate.ts";
 import { decide, shouldEvaluate } from "./decide.ts";
 import { type Artifact, FIRST_RECORDS_DEFAULT, fetchReferenceProfile } from "./reference.ts";
 import { buildRetrainJob } from "./retrain.ts";
@@ -34,6 +34,7 @@ import {
   type EvaluateResult,
   type ModelView,
   type MonitorOutcome,
+  type PolicyEvent,
   type PolicyStatus,
 } from "./types.ts";
 
@@ -61,6 +62,7 @@ export interface MonitorPort {
     actor: string;
     reason: string;
     details: Record<string, unknown>;
+    key?: string;
   }): Promise<unknown>;
 }
 
@@ -245,6 +247,7 @@ export function validationPolicyController(
     // Audit first (C4): an action is reported done (status, event, RetrainJob) only after its entry is
     // accepted; one that is not is withheld and retried next reconcile (audit-gate.ts).
     const unaudited = new Set<string>();
+    const refusedEvents: PolicyEvent[] = [];
     for (const a of planned.audit) {
       if (!opts.monitor.appendAudit) break;
       try {
@@ -254,8 +257,21 @@ export function validationPolicyController(
           actor: AUDIT_ACTOR,
           reason: a.reason.slice(0, 4096),
           details: { model: spec.modelRef.name, ...a.details },
+          key: a.key,
         });
       } catch (err) {
+        const refused = refusedForGood(err);
+        if (refused) {
+          // Retrying cannot help (our bug): never hold a safety action back for it; say so where people look.
+          ctx.log.error({ err: outageMessage(err), action: a.action, key: a.key }, "audit entry refused");
+          refusedEvents.push({
+            type: "Warning",
+            reason: "AuditEntryRefused",
+            action: a.action,
+            note: `the audit log refused the ${a.action} entry ${a.key} (${refused.code}); reported without it`,
+          });
+          continue;
+        }
         if (a.gate) unaudited.add(a.gate.key);
         ctx.log.warn(
           { err: outageMessage(err), action: a.action, withheld: a.gate?.key },
@@ -281,7 +297,8 @@ export function validationPolicyController(
       applied.add(id);
       log.info({ namespace: key.namespace, retrainJob: r.name, episode: r.episode }, "RetrainJob applied");
     }
-    for (const e of decision.events) events.record(policy, e.type, e.reason, e.action, e.note);
+    for (const e of [...decision.events, ...refusedEvents])
+      events.record(policy, e.type, e.reason, e.action, e.note);
     return { requeueAfterMs: decision.requeueAfterMs };
   }
 

@@ -220,6 +220,14 @@ describe("decide: actions once per episode", () => {
     expect(d1.status.episodes?.[0]?.actions).toEqual(["Alert", "Failover"]);
     expect(d1.status.lastAction).toMatchObject({ type: "Failover", at: "2026-12-04T12:00:00Z" });
     expect(d1.audit.map((a) => a.action)).toEqual(["VerdictChanged", "ActionTaken", "ActionTaken"]);
+    // idempotency keys: one per governance event, the same when the decision is made again (a retry, a restart)
+    const key = d1.status.episodes?.[0]?.key;
+    expect(d1.audit.map((a) => a.key)).toEqual([
+      `ValidationPolicy/radiology/cxr-policy/${key}/started`,
+      `ValidationPolicy/radiology/cxr-policy/${key}/Alert`,
+      `ValidationPolicy/radiology/cxr-policy/${key}/Failover`,
+    ]);
+    expect(decide(input({ monitor: { kind: "evaluated", result: breached() } })).audit).toEqual(d1.audit);
     // re-evaluation and an operator restart (a fresh decide from the written status) repeat nothing
     const d2 = next(d1, { monitor: { kind: "evaluated", result: breached() }, now: later(3_600_000) });
     expect(d2.events).toEqual([]);

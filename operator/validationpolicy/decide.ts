@@ -101,6 +101,7 @@ export function decide(input: DecideInput): Decision {
           gate,
         });
         audit.push({
+          key: auditKey(policy, ep.key, "Resume"),
           action: "Resume",
           reason: resume.request.reason,
           details: { episode: ep.key, version: ep.version, resumedBy: resume.request.by },
@@ -165,6 +166,7 @@ export function decide(input: DecideInput): Decision {
         )} [episode ${ep.key}]`,
       });
       audit.push({
+        key: auditKey(policy, ep.key, "started"),
         action: "VerdictChanged",
         reason: ep.reason,
         details: { episode: ep.key, type: ep.type, version: ep.version, state: "started" },
@@ -178,6 +180,7 @@ export function decide(input: DecideInput): Decision {
         note: `${ep.type === "Breach" ? "no metric breaches its bound" : "no drift check fires"} for ${ep.version} any more (episode ${ep.key}, since ${ep.startedAt})`,
       });
       audit.push({
+        key: auditKey(policy, ep.key, "ended"),
         action: "VerdictChanged",
         reason: `episode ${ep.key} ended`,
         details: { episode: ep.key, type: ep.type, version: ep.version, state: "ended" },
@@ -225,6 +228,7 @@ export function decide(input: DecideInput): Decision {
           gate,
         });
       audit.push({
+        key: auditKey(policy, ep.key, action),
         gate: { key: gate, lastAction },
         action: "ActionTaken",
         reason: ep.reason,
@@ -273,6 +277,15 @@ export function decide(input: DecideInput): Decision {
     audit,
     requeueAfterMs,
   };
+}
+
+/**
+ * The audit entry's idempotency key (docs/audit.md): one governance event, one key — a retry after a lost answer,
+ * a withheld action or an operator restart gets the stored entry back instead of a duplicate. Episode keys
+ * already carry the start time, so a later episode never reuses one.
+ */
+function auditKey(policy: { namespace: string; name: string }, episode: string, what: string): string {
+  return `ValidationPolicy/${policy.namespace}/${policy.name}/${episode}/${what}`;
 }
 
 function actionNote(action: PolicyAction, ep: Episode, model: string): string {

@@ -97,6 +97,8 @@ export interface RetrainRequest {
 /** An audit entry (C4) the controller appends through the monitor client. No PHI, no pseudonyms. */
 export type AuditAction = "VerdictChanged" | "ActionTaken" | "Resume";
 export interface AuditRequest {
+  /** Idempotency key (deterministic per governance event). */
+  key: string;
   action: AuditAction;
   reason: string;
   details: Record<string, string | number | boolean>;

@@ -111,6 +111,18 @@ async function retrainJobs(): Promise<{ name: string; policy?: string; baseVersi
   }));
 }
 
+/** The audit log's entries about a policy, as `<action> <episode>/<what>` (what: the action, started, ended). */
+async function auditOf(name: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const e of monitor.client.listAudit()) {
+    if (e.subject.kind !== "ValidationPolicy" || e.subject.name !== name || e.subject.namespace !== ns.name)
+      continue;
+    const d = e.details as { episode?: string; action?: string; state?: string };
+    out.push(`${e.action} ${d.episode}/${d.action ?? d.state ?? ""}`);
+  }
+  return out.sort();
+}
+
 /** `n` annotated positive cases on `version`; the model calls the first `called` of them positive. */
 async function annotatedPositives(model: string, version: string, prefix: string, n: number, called: number) {
   const time = new Date().toISOString();
@@ -292,6 +304,15 @@ describe("ValidationPolicy actions on the real control plane", () => {
       { name: retrainJobName("rt-policy", episode.key), policy: "rt-policy", baseVersion: "v2" },
     ]);
     expect(await eventCount("ValidationPolicy", "rt-policy", "RetrainRequested")).toBe(1);
+    // the audit log: the episode's start and each action once, before they were reported done
+    expect(await auditOf("rt-policy")).toEqual(
+      [
+        `ActionTaken ${episode.key}/Alert`,
+        `ActionTaken ${episode.key}/Failover`,
+        `ActionTaken ${episode.key}/Retrain`,
+        `VerdictChanged ${episode.key}/started`,
+      ].sort(),
+    );
     const m = await getModel(h, ns.name, "rt");
     expect(m?.status?.activeVersion).toBe("v1");
     expect(m?.status?.failover?.lastTransition).toMatchObject({
@@ -370,6 +391,8 @@ describe("ValidationPolicy actions on the real control plane", () => {
       modelFailedOver: await eventCount("MedModel", "rt", "FailedOver"),
     });
     const eventsBefore = await counts();
+    const auditBefore = { rt: await auditOf("rt-policy"), sus: await auditOf("sus-policy") };
+    expect(auditBefore.sus.filter((a) => a.startsWith("Resume "))).toHaveLength(1);
     expect(eventsBefore).toMatchObject({ breach: 1, failover: 1, retrain: 1, notAllowed: 1, resumed: 1 });
 
     await manager?.stop();
@@ -393,5 +416,6 @@ describe("ValidationPolicy actions on the real control plane", () => {
     expect(model?.status?.failover?.lastTransition).toEqual(before.model?.status?.failover?.lastTransition);
     expect(model?.status?.activeVersion).toBe("v1");
     expect(await counts()).toEqual(eventsBefore);
+    expect({ rt: await auditOf("rt-policy"), sus: await auditOf("sus-policy") }).toEqual(auditBefore);
   });
 });
