@@ -122,7 +122,9 @@ beforeAll(async () => {
   });
   await h.user.apply(
     policy("two-approvals", {
-      performanceFloors: [{ metric: "accuracy", min: 0.8 }],
+      // checked per site on the lower bound: the split (seeded by the job's uid) can leave a site a dozen test
+      // cases, whose bound for a perfect model is ~0.76; 0.5 holds from four cases up
+      performanceFloors: [{ metric: "accuracy", min: 0.5 }],
       maxSiteDegradation: 0.02,
       approvalsRequired: 2,
     }),
