@@ -35,6 +35,16 @@ export const invalidCases: InvalidCase[] = [
       "spec.failover.fallbackVersion",
       /one of spec.versions/,
     ],
+    [
+      "case-id key is the de-identification key",
+      (m) =>
+        (m.spec.serving = {
+          ...m.spec.serving,
+          caseIdKeySecretRef: { name: "medmlops-deid-key", key: "hmac-key" },
+        }),
+      "spec.serving.caseIdKeySecretRef",
+      /one purpose per key/,
+    ],
     ["duplicate version names", (m) => (m.spec.versions[1].name = "v1"), "spec.versions", /unique/],
     [
       "version name not a DNS label",

@@ -14,6 +14,7 @@ import {
   ObservedGeneration,
   opaqueObject,
   ResourceRequirements,
+  SecretKeySelector,
   Sha256,
   Timestamp,
   Toleration,
@@ -454,6 +455,9 @@ export const ServingSchema = z
       .max(1024)
       .optional()
       .describe("Overrides the sidecar image of the Helm release (e.g. a CUDA build for GPU nodes)."),
+    caseIdKeySecretRef: SecretKeySelector.default({ name: "medmlops-case-id-key", key: "hmac-key" }).describe(
+      "Secret key holding the HMAC key (≥ 16 bytes) for pseudonymous case ids, which join answers with later ground truth in the monitor. One purpose per key: it must not be deid.keySecretRef. Mounted optionally in every mode: when the Secret does not exist the model serves without case ids (case_id null).",
+    ),
   })
   .describe("How many pods serve the model, on what hardware, with which batching.");
 
@@ -510,6 +514,15 @@ export const MedModelSpecSchema = withRules(
       message: "activeVersion must name one of spec.versions",
       field: "activeVersion",
       check: (s) => s.versions.some((v) => v.name === s.activeVersion),
+    },
+    {
+      rule: "!has(self.serving) || !has(self.serving.caseIdKeySecretRef) || !has(self.deid) || !has(self.deid.keySecretRef) || self.serving.caseIdKeySecretRef.name != self.deid.keySecretRef.name || self.serving.caseIdKeySecretRef.key != self.deid.keySecretRef.key",
+      message:
+        "serving.caseIdKeySecretRef must not be the de-identification key (deid.keySecretRef): one purpose per key",
+      field: "serving.caseIdKeySecretRef",
+      check: (s) =>
+        s.serving.caseIdKeySecretRef.name !== s.deid.keySecretRef.name ||
+        s.serving.caseIdKeySecretRef.key !== s.deid.keySecretRef.key,
     },
     {
       rule: "!has(self.failover) || !has(self.failover.fallbackVersion) || self.versions.exists(v, v.name == self.failover.fallbackVersion)",

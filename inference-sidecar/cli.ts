@@ -73,7 +73,8 @@ ${MONITOR_CLIENT_USAGE}
 ${SERVER_SECURITY_USAGE}
                               (open without a credential: /v2/health/live, /v2/health/ready, /v2 and /metrics;
                               every /v2/models/... route, inference and metadata, needs it)
-env: MEDMLOPS_CASE_ID_KEY or MEDMLOPS_CASE_ID_KEY_FILE: HMAC key for pseudonymous case ids
+env: MEDMLOPS_CASE_ID_KEY or MEDMLOPS_CASE_ID_KEY_FILE: HMAC key for pseudonymous case ids (its own key, never
+       the de-identification key; a named file that does not exist → serve with case_id null)
      MEDMLOPS_DEID_KEY, MEDMLOPS_DEID_KEY_FILE or the mounted Secret: de-identification key (DataToModel;
        with --monitor-url also the key of the patient pseudonym in records — without it records carry none)`;
 

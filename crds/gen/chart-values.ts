@@ -62,6 +62,9 @@ export const ChartValuesSchema = z.strictObject({
         .array(z.string().min(1))
         .describe("Prefixes spec.serving.image must start with; empty = the chart's sidecar repository."),
       allowedKeySecrets: z.array(z.string().min(1).max(253)).describe("Secrets deid.keySecretRef may name."),
+      allowedCaseIdKeySecrets: z
+        .array(z.string().min(1).max(253))
+        .describe("Secrets serving.caseIdKeySecretRef may name (keep it apart from allowedKeySecrets)."),
       allowedModelClaims: z.array(z.string().min(1).max(253)).describe("Claims pvc:// sources may name."),
     })
     .describe("What a MedModel author may reference."),

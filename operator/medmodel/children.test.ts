@@ -358,21 +358,70 @@ describe("de-identification settings reach the sidecar", () => {
     });
   });
 
-  it("ModelToData with a custom Secret: the key is optional and named as configured", () => {
+  /** The key Secrets a pod mounts: volume → [Secret, key, optional], and the file each variable names. */
+  const keysOf = (pod: Any) => ({
+    volumes: Object.fromEntries(
+      pod.volumes
+        .filter((v: Any) => v.secret)
+        .map((v: Any) => [
+          v.name,
+          [v.secret.secretName, v.secret.items.map((i: Any) => i.key).join(), v.secret.optional],
+        ]),
+    ),
+    mounts: Object.fromEntries(
+      sidecarOf(pod)
+        .volumeMounts.filter((m: Any) => m.name.endsWith("-key"))
+        .map((m: Any) => [m.name, m.mountPath]),
+    ),
+    env: Object.fromEntries(sidecarOf(pod).env.map((e: Any) => [e.name, e.value])),
+  });
+
+  it("DataToModel mounts the deid key (required) and the case-id key (optional), each its own volume and variable", () => {
+    expect(keysOf(podOf(medModel()))).toEqual({
+      volumes: {
+        "deid-key": ["medmlops-deid-key", "hmac-key", false],
+        "case-id-key": ["medmlops-case-id-key", "hmac-key", true],
+      },
+      mounts: {
+        "deid-key": "/var/run/secrets/medmlops/deid",
+        "case-id-key": "/var/run/secrets/medmlops/case-id",
+      },
+      env: {
+        MEDMLOPS_DEID_KEY_FILE: "/var/run/secrets/medmlops/deid/hmac-key",
+        MEDMLOPS_CASE_ID_KEY_FILE: "/var/run/secrets/medmlops/case-id/hmac-key",
+      },
+    });
+  });
+
+  it("ModelToData without a monitor mounts only the case-id key; the deid key Secret is not in the pod", () => {
     const pod = podOf(
-      medModel({ deid: { mode: "ModelToData", options: [], keySecretRef: { name: "site-key", key: "k" } } }),
+      medModel({
+        deid: { mode: "ModelToData", options: [], keySecretRef: { name: "site-key", key: "k" } },
+        serving: { caseIdKeySecretRef: { name: "site-case-ids", key: "c" } },
+      }),
     );
     const args: string[] = sidecarOf(pod).args;
     expect(args).toContain("ModelToData");
     expect(args).not.toContain("--deid-option");
-    expect(pod.volumes.find((v: Any) => v.name === "deid-key").secret).toMatchObject({
-      secretName: "site-key",
-      items: [{ key: "k", path: "k" }],
-      optional: true,
+    expect(keysOf(pod)).toEqual({
+      volumes: { "case-id-key": ["site-case-ids", "c", true] },
+      mounts: { "case-id-key": "/var/run/secrets/medmlops/case-id" },
+      env: { MEDMLOPS_CASE_ID_KEY_FILE: "/var/run/secrets/medmlops/case-id/c" },
     });
-    expect(sidecarOf(pod).env).toContainEqual({
-      name: "MEDMLOPS_CASE_ID_KEY_FILE",
-      value: "/var/run/secrets/medmlops/deid/k",
+    expect(JSON.stringify(pod)).not.toContain("site-key");
+  });
+
+  it("ModelToData with a monitor also mounts the deid key, optional (records carry the consent pseudonym)", () => {
+    const m = medModel({
+      deid: { mode: "ModelToData", options: [], keySecretRef: { name: "site-key", key: "k" } },
     });
+    const pod = (
+      buildDeployment(m, m.spec.versions[0]!, 1, { ...opts, monitorUrl: "http://monitor:8090" }) as Any
+    ).spec.template.spec;
+    expect(keysOf(pod).volumes).toEqual({
+      "deid-key": ["site-key", "k", true],
+      "case-id-key": ["medmlops-case-id-key", "hmac-key", true],
+    });
+    expect(keysOf(pod).env.MEDMLOPS_DEID_KEY_FILE).toBe("/var/run/secrets/medmlops/deid/k");
   });
 });

@@ -26,8 +26,10 @@ export const PATHS = {
   control: "/etc/medmlops/control/control.json",
   pvcRoot: "/sources/pvc",
   configMapRoot: "/sources/configmap",
-  /** The per-hospital HMAC key Secret; the deid library and the case-id key read it here (deid/key.ts). */
+  /** The de-identification key Secret (pseudonyms, UIDs, date shifts); the deid library reads it here (deid/key.ts). */
   deidKeyDir: "/var/run/secrets/medmlops/deid",
+  /** The case-id key Secret (spec.serving.caseIdKeySecretRef): a second key with one purpose (case-id.ts). */
+  caseIdKeyDir: "/var/run/secrets/medmlops/case-id",
 } as const;
 
 export const SIDECAR_PORT = 8080;
@@ -146,6 +148,7 @@ export function buildDeployment(
   const image = serving.image ?? opts.sidecarImage;
   const labels = versionLabels(name, version.name);
   const source = sourceVolume(version.source.uri, 0);
+  const keys = keyMounts(model, opts);
   const gpu = serving.device.type === "gpu";
   const providers = serving.executionProviders ?? (gpu ? ["cuda", "cpu"] : ["cpu"]);
   const resources = structuredClone(serving.resources ?? {}) as {
@@ -203,11 +206,7 @@ export function buildDeployment(
       // The site the records carry (per-site validation subgroups and retraining gates).
       ...(opts.monitorUrl && model.spec.site ? ["--site", model.spec.site] : []),
     ],
-    // Case ids are HMACs under the hospital's key, so they stay stable across restarts and replicas.
-    env: [
-      { name: "MEDMLOPS_DEID_KEY_FILE", value: `${PATHS.deidKeyDir}/${deid.keySecretRef.key}` },
-      { name: "MEDMLOPS_CASE_ID_KEY_FILE", value: `${PATHS.deidKeyDir}/${deid.keySecretRef.key}` },
-    ],
+    env: keys.env,
     ports: [{ name: "http", containerPort: SIDECAR_PORT, protocol: "TCP" }],
     startupProbe: probe("/v2/health/live", 60),
     livenessProbe: probe("/v2/health/live", 3),
@@ -220,7 +219,7 @@ export function buildDeployment(
       { name: "tmp", mountPath: "/tmp" },
       { name: "signature", mountPath: PATHS.signatureDir, readOnly: true },
       { name: "control", mountPath: PATHS.controlDir, readOnly: true },
-      { name: "deid-key", mountPath: PATHS.deidKeyDir, readOnly: true },
+      ...keys.mounts,
     ],
     securityContext: containerSecurity,
   };
@@ -271,17 +270,7 @@ export function buildDeployment(
               name: "control",
               configMap: { name: configMapName(name), items: [{ key: CONTROL_KEY, path: "control.json" }] },
             },
-            {
-              name: "deid-key",
-              secret: {
-                secretName: deid.keySecretRef.name,
-                items: [{ key: deid.keySecretRef.key, path: deid.keySecretRef.key }],
-                defaultMode: 0o440,
-                // DataToModel fails closed: without the key the pod does not start. ModelToData only uses it for
-                // stable case ids, so a missing Secret is tolerated there.
-                optional: deid.mode !== "DataToModel",
-              },
-            },
+            ...keys.volumes,
             ...(source.volume ? [source.volume] : []),
           ],
           ...(serving.nodeSelector ? { nodeSelector: serving.nodeSelector } : {}),
@@ -292,6 +281,51 @@ export function buildDeployment(
       },
     },
   };
+}
+
+interface KeyMounts {
+  env: { name: string; value: string }[];
+  mounts: { name: string; mountPath: string; readOnly: true }[];
+  volumes: Record<string, unknown>[];
+}
+
+/**
+ * The key Secrets a version's pod mounts — one purpose per key, and only the keys its mode uses:
+ * - the de-identification key (deid.keySecretRef): in DataToModel, required (the pod does not start without it:
+ *   fail closed); in ModelToData only when records go to a monitor (they carry the patient's keyed pseudonym, the
+ *   one ConsentRecords name), and optional there; otherwise not mounted at all;
+ * - the case-id key (serving.caseIdKeySecretRef): in every mode, optional — without the Secret the sidecar
+ *   serves with `case_id: null` (docs/security.md).
+ * Each is its own volume with only its own Secret key projected, read through its own variable.
+ */
+export function keyMounts(model: MedModel, opts: Pick<BuildOptions, "monitorUrl">): KeyMounts {
+  const { serving, deid } = model.spec;
+  const out: KeyMounts = { env: [], mounts: [], volumes: [] };
+  const add = (
+    volume: string,
+    dir: string,
+    variable: string,
+    ref: { name: string; key: string },
+    optional: boolean,
+  ) => {
+    out.env.push({ name: variable, value: `${dir}/${ref.key}` });
+    out.mounts.push({ name: volume, mountPath: dir, readOnly: true });
+    out.volumes.push({
+      name: volume,
+      secret: {
+        secretName: ref.name,
+        items: [{ key: ref.key, path: ref.key }],
+        defaultMode: 0o440,
+        optional,
+      },
+    });
+  };
+  if (deid.mode === "DataToModel")
+    add("deid-key", PATHS.deidKeyDir, "MEDMLOPS_DEID_KEY_FILE", deid.keySecretRef, false);
+  else if (opts.monitorUrl)
+    add("deid-key", PATHS.deidKeyDir, "MEDMLOPS_DEID_KEY_FILE", deid.keySecretRef, true);
+  add("case-id-key", PATHS.caseIdKeyDir, "MEDMLOPS_CASE_ID_KEY_FILE", serving.caseIdKeySecretRef, true);
+  return out;
 }
 
 /**

@@ -373,12 +373,24 @@ describe("the MedModel admission policy (ValidatingAdmissionPolicy) on the real 
   let ns: FreshNamespace;
   const release = `mm-${Math.random().toString(16).slice(2, 8)}`;
   let rendered = "";
-  const model = (name: string, over: { image?: string; secret?: string; uri?: string }) =>
+  const model = (
+    name: string,
+    over: { image?: string; secret?: string; caseIdSecret?: string; uri?: string },
+  ) =>
     medModelManifest(name, ns.name, {
       versions: [
         { name: "v1", source: { uri: over.uri ?? "https://models.example/m.onnx", sha256: "a".repeat(64) } },
       ],
-      ...(over.image ? { serving: { image: over.image } } : {}),
+      ...(over.image || over.caseIdSecret
+        ? {
+            serving: {
+              ...(over.image ? { image: over.image } : {}),
+              ...(over.caseIdSecret
+                ? { caseIdKeySecretRef: { name: over.caseIdSecret, key: "hmac-key" } }
+                : {}),
+            },
+          }
+        : {}),
       ...(over.secret ? { deid: { keySecretRef: { name: over.secret, key: "hmac-key" } } } : {}),
     });
   const create = (m: object) =>
@@ -422,6 +434,7 @@ describe("the MedModel admission policy (ValidatingAdmissionPolicy) on the real 
     for (const [over, words] of [
       [{ image: "evil.example/miner:latest" }, "spec.serving.image"],
       [{ secret: "someone-elses-secret" }, "spec.deid.keySecretRef"],
+      [{ caseIdSecret: "someone-elses-secret" }, "spec.serving.caseIdKeySecretRef"],
       [{ uri: "pvc://payroll/model.onnx" }, "pvc:// model source"],
     ] as const) {
       const r = await create(model("bad", over));
@@ -437,6 +450,7 @@ describe("the MedModel admission policy (ValidatingAdmissionPolicy) on the real 
       { image: "ghcr.io/medmlops/medmlops:0.1.0-cuda" },
       { image: `ghcr.io/medmlops/medmlops@sha256:${"b".repeat(64)}` },
       { secret: "medmlops-deid-key" },
+      { caseIdSecret: "medmlops-case-id-key" },
       { uri: "pvc://models/chest/v1.onnx" },
     ]) {
       const r = await create(model("good", over));

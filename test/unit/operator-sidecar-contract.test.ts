@@ -3,12 +3,15 @@
 // fetch-model` (a flag a parser rejects fails here, not in a hospital's CrashLoopBackOff), the paths they are given
 // must be where the pod mounts the files, and the ConfigMap's control file and signatures must be what the
 // sidecar's readers accept.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { DeidOptionSchema } from "../../crds/common.ts";
+import { DEFAULT_KEY_DIR, loadKey } from "../../deid/key.ts";
 import { parseFlags as parseSidecarFlags, readSignatureFile } from "../../inference-sidecar/cli.ts";
+import { caseIdKeyFromEnv } from "../../inference-sidecar/case-id.ts";
 import { parseControl } from "../../inference-sidecar/control.ts";
 import { parseFetchFlags } from "../../operator/fetch/cli.ts";
 import {
@@ -161,6 +164,87 @@ describe("operator → sidecar and fetch-model contract", () => {
       expect(parsed).toEqual({ ok: true, state: decision.control });
       expect(decision.control.suspended).toBe(suspend);
     }
+  });
+
+  describe("key Secrets: each purpose reads its own Secret, and a mode sees only the keys it needs", () => {
+    interface SecretVolume {
+      name: string;
+      secret?: { secretName: string; items: { key: string; path: string }[]; optional?: boolean };
+    }
+    /**
+     * Plays the kubelet: writes each Secret volume's projected items under `root` + mountPath (a Secret in
+     * `missing` does not exist: an optional volume is then empty), and gives the sidecar's own key readers the
+     * container's environment with its paths under `root` — including deid/key.ts' default Secret folder.
+     */
+    function mountKeys(
+      model: ReturnType<typeof medModel>,
+      monitorUrl: string | undefined,
+      missing: string[] = [],
+    ) {
+      const dep = buildDeployment(model, model.spec.versions[0]!, 1, {
+        sidecarImage: "img:1",
+        monitorUrl,
+      }) as {
+        spec: { template: { spec: Omit<PodSpec, "volumes"> & { volumes: SecretVolume[] } } };
+      };
+      const pod = dep.spec.template.spec;
+      const sidecar = pod.containers.find((c) => c.name === "sidecar")! as Container & {
+        env: { name: string; value: string }[];
+      };
+      const root = mkdtempSync(join(tmp, "pod-"));
+      const contents: Record<string, string> = {};
+      for (const m of sidecar.volumeMounts) {
+        const v = pod.volumes.find((x) => x.name === m.name);
+        if (!v?.secret || missing.includes(v.secret.secretName)) continue;
+        mkdirSync(join(root, m.mountPath), { recursive: true });
+        for (const item of v.secret.items) {
+          contents[v.secret.secretName] ??= randomBytes(32).toString("hex");
+          writeFileSync(join(root, m.mountPath, item.path), contents[v.secret.secretName]!);
+        }
+      }
+      const env: NodeJS.ProcessEnv = { MEDMLOPS_DEID_KEY_DIR: join(root, DEFAULT_KEY_DIR) };
+      for (const e of sidecar.env) env[e.name] = e.value.startsWith("/") ? join(root, e.value) : e.value;
+      const secretsInPod = pod.volumes.flatMap((v) => (v.secret ? [v.secret.secretName] : [])).sort();
+      return { env, contents, secretsInPod, optional: pod.volumes.filter((v) => v.secret?.optional) };
+    }
+
+    it("DataToModel: the deid key from the deid Secret, the case id key from its own Secret, never each other's", () => {
+      const { env, contents, secretsInPod } = mountKeys(medModel(), undefined);
+      expect(secretsInPod).toEqual(["medmlops-case-id-key", "medmlops-deid-key"]);
+      const deid = new TextDecoder().decode(loadKey({ env }).secret);
+      const caseKey = caseIdKeyFromEnv(env);
+      expect(deid).toBe(contents["medmlops-deid-key"]);
+      expect(caseKey?.key.toString("utf8")).toBe(contents["medmlops-case-id-key"]);
+      expect(caseKey?.persistent).toBe(true);
+      expect(caseKey?.key.toString("utf8")).not.toBe(deid);
+    });
+
+    it("ModelToData without a monitor: no deid key reachable (not even in its default folder), case ids from their Secret", () => {
+      const { env, contents, secretsInPod } = mountKeys(
+        medModel({ deid: { mode: "ModelToData", options: [] } }),
+        undefined,
+      );
+      expect(secretsInPod).toEqual(["medmlops-case-id-key"]);
+      expect(() => loadKey({ env })).toThrow(/key/i);
+      expect(caseIdKeyFromEnv(env)?.key.toString("utf8")).toBe(contents["medmlops-case-id-key"]);
+    });
+
+    it("ModelToData with a monitor: the deid key (for the records' consent pseudonym) and the case id key, both optional", () => {
+      const model = medModel({ deid: { mode: "ModelToData", options: [] } });
+      const { env, contents, optional } = mountKeys(model, "http://monitor:8090");
+      expect(optional.map((v) => v.name).sort()).toEqual(["case-id-key", "deid-key"]);
+      expect(new TextDecoder().decode(loadKey({ env }).secret)).toBe(contents["medmlops-deid-key"]);
+      expect(caseIdKeyFromEnv(env)?.key.toString("utf8")).toBe(contents["medmlops-case-id-key"]);
+    });
+
+    it("a missing case-id Secret leaves the sidecar serving without case ids (null), in either mode", () => {
+      for (const mode of ["DataToModel", "ModelToData"]) {
+        const { env } = mountKeys(medModel({ deid: { mode, options: [] } }), undefined, [
+          "medmlops-case-id-key",
+        ]);
+        expect(caseIdKeyFromEnv(env)).toBeNull();
+      }
+    });
   });
 });
 
