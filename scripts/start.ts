@@ -99,19 +99,21 @@ async function controlPlaneTour(kubeconfig: string): Promise<void> {
   await kubectlOk(["apply", "-f", "-"], JSON.stringify(localModelVolume()));
 
   say(
-    "the per-hospital de-identification key Secret (random here; examples/00-namespace.yaml says how to make yours)",
+    "the per-hospital de-identification and case-id key Secrets (random here; examples/00-namespace.yaml says how to make yours)",
   );
   await kubectlOk(
     ["apply", "-f", "-"],
     JSON.stringify({ apiVersion: "v1", kind: "Namespace", metadata: { name: "radiology" } }),
   );
-  const hasKey = await kubectl(["-n", "radiology", "get", "secret", "medmlops-deid-key"]);
-  if (hasKey.code !== 0) {
+  // Two keys, one purpose each (docs/security.md): de-identification pseudonyms and case ids.
+  for (const name of ["medmlops-deid-key", "medmlops-case-id-key"]) {
+    const hasKey = await kubectl(["-n", "radiology", "get", "secret", name]);
+    if (hasKey.code === 0) continue;
     // Through stdin, never the command line, so the key cannot end up in an error message or `ps`.
     const secret = {
       apiVersion: "v1",
       kind: "Secret",
-      metadata: { name: "medmlops-deid-key", namespace: "radiology" },
+      metadata: { name, namespace: "radiology" },
       stringData: { "hmac-key": randomBytes(32).toString("hex") },
     };
     await kubectlOk(["create", "-f", "-"], JSON.stringify(secret));

@@ -2,11 +2,12 @@
  * The two de-identification modes in real pods on real-0, a DICOM CT slice with a planted patient name, ID and
  * study UID sent through each MedModel's stable Service:
  *  - DataToModel with the key Secret mounted: the sidecar de-identifies the instance before anything reads it.
- *    No identifier in the answer or in the pod's log, and the case id is the HMAC (under the Secret's key) of the
+ *    No identifier in the answer or in the pod's log, and the case id is the HMAC (under the case-id Secret's key,
+ *    not the deid key: one purpose per key, docs/security.md) of the
  *    study UID *after* de-identification — computed here with the deid library and that key — so the model and
  *    everything after the gate saw only the de-identified instance. The scores equal the ModelToData model's on the
  *    same pixels (de-identification leaves the image alone).
- *  - ModelToData with no key Secret in the namespace: the pod still starts (the Secret volume is optional there),
+ *  - ModelToData with no key Secrets in the namespace: the pod still starts (both volumes are optional there),
  *    serves, and answers with `case_id: null`.
  *
  * Runs only with the real node (MEDMLOPS_REAL_NODE=1 or CI=true; see vitest.config.ts and docs/testing.md).
@@ -40,6 +41,7 @@ import {
 } from "./real-node-support.ts";
 
 const KEY = "a-hospital-key-for-the-real-node-test-0123456789";
+const CASE_KEY = "a-hospital-case-id-key-for-the-real-node-test-42";
 const OPTIONS = ["CleanDescriptors", "RetainLongitudinalTemporalInformationModifiedDates"] as const;
 const STUDY = "2.25.271828182845904523536";
 /** The test signature in the CRD's shape (its operatingPoint is a number there). */
@@ -60,12 +62,12 @@ interface DicomAnswer {
   outputs: { name: string; data: number[] }[];
 }
 
-function model(name: string, deid: Record<string, unknown>): MM {
+function model(name: string, deid: Record<string, unknown>, serving: Record<string, unknown> = {}): MM {
   return medModelManifest(name, ns.name, {
     signature,
     versions: [{ name: "v1", source: { uri: "configmap://models/model.onnx", sha256: sha } }],
     activeVersion: "v1",
-    serving: REAL_SERVING,
+    serving: { ...REAL_SERVING, ...serving },
     deid,
   }) as unknown as MM;
 }
@@ -95,25 +97,30 @@ beforeAll(async () => {
   const file = writeModel(work, "cnn");
   sha = createHash("sha256").update(readFileSync(file)).digest("hex");
   await kubectlOk(["-n", ns.name, "create", "configmap", "models", `--from-file=model.onnx=${file}`]);
-  // Only the DataToModel model's Secret exists; the ModelToData model names one that does not.
-  await kubectlOk(
-    ["apply", "-f", "-"],
-    JSON.stringify({
-      apiVersion: "v1",
-      kind: "Secret",
-      metadata: { name: "hospital-key", namespace: ns.name },
-      stringData: { "hmac-key": KEY },
-    }),
-  );
+  // Only the DataToModel model's Secrets exist (deid key, case-id key); the ModelToData model's do not.
+  for (const [name, key] of [
+    ["hospital-key", KEY],
+    ["hospital-case-ids", CASE_KEY],
+  ]) {
+    await kubectlOk(
+      ["apply", "-f", "-"],
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: { name, namespace: ns.name },
+        stringData: { "hmac-key": key },
+      }),
+    );
+  }
   dicom = writeDicom({ rows: 64, columns: 64, pixels: ctPhantom(64, 64), studyInstanceUid: STUDY });
   h = harness(ns.name, { minHealthyMs: 1500, standbyReplicas: 1, defaultUnavailableAfterMs: 5000 });
   await h.start();
   await h.user.apply(
-    model("deid-in", {
-      mode: "DataToModel",
-      options: [...OPTIONS],
-      keySecretRef: { name: "hospital-key", key: "hmac-key" },
-    }),
+    model(
+      "deid-in",
+      { mode: "DataToModel", options: [...OPTIONS], keySecretRef: { name: "hospital-key", key: "hmac-key" } },
+      { caseIdKeySecretRef: { name: "hospital-case-ids", key: "hmac-key" } },
+    ),
   );
   await h.user.apply(
     model("deid-out", { mode: "ModelToData", keySecretRef: { name: "no-such-key", key: "hmac-key" } }),
@@ -136,14 +143,15 @@ describe(`de-identification modes in real pods on ${REAL_NODE}`, () => {
     dataToModel = body;
     expect(body.deid_mode).toBe("DataToModel");
     for (const phi of PHI) expect(text).not.toContain(phi);
-    // The case id came from the de-identified instance, keyed with the mounted Secret.
+    // The case id came from the de-identified instance, keyed with the case-id Secret (never the deid key).
     const deid = deidentify(dicom, { key: keyFromSecret(KEY), options: [...OPTIONS] });
     if (!deid.ok) throw new Error(`the test's own de-identification failed: ${deid.code}`);
     const deidStudy = String(readWithDcmjs(deid.output).ds.StudyInstanceUID);
     expect(deidStudy).not.toBe(STUDY);
-    const key = { key: Buffer.from(KEY), persistent: true };
+    const key = { key: Buffer.from(CASE_KEY), persistent: true };
     expect(body.case_id).toBe(caseId(key, deidStudy));
     expect(body.case_id).not.toBe(caseId(key, STUDY));
+    expect(body.case_id).not.toBe(caseId({ key: Buffer.from(KEY), persistent: true }, deidStudy));
     // Nor in what the sidecar logged.
     const [pod] = await podsOf(ns.name, "deid-in", "v1");
     const logs = await kubectlOk(["logs", "-n", ns.name, pod?.metadata.name ?? "", "-c", "sidecar"]);
@@ -151,7 +159,7 @@ describe(`de-identification modes in real pods on ${REAL_NODE}`, () => {
     for (const phi of PHI) expect(logs).not.toContain(phi);
   });
 
-  it("ModelToData without a key Secret: the pod starts and serves, case_id is null, same scores", {
+  it("ModelToData without key Secrets: the pod starts and serves, case_id is null, same scores", {
     timeout: 240_000,
   }, async () => {
     const { text, body } = await ask("deid-out");
