@@ -7,6 +7,8 @@
  *  4. sends a synthetic DICOM image through a MedModel's Service to its sidecar in a real pod on the real node
  *     real-0 when this machine can run it (scripts/tour/real-node.ts); else starts a real inference sidecar on a
  *     generated ONNX model directly and sends the image there.
+ *  5. the governance loop (scripts/tour/governance.ts): a real monitor (the operator runs with --monitor-url),
+ *     drift, a breach, the failover and its alerts, a RetrainJob, the audit trail.
  *
  * Pods on the kwok nodes are simulated (containers do not run there). With --once (or CI=true) it exits after the tour; otherwise it keeps the operator and
  * sidecar running until Ctrl-C.
@@ -20,6 +22,7 @@ import { kubectl, kubectlOk, waitFor } from "../test/cluster/client.ts";
 import { up } from "../test/cluster/launcher.ts";
 import { ctPhantom, writeDicom } from "../inference-sidecar/testing/dicom.ts";
 import { cnnCtSignature, writeModel } from "../inference-sidecar/testing/models.ts";
+import { governanceTour, startTourMonitor, type TourMonitor } from "./tour/governance.ts";
 import { realNodeTour } from "./tour/real-node.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -28,6 +31,8 @@ const bin = join(root, "bin", "medmlops.js");
 const once = process.argv.includes("--once") || process.env.CI === "true";
 const SIDECAR_PORT = Number(process.env.MEDMLOPS_DEMO_PORT ?? 8090);
 const OPERATOR_METRICS_PORT = Number(process.env.MEDMLOPS_DEMO_METRICS_PORT ?? 8091);
+const MONITOR_PORT = Number(process.env.MEDMLOPS_DEMO_MONITOR_PORT ?? 8092);
+const PROMETHEUS_PORT = Number(process.env.MEDMLOPS_DEMO_PROMETHEUS_PORT ?? 8093);
 const children: ChildProcess[] = [];
 
 function say(line: string): void {
@@ -72,7 +77,7 @@ function localModelVolume(): object {
   };
 }
 
-async function controlPlaneTour(kubeconfig: string): Promise<void> {
+async function controlPlaneTour(kubeconfig: string, monitor: TourMonitor): Promise<void> {
   say("installing the CRDs");
   await kubectlOk(["apply", "--server-side", "-f", join(root, "crds")]);
   await kubectlOk(["wait", "--for=condition=Established", "--timeout=60s", "-f", join(root, "crds")]);
@@ -84,6 +89,7 @@ async function controlPlaneTour(kubeconfig: string): Promise<void> {
     kubeconfig,
     "--metrics-port",
     String(OPERATOR_METRICS_PORT),
+    ...monitor.operatorArgs,
   ]);
   await waitFor(() => httpOk(`http://127.0.0.1:${OPERATOR_METRICS_PORT}/readyz`), 60_000);
 
@@ -180,9 +186,18 @@ async function main(): Promise<number> {
   say("bringing up the local control plane (first run builds Kubernetes from source: many minutes)");
   const { kubeconfig } = await up({ log: (line: string) => process.stdout.write(`   ${line}\n`) });
   process.stdout.write(`   KUBECONFIG=${kubeconfig}\n`);
-  await controlPlaneTour(kubeconfig);
+  const io = { say, out: (t: string) => process.stdout.write(t) };
+  const monitor = await startTourMonitor(io, demoDir, MONITOR_PORT);
+  children.push(monitor.process);
+  await controlPlaneTour(kubeconfig, monitor);
   if (!(await realNodeTour({ say, out: (t) => process.stdout.write(t) }, join(demoDir, "models"))))
     await dataPlaneTour();
+  await governanceTour(io, {
+    monitor,
+    demoDir,
+    operatorMetricsPort: OPERATOR_METRICS_PORT,
+    prometheusPort: PROMETHEUS_PORT,
+  });
   if (once) {
     say("done (--once): stopping the operator and the sidecar; `npm run cluster:down` stops the cluster");
     stopAll();
