@@ -115,4 +115,22 @@ describe("medmlops operator flags", () => {
     expect(controllersFor({ monitorUrl: "http://m:8090", retrainJobs: true }).length).toBe(registry.length);
     expect(parseFlags([], { MEDMLOPS_RETRAIN_JOBS: "true" })).toMatchObject({ "retrain-jobs": "true" });
   });
+
+  it("parses the admission re-check lists from flags and env; empty env is an empty list, unset is none", async () => {
+    const { admissionOf } = await import("./cli.ts");
+    const f = parseFlags(["--allowed-image-prefixes", "ghcr.io/a:, ghcr.io/a@sha256:"], {
+      MEDMLOPS_ALLOWED_MODEL_CLAIMS: "",
+      MEDMLOPS_ALLOWED_KEY_SECRETS: "k1,k2",
+    });
+    if (f === "help") throw new Error("help");
+    expect(admissionOf(f)).toEqual({
+      imagePrefixes: ["ghcr.io/a:", "ghcr.io/a@sha256:"],
+      keySecrets: ["k1", "k2"],
+      modelClaims: [],
+    });
+    const none = parseFlags([], {});
+    if (none === "help") throw new Error("help");
+    expect(admissionOf(none)).toBeUndefined();
+    expect(() => parseFlags(["--allowed-key-secrets", "a b"], {})).toThrow(/allowed-key-secrets/);
+  });
 });

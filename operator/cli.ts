@@ -5,6 +5,7 @@ import pino from "pino";
 import { z } from "zod";
 import { EXIT } from "../common/exit-codes.ts";
 import { controllersFor, registry } from "./controllers.ts";
+import type { AdmissionAllowLists } from "./runtime/index.ts";
 import { Manager, defaultIdentity } from "./manager.ts";
 
 export const HELP = `Usage: medmlops operator [options]
@@ -30,6 +31,17 @@ Options:
   --retrain-jobs true|false
                            run the RetrainJob controller (needs --monitor-url and rights on batch/Jobs; the chart's
                            operator.retrainJobController.enabled) (default: $MEDMLOPS_RETRAIN_JOBS, else false)
+  --allowed-image-prefixes P[,P...]
+  --allowed-key-secrets S[,S...]
+  --allowed-case-id-key-secrets S[,S...]
+  --allowed-model-claims C[,C...]
+                           the operator's re-check of the chart's admission policy (the same lists as its
+                           admission.* values): a MedModel whose spec.serving.image, spec.deid.keySecretRef,
+                           spec.serving.caseIdKeySecretRef or pvc:// source is not listed gets Ready=False
+                           (PolicyRefused) and a Warning Event, and nothing of it is applied. Each list set is
+                           enforced (an empty value allows none); each list unset is not re-checked
+                           (default: $MEDMLOPS_ALLOWED_IMAGE_PREFIXES, $MEDMLOPS_ALLOWED_KEY_SECRETS,
+                           $MEDMLOPS_ALLOWED_CASE_ID_KEY_SECRETS, $MEDMLOPS_ALLOWED_MODEL_CLAIMS; unset = none)
   --log-level LEVEL        trace|debug|info|warn|error (default: $MEDMLOPS_LOG_LEVEL, $LOG_LEVEL or info)
   -h, --help               show this help
 `;
@@ -41,6 +53,17 @@ const dnsLabel = z
   .string()
   .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "must be a DNS-1123 label")
   .max(63);
+
+/** A comma-separated allow-list; "" is the empty list (allow none), unset is no re-check. */
+const allowList = z
+  .string()
+  .transform((v) =>
+    v
+      .split(",")
+      .map((n) => n.trim())
+      .filter((n) => n.length > 0),
+  )
+  .pipe(z.array(z.string().min(1).max(1024).regex(/^\S+$/, "must not contain spaces")).max(200));
 
 const Flags = z.object({
   kubeconfig: z.string().min(1).optional(),
@@ -69,6 +92,10 @@ const Flags = z.object({
   "reference-first-records": z.coerce.number().int().min(10).max(100_000).optional(),
   "retrain-jobs": z.enum(["true", "false"]).default("false"),
   "log-level": z.enum(["trace", "debug", "info", "warn", "error", "fatal"]).optional(),
+  "allowed-image-prefixes": allowList.optional(),
+  "allowed-key-secrets": allowList.optional(),
+  "allowed-case-id-key-secrets": allowList.optional(),
+  "allowed-model-claims": allowList.optional(),
 });
 
 export type OperatorFlags = z.infer<typeof Flags>;
@@ -92,6 +119,10 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv = process.env)
       "reference-first-records": { type: "string" },
       "retrain-jobs": { type: "string" },
       "log-level": { type: "string" },
+      "allowed-image-prefixes": { type: "string" },
+      "allowed-key-secrets": { type: "string" },
+      "allowed-case-id-key-secrets": { type: "string" },
+      "allowed-model-claims": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -106,6 +137,11 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv = process.env)
     "reference-first-records": env["MEDMLOPS_REFERENCE_FIRST_RECORDS"] || undefined,
     "retrain-jobs": env["MEDMLOPS_RETRAIN_JOBS"] || undefined,
     "log-level": env["MEDMLOPS_LOG_LEVEL"] || env["LOG_LEVEL"] || undefined,
+    // Set but empty is an empty allow-list (the chart's empty list): only unset means no re-check.
+    "allowed-image-prefixes": env["MEDMLOPS_ALLOWED_IMAGE_PREFIXES"],
+    "allowed-key-secrets": env["MEDMLOPS_ALLOWED_KEY_SECRETS"],
+    "allowed-case-id-key-secrets": env["MEDMLOPS_ALLOWED_CASE_ID_KEY_SECRETS"],
+    "allowed-model-claims": env["MEDMLOPS_ALLOWED_MODEL_CLAIMS"],
   };
   const parsed = Flags.safeParse({ ...dropUndefined(fromEnv), ...dropUndefined(rest) });
   if (!parsed.success) {
@@ -116,6 +152,19 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv = process.env)
 
 function dropUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** The admission re-check's lists from the flags; undefined when none is set (no re-check). */
+export function admissionOf(flags: OperatorFlags): AdmissionAllowLists | undefined {
+  const lists: AdmissionAllowLists = {
+    ...(flags["allowed-image-prefixes"] ? { imagePrefixes: flags["allowed-image-prefixes"] } : {}),
+    ...(flags["allowed-key-secrets"] ? { keySecrets: flags["allowed-key-secrets"] } : {}),
+    ...(flags["allowed-case-id-key-secrets"]
+      ? { caseIdKeySecrets: flags["allowed-case-id-key-secrets"] }
+      : {}),
+    ...(flags["allowed-model-claims"] ? { modelClaims: flags["allowed-model-claims"] } : {}),
+  };
+  return Object.keys(lists).length > 0 ? lists : undefined;
 }
 
 function leaseNamespace(flags: OperatorFlags): string {
@@ -173,6 +222,7 @@ export async function main(argv: string[]): Promise<number> {
       sidecarImage: flags["sidecar-image"] ?? process.env["MEDMLOPS_SIDECAR_IMAGE"] ?? DEFAULT_SIDECAR_IMAGE,
       ...(flags["monitor-url"] ? { monitorUrl: flags["monitor-url"] } : {}),
       identity: defaultIdentity(),
+      ...(admissionOf(flags) ? { admission: admissionOf(flags) } : {}),
       ...(flags.workers ? { workers: flags.workers } : {}),
       ...(flags["reference-first-records"]
         ? { referenceFirstRecords: flags["reference-first-records"] }

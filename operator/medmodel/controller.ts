@@ -11,12 +11,16 @@ import {
   Kinds,
   type ObjectKey,
   OwnedChildren,
+  ownerReference,
   StatusWriter,
 } from "../runtime/index.ts";
 import { MonitorClient } from "../../monitor/client.ts";
 import { type AuditSink, MedModelAuditWriter } from "./audit-writer.ts";
 import { buildDesired, type Desired } from "./build.ts";
-import { LABEL } from "./children.ts";
+import { type Refusal, refusals, refusedDecision } from "./admission.ts";
+import { CONTROL_KEY, configMapName, LABEL, modelLabels } from "./children.ts";
+import { stopOf } from "./phases/conditions.ts";
+import { policiesFor, policyRequestsFor } from "./validation.ts";
 import { decide } from "./decide.ts";
 import { HTTPRouteKind, httpRouteName } from "./httproute.ts";
 import { invalidSpecStatus, parseModel } from "./invalid-spec.ts";
@@ -92,6 +96,51 @@ export function medModelControllerWith(options: MedModelControllerOptions = {}):
       );
     }
 
+    /**
+     * A spec the admission re-check refuses (admission.ts): nothing of it is built or pruned; only the stop button
+     * is honoured, on the ConfigMap the last accepted spec left (its signatures kept, control.json replaced).
+     */
+    async function refuse(
+      key: ObjectKey,
+      cached: Obj,
+      model: MedModel,
+      refused: Refusal[],
+      previous: DecisionStatus,
+      generation: number,
+      now: Date,
+    ): Promise<void> {
+      const policy = policyRequestsFor(policiesFor(key.name, cache.list(ValidationPolicyKind, key)));
+      const pressed = model.spec.suspend === true || policy.suspend !== undefined;
+      const decision = refusedDecision({
+        previous,
+        refusals: refused,
+        generation,
+        now,
+        stop: pressed ? stopOf(model.spec, cached.metadata?.annotations ?? {}, policy.suspend) : undefined,
+      });
+      const cm = cache.get<KubeObject & { data?: Record<string, string> }>(Kinds.ConfigMap, {
+        namespace: key.namespace,
+        name: configMapName(key.name),
+      });
+      const ours = cm?.metadata?.ownerReferences?.some((o) => o.uid === cached.metadata?.uid);
+      if (decision.control && cm && ours) {
+        const control: KubeObject = {
+          apiVersion: "v1",
+          kind: "ConfigMap",
+          metadata: {
+            name: configMapName(key.name),
+            namespace: key.namespace,
+            labels: modelLabels(key.name),
+            ownerReferences: [ownerReference(model as KubeObject)],
+          },
+          data: { ...(cm.data ?? {}), [CONTROL_KEY]: JSON.stringify(decision.control) },
+        } as KubeObject;
+        await children.apply(key, [[control, Kinds.ConfigMap]]);
+      }
+      await statuses.write(cached, decision.status);
+      for (const e of decision.events) events.record(cached, e.type, e.reason, e.action, e.note);
+    }
+
     return {
       name: "medmodel",
       for: MedModelKind,
@@ -132,6 +181,15 @@ export function medModelControllerWith(options: MedModelControllerOptions = {}):
             return undefined;
           }
           const { model } = parsed;
+          const refused = refusals(model.spec, config.admission);
+          if (refused.length > 0) {
+            await refuse(key, cached, model, refused, previous, generation, now);
+            ctx.log.warn(
+              { refused: refused.map((r) => r.field) },
+              "MedModel refused by the admission re-check",
+            );
+            return undefined;
+          }
 
           const observed = gather(cache, model, unavailable, now.getTime());
           const decision = decide({

@@ -14,6 +14,8 @@ export const REASON = {
   /** Suspended by a ValidationPolicy's Suspend action until a person resumes it. */
   PolicyBreach: "PolicyBreach",
   InvalidSpec: "InvalidSpec",
+  /** Refused by the operator's admission re-check (admission.ts); Ready False, Degraded True, Stalled. */
+  PolicyRefused: "PolicyRefused",
   // Progressing
   Complete: "Complete",
   ScalingUp: "ScalingUp",
@@ -76,5 +78,6 @@ export const EVENT_REASON = {
   Resumed: "Resumed",
   Switched: "Switched",
   GatewayAPIUnavailable: "GatewayAPIUnavailable",
+  PolicyRefused: "PolicyRefused",
 } as const;
 export type EventReason = (typeof EVENT_REASON)[keyof typeof EVENT_REASON];

@@ -21,6 +21,7 @@ export type {
   ObjectKey,
   ObjectMeta,
   OperatorConfig,
+  AdmissionAllowLists,
   OwnerReference,
   ReconcileContext,
   ReconcileResult,

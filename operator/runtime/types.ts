@@ -214,6 +214,24 @@ export interface OperatorConfig {
   workers?: number;
   /** N of the reference profile frozen from a version's first N served records (`--reference-first-records`). */
   referenceFirstRecords?: number;
+  /**
+   * The operator's re-check of the chart's admission policy (`--allowed-image-prefixes`, `--allowed-key-secrets`,
+   * `--allowed-case-id-key-secrets`, `--allowed-model-claims`): each list set is enforced (empty = nothing
+   * allowed), each list unset is not re-checked. Undefined = no re-check at all (a dev cluster).
+   */
+  admission?: AdmissionAllowLists;
+}
+
+/** The hospital's allow-lists for what a MedModel may name (the chart's `admission.*` values). */
+export interface AdmissionAllowLists {
+  /** spec.serving.image must start with one of these. */
+  imagePrefixes?: readonly string[];
+  /** spec.deid.keySecretRef.name must be one of these. */
+  keySecrets?: readonly string[];
+  /** spec.serving.caseIdKeySecretRef.name must be one of these. */
+  caseIdKeySecrets?: readonly string[];
+  /** A pvc:// model source must name one of these claims. */
+  modelClaims?: readonly string[];
 }
 
 export interface ControllerDeps {

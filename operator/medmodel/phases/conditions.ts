@@ -5,7 +5,7 @@
  */
 import { findCondition, type KstatusState, setCondition, setKstatusConditions } from "../../runtime/index.ts";
 import { hardFailure } from "../health.ts";
-import { ANNOTATIONS, CONDITION } from "../types.ts";
+import { ANNOTATIONS, CONDITION, type DecisionSpec, type PolicyRequests } from "../types.ts";
 import type { DecisionState } from "./state.ts";
 import { EVENT_REASON, REASON, type Reason } from "../reasons.ts";
 
@@ -19,11 +19,33 @@ export function sanitizeNote(value: string | undefined, max = 200): string | und
   return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
 }
 
+/**
+ * Why the stop button is pressed and what control.json and the Suspended condition say: spec.suspend (who from the
+ * annotation medmlops.io/suspended-by, why from spec.suspendReason) or else a ValidationPolicy's Suspend action.
+ * Also used while a spec is refused by the admission re-check (admission.ts), where the button still works.
+ */
+export function stopOf(
+  spec: Pick<DecisionSpec, "suspend" | "suspendReason">,
+  annotations: Record<string, string>,
+  policySuspend: PolicyRequests["suspend"],
+): { reason: typeof REASON.Suspended | typeof REASON.PolicyBreach; message: string } {
+  const byPolicy = spec.suspend !== true ? policySuspend : undefined;
+  if (byPolicy)
+    return {
+      reason: REASON.PolicyBreach,
+      message: `inference stopped by ValidationPolicy ${byPolicy.policy} (episode ${byPolicy.episode}): ${byPolicy.reason}; a person resumes it with the MedModel annotations medmlops.io/resume-episode=${byPolicy.episode}, medmlops.io/resumed-by=<who>, medmlops.io/resume-reason=<why>`,
+    };
+  const suspendedBy = sanitizeNote(annotations[ANNOTATIONS.suspendedBy], 80);
+  const suspendReason = sanitizeNote(spec.suspendReason);
+  return {
+    reason: REASON.Suspended,
+    message: `inference stopped${suspendedBy ? ` by ${suspendedBy}` : ""}${suspendReason ? `: ${suspendReason}` : ""}`,
+  };
+}
+
 export function conditions(s: DecisionState): void {
   const { model, annotations, spec, suspended, prevConditions, nowDate, events, degraded, serving } = s;
   const gen = model.generation;
-  const suspendedBy = sanitizeNote(annotations[ANNOTATIONS.suspendedBy], 80);
-  const suspendReason = sanitizeNote(spec.suspendReason);
   const servingHealth = s.health(serving);
   const servingReady = servingHealth?.readyReplicas ?? 0;
   const servingWanted = s.replicas[serving] ?? 0;
@@ -50,11 +72,7 @@ export function conditions(s: DecisionState): void {
   };
 
   const prevSuspended = findCondition(prevConditions, CONDITION.Suspended)?.status === "True";
-  const byPolicy = spec.suspend !== true ? s.policySuspend : undefined;
-  const suspendMessage = byPolicy
-    ? `inference stopped by ValidationPolicy ${byPolicy.policy} (episode ${byPolicy.episode}): ${byPolicy.reason}; a person resumes it with the MedModel annotations medmlops.io/resume-episode=${byPolicy.episode}, medmlops.io/resumed-by=<who>, medmlops.io/resume-reason=<why>`
-    : `inference stopped${suspendedBy ? ` by ${suspendedBy}` : ""}${suspendReason ? `: ${suspendReason}` : ""}`;
-  const suspendedReason = byPolicy ? REASON.PolicyBreach : REASON.Suspended;
+  const { reason: suspendedReason, message: suspendMessage } = stopOf(spec, annotations, s.policySuspend);
   s.suspendMessage = suspendMessage;
   if (suspended) {
     set(CONDITION.Suspended, true, suspendedReason, suspendMessage);
