@@ -53,3 +53,17 @@ app.kubernetes.io/component: monitor
 {{- define "medmlops.monitorUrl" -}}
 {{- printf "http://%s-monitor.%s.svc:%v" (include "medmlops.fullname" .) .Release.Namespace .Values.monitor.port -}}
 {{- end -}}
+
+{{/*
+The admission allow-list of images (JSON list): admission.allowedImagePrefixes, or the chart's sidecar repository by
+tag or digest. One definition for the ValidatingAdmissionPolicy and the operator's re-check, so they never disagree.
+*/}}
+{{- define "medmlops.admission.images" -}}
+{{- toJson (.Values.admission.allowedImagePrefixes | default (list (printf "%s:" .Values.sidecar.image.repository) (printf "%s@sha256:" .Values.sidecar.image.repository))) -}}
+{{- end }}
+
+{{/* A comma-separated allow-list for the operator's environment (an item with a comma or space is refused). */}}
+{{- define "medmlops.admission.csv" -}}
+{{- range . }}{{ if regexMatch "[,\\s]" . }}{{ fail (printf "admission allow-list item %q must not contain a comma or space" .) }}{{ end }}{{ end -}}
+{{- join "," . -}}
+{{- end }}
