@@ -9,7 +9,7 @@ import { MedModelKind, medModelControllerWith } from "../../operator/medmodel/in
 import { medModelManifest } from "../../operator/medmodel/fixtures.ts";
 import type { DecisionOptions } from "../../operator/medmodel/types.ts";
 import { ApplyClient } from "../../operator/runtime/client.ts";
-import { type KubeObject, Kinds } from "../../operator/runtime/index.ts";
+import { type KubeObject, Kinds, type OperatorConfig } from "../../operator/runtime/index.ts";
 import { type RestClient, restClientFromKubeConfig } from "../../operator/runtime/rest.ts";
 import { RestMapper } from "../../operator/runtime/rest-mapper.ts";
 import { applyFile, testKubeConfig, waitFor } from "../cluster/client.ts";
@@ -51,7 +51,11 @@ export const FAST: Partial<DecisionOptions> = {
   defaultUnavailableAfterMs: 1000,
 };
 
-export function harness(namespace: string, decision: Partial<DecisionOptions> = FAST): Harness {
+export function harness(
+  namespace: string,
+  decision: Partial<DecisionOptions> = FAST,
+  extra: Partial<OperatorConfig> = {},
+): Harness {
   const kc = testKubeConfig();
   const rest = restClientFromKubeConfig(kc);
   const user = new ApplyClient(rest, new RestMapper(rest), "medmlops-test-user");
@@ -70,6 +74,7 @@ export function harness(namespace: string, decision: Partial<DecisionOptions> = 
           namespace,
           sidecarImage: "ghcr.io/medmlops/medmlops:test",
           identity: `medmodel-test-${process.pid}`,
+          ...extra,
         },
       });
       await current.start();
