@@ -47,6 +47,23 @@ describe("medmlops operator flags", () => {
     expect(() => parseFlags(["--monitor-url=postgres://db"], {})).toThrow(/--monitor-url/);
   });
 
+  it("takes the monitor client's TLS files from flags or MEDMLOPS_MONITOR_*, and only with --monitor-url", () => {
+    const url = "--monitor-url=https://mon:8090";
+    expect(parseFlags([url], {})).not.toHaveProperty("monitorTls");
+    expect(
+      parseFlags([url, "--monitor-ca=/ca.crt", "--monitor-cert=/tls.crt", "--monitor-key=/tls.key"], {}),
+    ).toMatchObject({ monitorTls: { caFile: "/ca.crt", certFile: "/tls.crt", keyFile: "/tls.key" } });
+    expect(
+      parseFlags([url, "--monitor-ca=/flag.crt"], {
+        MEDMLOPS_MONITOR_CA: "/env.crt",
+        MEDMLOPS_MONITOR_TOKEN_FILE: "/token",
+      }),
+    ).toMatchObject({ monitorTls: { caFile: "/flag.crt", tokenFile: "/token" } });
+    expect(() => parseFlags([url, "--monitor-cert=/tls.crt"], {})).toThrow(/go together/);
+    expect(() => parseFlags(["--monitor-ca=/ca.crt"], {})).toThrow(/need --monitor-url/);
+    expect(HELP).toContain("--monitor-token-file F");
+  });
+
   it("takes the reconcile workers from --workers or MEDMLOPS_WORKERS, 1 to 64", () => {
     expect(parseFlags(["--workers=8"], {})).toMatchObject({ workers: 8 });
     expect(parseFlags([], { MEDMLOPS_WORKERS: "2" })).toMatchObject({ workers: 2 });

@@ -4,6 +4,12 @@ import { KubeConfig } from "@kubernetes/client-node";
 import pino from "pino";
 import { z } from "zod";
 import { EXIT } from "../common/exit-codes.ts";
+import {
+  type ClientTlsFiles,
+  MONITOR_CLIENT_OPTIONS,
+  MONITOR_CLIENT_USAGE,
+  monitorClientTls,
+} from "../common/tls/client.ts";
 import { controllersFor, registry } from "./controllers.ts";
 import type { AdmissionAllowLists } from "./runtime/index.ts";
 import { Manager, defaultIdentity } from "./manager.ts";
@@ -24,6 +30,9 @@ Options:
   --monitor-url URL        the monitor (medmlops monitor), e.g. http://medmlops-monitor.medmlops-system:8090: sidecars
                            send records there; enables the controllers that need it (ValidationPolicy, ...)
                            (default: $MEDMLOPS_MONITOR_URL; unset = no monitor)
+${MONITOR_CLIENT_USAGE}
+                           The operator presents them to the monitor; with an https:// --monitor-url the
+                           --monitor-ca bundle also goes into each model's ConfigMap, and its sidecars trust it
   --workers N              parallel reconciles per controller (default: $MEDMLOPS_WORKERS, else the controller's own)
   --reference-first-records N
                            freeze a version's drift reference from its first N served records when it has no
@@ -98,7 +107,7 @@ const Flags = z.object({
   "allowed-model-claims": allowList.optional(),
 });
 
-export type OperatorFlags = z.infer<typeof Flags>;
+export type OperatorFlags = z.infer<typeof Flags> & { monitorTls?: ClientTlsFiles };
 
 /** Parses and validates the flags; throws a usage error message on bad input. */
 export function parseFlags(argv: string[], env: NodeJS.ProcessEnv = process.env): OperatorFlags | "help" {
@@ -123,11 +132,19 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv = process.env)
       "allowed-key-secrets": { type: "string" },
       "allowed-case-id-key-secrets": { type: "string" },
       "allowed-model-claims": { type: "string" },
+      ...MONITOR_CLIENT_OPTIONS,
       help: { type: "boolean", short: "h" },
     },
   });
   if (values.help) return "help";
-  const { help: _h, ...rest } = values;
+  const {
+    help: _h,
+    "monitor-ca": _ca,
+    "monitor-cert": _cert,
+    "monitor-key": _key,
+    "monitor-token-file": _token,
+    ...rest
+  } = values;
   // The chart passes its settings as environment variables; flags win over them.
   const fromEnv = {
     namespace: env["MEDMLOPS_WATCH_NAMESPACES"] || undefined,
@@ -147,7 +164,10 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv = process.env)
   if (!parsed.success) {
     throw new Error(parsed.error.issues.map((i) => `--${i.path.join(".")}: ${i.message}`).join("; "));
   }
-  return parsed.data;
+  const monitorTls = monitorClientTls(values, env);
+  if (monitorTls && !parsed.data["monitor-url"])
+    throw new Error("--monitor-ca/--monitor-cert/--monitor-key/--monitor-token-file need --monitor-url");
+  return { ...parsed.data, ...(monitorTls ? { monitorTls } : {}) };
 }
 
 function dropUndefined<T extends object>(o: T): Partial<T> {
@@ -195,6 +215,19 @@ export async function main(argv: string[]): Promise<number> {
     level: flags["log-level"] ?? "info",
     base: { service: "medmlops-operator" },
   });
+  // The CA bundle model pods get (only for an https:// monitor); read from the operator's own mounted file.
+  let monitorCa: string | undefined;
+  if (flags.monitorTls?.caFile && flags["monitor-url"]?.startsWith("https://")) {
+    try {
+      monitorCa = readFileSync(flags.monitorTls.caFile, "utf8");
+    } catch (err) {
+      log.error(
+        { file: flags.monitorTls.caFile, err: err instanceof Error ? err.message : String(err) },
+        "cannot read --monitor-ca",
+      );
+      return EXIT.failure;
+    }
+  }
   const kc = new KubeConfig();
   try {
     if (flags.kubeconfig) kc.loadFromFile(flags.kubeconfig);
@@ -221,6 +254,8 @@ export async function main(argv: string[]): Promise<number> {
       namespaces: flags.namespace,
       sidecarImage: flags["sidecar-image"] ?? process.env["MEDMLOPS_SIDECAR_IMAGE"] ?? DEFAULT_SIDECAR_IMAGE,
       ...(flags["monitor-url"] ? { monitorUrl: flags["monitor-url"] } : {}),
+      ...(flags.monitorTls ? { monitorTls: flags.monitorTls } : {}),
+      ...(monitorCa ? { monitorCa } : {}),
       identity: defaultIdentity(),
       ...(admissionOf(flags) ? { admission: admissionOf(flags) } : {}),
       ...(flags.workers ? { workers: flags.workers } : {}),

@@ -39,6 +39,7 @@ export function buildDesired(
   const children = buildChildren(model, decision, {
     sidecarImage: opts.sidecarImage,
     monitorUrl: opts.monitorUrl,
+    monitorCa: opts.monitorCa,
   }).map((c) => [c, gvkOf(c)] as const);
   const route = opts.gatewayApiServed ? buildHTTPRoute(model, decision) : undefined;
   if (route) children.push([route, HTTPRouteKind] as const);

@@ -165,6 +165,48 @@ describe("Deployment", () => {
     ]);
   });
 
+  it("gives the pods the operator's monitor CA (ConfigMap key, volume, --monitor-ca) only for an https:// monitor", () => {
+    const CA = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+    const built = (o: typeof opts & { monitorUrl?: string; monitorCa?: string }) => {
+      const all = buildChildren(medModel(), decision(), o) as Any[];
+      const pod = all.find((c) => c.kind === "Deployment").spec.template.spec;
+      return { cm: all.find((c) => c.kind === "ConfigMap"), pod, args: pod.containers[0].args as string[] };
+    };
+    const tls = built({
+      ...opts,
+      monitorUrl: "https://medmlops-monitor.medmlops-system:8090",
+      monitorCa: CA,
+    });
+    expect(tls.cm.data["monitor-ca.crt"]).toBe(CA);
+    expect(tls.args.slice(tls.args.indexOf("--monitor-ca"))).toEqual([
+      "--monitor-ca",
+      "/etc/medmlops/monitor-ca/ca.crt",
+    ]);
+    expect(tls.pod.volumes).toContainEqual({
+      name: "monitor-ca",
+      configMap: {
+        name: `${medModel().metadata.name}-signature`,
+        items: [{ key: "monitor-ca.crt", path: "ca.crt" }],
+      },
+    });
+    expect(tls.pod.containers[0].volumeMounts).toContainEqual({
+      name: "monitor-ca",
+      mountPath: "/etc/medmlops/monitor-ca",
+      readOnly: true,
+    });
+    // plain http, or no CA given: nothing of it in the pod (the template, and so the pods, stay as they were)
+    for (const o of [
+      { ...opts, monitorUrl: "http://m:8090", monitorCa: CA },
+      { ...opts, monitorUrl: "https://m:8090" },
+      { ...opts, monitorCa: CA },
+    ]) {
+      const b = built(o);
+      expect(b.cm.data).not.toHaveProperty("monitor-ca.crt");
+      expect(b.args).not.toContain("--monitor-ca");
+      expect(b.pod.volumes.map((v: Any) => v.name)).not.toContain("monitor-ca");
+    }
+  });
+
   it("passes the MedModel's site to the sidecar's records, only with a monitor", () => {
     const withSite = medModel();
     withSite.spec.site = "north-campus";

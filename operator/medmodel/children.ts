@@ -30,6 +30,9 @@ export const PATHS = {
   deidKeyDir: "/var/run/secrets/medmlops/deid",
   /** The case-id key Secret (spec.serving.caseIdKeySecretRef): a second key with one purpose (case-id.ts). */
   caseIdKeyDir: "/var/run/secrets/medmlops/case-id",
+  /** The CA bundle of an https:// monitor (from the model's ConfigMap): the sidecar's --monitor-ca. */
+  monitorCaDir: "/etc/medmlops/monitor-ca",
+  monitorCa: "/etc/medmlops/monitor-ca/ca.crt",
 } as const;
 
 export const SIDECAR_PORT = 8080;
@@ -40,6 +43,11 @@ export interface BuildOptions {
   sidecarImage: string;
   /** The monitor's URL (operator flag --monitor-url): each sidecar sends its records there. */
   monitorUrl?: string | undefined;
+  /**
+   * The PEM CA bundle of an https:// monitor (the operator's own --monitor-ca file): put into the model's
+   * ConfigMap and handed to the sidecar as --monitor-ca, so model pods trust the monitor the operator trusts.
+   */
+  monitorCa?: string | undefined;
 }
 
 export const deploymentName = (model: string, version: string) => `${model}-${version}`;
@@ -47,6 +55,12 @@ export const versionServiceName = deploymentName;
 export const configMapName = (model: string) => `${model}-signature`;
 export const signatureKey = (version: string) => `signature-${version}.json`;
 export const CONTROL_KEY = "control.json";
+export const MONITOR_CA_KEY = "monitor-ca.crt";
+
+/** The CA bundle model pods get: only for an https:// monitor the operator was given a CA for. */
+export function podMonitorCa(opts: Pick<BuildOptions, "monitorUrl" | "monitorCa">): string | undefined {
+  return opts.monitorUrl?.startsWith("https://") && opts.monitorCa ? opts.monitorCa : undefined;
+}
 
 export function modelLabels(model: string): Record<string, string> {
   return {
@@ -120,10 +134,16 @@ export function effectiveSignature(model: MedModel, version: MedModelVersion): s
   return canonicalJson(version.signature ?? model.spec.signature);
 }
 
-export function buildConfigMap(model: MedModel, decision: Pick<Decision, "control">): KubeObject {
+export function buildConfigMap(
+  model: MedModel,
+  decision: Pick<Decision, "control">,
+  opts: Pick<BuildOptions, "monitorUrl" | "monitorCa"> = {},
+): KubeObject {
   const name = model.metadata.name!;
   const data: Record<string, string> = { [CONTROL_KEY]: JSON.stringify(decision.control) };
   for (const v of model.spec.versions) data[signatureKey(v.name)] = effectiveSignature(model, v);
+  const ca = podMonitorCa(opts);
+  if (ca) data[MONITOR_CA_KEY] = ca;
   return {
     apiVersion: "v1",
     kind: "ConfigMap",
@@ -149,6 +169,7 @@ export function buildDeployment(
   const labels = versionLabels(name, version.name);
   const source = sourceVolume(version.source.uri, 0);
   const keys = keyMounts(model, opts);
+  const monitorCa = podMonitorCa(opts) !== undefined;
   const gpu = serving.device.type === "gpu";
   const providers = serving.executionProviders ?? (gpu ? ["cuda", "cpu"] : ["cpu"]);
   const resources = structuredClone(serving.resources ?? {}) as {
@@ -205,6 +226,7 @@ export function buildDeployment(
         : []),
       // The site the records carry (per-site validation subgroups and retraining gates).
       ...(opts.monitorUrl && model.spec.site ? ["--site", model.spec.site] : []),
+      ...(monitorCa ? ["--monitor-ca", PATHS.monitorCa] : []),
     ],
     env: keys.env,
     ports: [{ name: "http", containerPort: SIDECAR_PORT, protocol: "TCP" }],
@@ -219,6 +241,7 @@ export function buildDeployment(
       { name: "tmp", mountPath: "/tmp" },
       { name: "signature", mountPath: PATHS.signatureDir, readOnly: true },
       { name: "control", mountPath: PATHS.controlDir, readOnly: true },
+      ...(monitorCa ? [{ name: "monitor-ca", mountPath: PATHS.monitorCaDir, readOnly: true }] : []),
       ...keys.mounts,
     ],
     securityContext: containerSecurity,
@@ -270,6 +293,17 @@ export function buildDeployment(
               name: "control",
               configMap: { name: configMapName(name), items: [{ key: CONTROL_KEY, path: "control.json" }] },
             },
+            ...(monitorCa
+              ? [
+                  {
+                    name: "monitor-ca",
+                    configMap: {
+                      name: configMapName(name),
+                      items: [{ key: MONITOR_CA_KEY, path: "ca.crt" }],
+                    },
+                  },
+                ]
+              : []),
             ...keys.volumes,
             ...(source.volume ? [source.volume] : []),
           ],
@@ -421,7 +455,7 @@ export function buildStableService(
  */
 export function buildChildren(model: MedModel, decision: Decision, opts: BuildOptions): KubeObject[] {
   return [
-    buildConfigMap(model, decision),
+    buildConfigMap(model, decision, opts),
     ...model.spec.versions.map((v) => buildDeployment(model, v, decision.replicas[v.name] ?? 0, opts)),
     ...model.spec.versions.map((v) => buildVersionService(model, v.name)),
     buildStableService(model, decision),

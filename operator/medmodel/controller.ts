@@ -9,6 +9,7 @@ import {
   type ControllerFactory,
   type KubeObject,
   Kinds,
+  monitorOptions,
   type ObjectKey,
   OwnedChildren,
   ownerReference,
@@ -65,7 +66,7 @@ export function medModelControllerWith(options: MedModelControllerOptions = {}):
       options.audit !== undefined
         ? options.audit
         : config.monitorUrl
-          ? new MonitorClient(config.monitorUrl)
+          ? new MonitorClient(config.monitorUrl, monitorOptions(config))
           : null;
     const audit = auditSink ? new MedModelAuditWriter(auditSink, options.auditRetryMs) : undefined;
 
@@ -211,6 +212,7 @@ export function medModelControllerWith(options: MedModelControllerOptions = {}):
           const desired = buildDesired(model, decision, {
             sidecarImage: config.sidecarImage,
             monitorUrl: config.monitorUrl,
+            monitorCa: config.monitorCa,
             gatewayApiServed: gatewayApiServed(),
           });
           await applyDesired(key, model, desired);

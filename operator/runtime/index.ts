@@ -43,6 +43,7 @@ export { controllerOf, ownerKey, ownerReference } from "./owner.ts";
 export { type StatusWithGeneration, statusBody } from "./status.ts";
 export { ApiError, isConflict, isGone, isNotFound } from "./rest.ts";
 export { canonicalJson } from "./canonical-json.ts";
+export { monitorOptions } from "./monitor-options.ts";
 export { childDigest, childMark, controlledBy, listOwned, OwnedChildren } from "./owned-children.ts";
 export { olderThan, StatusWriter } from "./status-writer.ts";
 export { KSTATUS, type KstatusState, setKstatusConditions } from "./kstatus.ts";

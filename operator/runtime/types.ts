@@ -11,6 +11,7 @@
  * RFC 3339 strings, unknown fields kept): the runtime does not pass them through client-node's ObjectSerializer.
  */
 import type { Logger } from "pino";
+import type { ClientTlsFiles } from "../../common/tls/client.ts";
 
 /** A resource kind the runtime can watch and write. `plural` is the URL segment; `namespaced` defaults to true. */
 export interface GVK {
@@ -208,6 +209,16 @@ export interface OperatorConfig {
    * only when set. Undefined = no monitor configured.
    */
   monitorUrl?: string;
+  /**
+   * The operator's credentials for the monitor (`--monitor-ca`, `--monitor-cert`/`--monitor-key`,
+   * `--monitor-token-file`; common/tls/client.ts): every MonitorClient the controllers make presents them.
+   */
+  monitorTls?: ClientTlsFiles;
+  /**
+   * The PEM CA bundle of an https:// monitor (the content of `--monitor-ca`, read by the operator from its own
+   * mounted file — never from a Secret): model pods get it in their ConfigMap and trust the monitor with it.
+   */
+  monitorCa?: string;
   /** Pod name (reportingInstance of events, leader identity). */
   identity: string;
   /** Parallel reconciles per controller (`--workers`); undefined = each controller's own `workers`. */
