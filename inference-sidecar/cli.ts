@@ -257,7 +257,7 @@ export async function main(argv: string[]): Promise<number> {
     caseIdKey = caseIdKeyFromEnv();
     deid =
       flags["deid-mode"] === "DataToModel"
-        ? deidGate("DataToModel", loadKey(), flags["deid-option"])
+        ? deidGate("DataToModel", loadKey(), { options: flags["deid-option"] })
         : deidGate("ModelToData");
   } catch (e) {
     process.stderr.write(`medmlops sidecar: ${(e as Error).message}\n`);

@@ -6,40 +6,90 @@
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { type DeidKey, type DeidOptionName, deidentify } from "../deid/index.ts";
+import { deidentifyChecked } from "../deid/burned-in/index.ts";
+import type { DeidKey, DeidOptionName } from "../deid/index.ts";
+import type { Detector } from "../deid/burned-in/check.ts";
+import { detectText } from "../deid/burned-in/detector.ts";
+import { type CheckLimit, checkLimit } from "./check-limit.ts";
 import { SidecarError } from "./errors.ts";
 
 export type DeidMode = "DataToModel" | "ModelToData";
 
-export interface DeidGate {
-  mode: DeidMode;
+/** What the burned-in text check did, for /metrics (counts only, no labels from the request). */
+export type CheckEvent = "frame_checked" | "redacted" | "refused";
+
+export interface PassContext {
   /**
-   * Returns the instances every later step may see. DataToModel: when `seen` is given and the first instance
-   * had a Patient ID, `seen.patient` receives its keyed pseudonym (for the monitor's record; never logged).
+   * DataToModel: when given and the first instance had a Patient ID, `seen.patient` receives its keyed pseudonym
+   * (for the monitor's record; never logged).
    */
-  pass(instances: Uint8Array[], seen?: { patient?: string }): Uint8Array[];
+  seen?: { patient?: string };
+  count?: (event: CheckEvent) => void;
 }
 
-export function deidGate(mode: DeidMode, key?: DeidKey, options: DeidOptionName[] = []): DeidGate {
-  if (mode === "ModelToData") return { mode, pass: (xs) => xs };
+export interface DeidGate {
+  mode: DeidMode;
+  /** Returns the instances every later step may see. */
+  pass(instances: Uint8Array[], ctx?: PassContext): Promise<Uint8Array[]>;
+}
+
+export interface GateOptions {
+  options?: DeidOptionName[];
+  /** Bound on concurrent text checks (check-limit.ts defaults). */
+  limit?: CheckLimit;
+  /** The text detector (PP-OCRv4 on onnxruntime-node); injectable for tests. */
+  detector?: Detector;
+}
+
+/**
+ * DataToModel runs the CLI's path (deidentifyChecked): manufacturer masks first, then the text detector on
+ * every image that may carry burned-in text — released when none is found, redacted and re-checked when some
+ * is, refused (422 DEID_FAILED, the library's stable code in the message) when the check cannot decide.
+ * The check waits for a slot of `limit`; a full queue answers 503 DEID_BUSY at once.
+ */
+export function deidGate(mode: DeidMode, key?: DeidKey, gate: GateOptions = {}): DeidGate {
+  if (mode === "ModelToData") return { mode, pass: async (xs) => xs };
   if (!key)
     throw new Error(
       "DataToModel needs a de-identification key (MEDMLOPS_DEID_KEY, MEDMLOPS_DEID_KEY_FILE or the mounted Secret)",
     );
+  const options = gate.options ?? [];
+  const limit = gate.limit ?? checkLimit();
+  const detect = gate.detector ?? detectText;
   return {
     mode,
-    pass(instances, seen) {
-      return instances.map((bytes, i) => {
-        const r = deidentify(bytes, { key, options });
-        // The library's reasons hold no values from the file (tags, syntaxes, counts only).
-        if (!r.ok)
-          throw new SidecarError(
-            "DEID_FAILED",
-            `instance ${i + 1} could not be de-identified (${r.code}): ${r.reason.slice(0, 200)}`,
-          );
-        if (seen && i === 0 && r.pseudonyms.patientFromId) seen.patient = r.pseudonyms.patient;
-        return r.output;
-      });
+    async pass(instances, ctx = {}) {
+      const slot = limit.acquire();
+      if (slot === "full")
+        throw new SidecarError(
+          "DEID_BUSY",
+          `${limit.waiting} requests already wait for the burned-in text check; retry later`,
+        );
+      const release = await slot;
+      try {
+        const detector: Detector = (lum, w, h) => {
+          ctx.count?.("frame_checked");
+          return detect(lum, w, h);
+        };
+        const out: Uint8Array[] = [];
+        for (const [i, bytes] of instances.entries()) {
+          const r = await deidentifyChecked(bytes, { key, options }, detector);
+          // The library's reasons hold no values from the file (tags, syntaxes, counts only).
+          if (!r.ok) {
+            if (r.code === "BURNED_IN_ANNOTATION") ctx.count?.("refused");
+            throw new SidecarError(
+              "DEID_FAILED",
+              `instance ${i + 1} could not be de-identified (${r.code}): ${r.reason.slice(0, 200)}`,
+            );
+          }
+          if (r.warnings.some((w) => /redacted/.test(w))) ctx.count?.("redacted");
+          if (ctx.seen && i === 0 && r.pseudonyms.patientFromId) ctx.seen.patient = r.pseudonyms.patient;
+          out.push(r.output);
+        }
+        return out;
+      } finally {
+        release();
+      }
     },
   };
 }

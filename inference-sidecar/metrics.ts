@@ -16,6 +16,7 @@ export type ModelState = (typeof MODEL_STATES)[number];
 export class SidecarMetrics {
   readonly registry: Registry;
   readonly requests: Counter<"model" | "version" | "protocol" | "status">;
+  readonly deidChecks: Counter<"model" | "version" | "event">;
   readonly queue: Histogram<"model" | "version">;
   readonly preprocess: Histogram<"model" | "version" | "protocol">;
   readonly inference: Histogram<"model" | "version">;
@@ -40,6 +41,12 @@ export class SidecarMetrics {
       name: "medmlops_sidecar_requests_total",
       help: "Inference requests by outcome (HTTP status)",
       labelNames: ["model", "version", "protocol", "status"],
+      registers: r,
+    });
+    this.deidChecks = new Counter({
+      name: "medmlops_sidecar_deid_text_check_total",
+      help: "DataToModel burned-in text check: frames run through the detector (re-checks included), images redacted, images refused",
+      labelNames: ["model", "version", "event"],
       registers: r,
     });
     this.queue = new Histogram({
@@ -138,6 +145,10 @@ export class SidecarMetrics {
 
   setProvider(provider: string): void {
     this.provider.set({ ...this.base, provider }, 1);
+  }
+
+  deidCheck(event: "frame_checked" | "redacted" | "refused"): void {
+    this.deidChecks.inc({ ...this.base, event });
   }
 
   request(protocol: string, status: number, seconds?: number): void {

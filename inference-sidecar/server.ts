@@ -267,6 +267,7 @@ export class Sidecar {
       if (e.status >= 500)
         // Class, code and a stable id only: a library's message may echo request content (PHI).
         req.log.error({ code: e.code, err: describeInternalError(err) }, "request failed");
+      if (e.code === "DEID_BUSY") reply.header("retry-after", String(DEID_RETRY_AFTER_S));
       void reply.code(e.status).send(e.toJSON());
     });
     app.setNotFoundHandler((req, reply) => {
@@ -434,6 +435,7 @@ export class Sidecar {
       if (e.status >= 500 && e.code !== "SUSPENDED" && e.code !== "NOT_READY") {
         req.log.error({ code: e.code, err: describeInternalError(err) }, "infer failed");
       }
+      if (e.code === "DEID_BUSY") reply.header("retry-after", String(DEID_RETRY_AFTER_S));
       void reply.code(e.status).send(e.toJSON());
     } finally {
       const seconds = (performance.now() - started) / 1000;
@@ -450,6 +452,35 @@ export class Sidecar {
       this.inflight--;
       this.metrics.incInflight(-1);
       if (this.inflight === 0) for (const w of this.idleWaiters.splice(0)) w();
+    }
+  }
+
+  /**
+   * The de-identification gate, bounded by --request-timeout-ms like inference (a check still running when the
+   * request times out finishes in the background and holds its slot until then; its result is dropped).
+   */
+  private async gate(instances: Uint8Array[], seen: { patient?: string } | undefined): Promise<Uint8Array[]> {
+    const gate = this.cfg.deid ?? deidGate("ModelToData");
+    if (gate.mode === "ModelToData") return gate.pass(instances);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new SidecarError(
+              "TIMEOUT",
+              `de-identification did not finish within ${this.cfg.requestTimeoutMs} ms`,
+            ),
+          ),
+        this.cfg.requestTimeoutMs,
+      );
+    });
+    const work = gate.pass(instances, { seen, count: (e) => this.metrics.deidCheck(e) });
+    work.catch(() => {});
+    try {
+      return await Promise.race([work, timeout]);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -597,10 +628,7 @@ export class Sidecar {
     let instances: Uint8Array[];
     const seen: { patient?: string } = {};
     try {
-      instances = (this.cfg.deid ?? deidGate("ModelToData")).pass(
-        splitDicomBody(body, contentType),
-        this.cfg.monitor ? seen : undefined,
-      );
+      instances = await this.gate(splitDicomBody(body, contentType), this.cfg.monitor ? seen : undefined);
       dicomCase = await dicomPartsToTensor(instances, input, this.cfg.dicomLimits);
     } catch (e) {
       if (e instanceof SidecarError) throw e;
@@ -685,6 +713,9 @@ export class Sidecar {
     return key && pid ? patientPseudonym(key, pid) : undefined;
   }
 }
+
+/** Retry-After on 503 DEID_BUSY: about two detector runs. */
+const DEID_RETRY_AFTER_S = 1;
 
 const earlyKey = Symbol("early parse");
 type EarlyParsed = FastifyRequest & { [earlyKey]?: EarlyParse };
