@@ -56,7 +56,7 @@ export const USAGE = `usage: medmlops sidecar --model F.onnx --name N [options]
   --max-queue Q               waiting requests beyond which new ones get 503 OVERLOADED (default 256)
   --shutdown-grace-ms G       longest drain on SIGTERM (default 20000)
   --deid-mode M               ModelToData (default) or DataToModel: de-identify every DICOM instance first
-                              (DataToModel refuses images that may carry burned-in text: no text check here yet)
+                              (DataToModel runs the burned-in text check: 1 at a time, 8 waiting, then 503 DEID_BUSY)
   --deid-option NAME          a PS3.15 profile option for DataToModel (repeatable), e.g. CleanDescriptors
   --keep-dir D                keep each DICOM case (after de-identification) under D for monitoring
   --monitor-url URL           send one record per answered request to the monitor (batched, async, bounded)
