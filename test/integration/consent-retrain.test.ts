@@ -17,6 +17,7 @@ import { retrainJobController } from "../../operator/retrainjob/controller.ts";
 import { trainJobName } from "../../operator/retrainjob/job.ts";
 import { pseudonym, seedLedger } from "../../retrain/testing/ledger.ts";
 import { type FreshNamespace, freshNamespace, testKubeConfig } from "../cluster/client.ts";
+import { argoHealth } from "../support/argocd-health.ts";
 import { harness, type Harness, installCrds, manifest, waitFor } from "./medmodel-support.ts";
 
 type Cond = { type: string; status: string; reason: string; message?: string };
@@ -165,6 +166,8 @@ describe("ConsentRecord and RetrainJob on the real control plane", () => {
       const enforced = c?.status?.conditions?.find((x) => x.type === "Enforced");
       return enforced?.status === "True" ? c : undefined;
     }, 60_000);
+    // The chart's Argo CD health check on the status the controller really wrote.
+    expect(argoHealth("ConsentRecord", cr).status).toBe("Healthy");
     expect(cr.status?.enforcement?.casesErased).toBeGreaterThanOrEqual(2);
     expect(cr.status?.enforcement?.datasetsTainted).toEqual(["before"]);
     expect(await storedRecords(OPTED_OUT)).toBe(0);
@@ -266,6 +269,8 @@ describe("ConsentRecord and RetrainJob on the real control plane", () => {
     }, 30_000);
     expect(down.status?.conditions?.find((x) => x.type === "Enforced")?.status).toBe("False");
     expect(down.status?.enforcement).toBeUndefined();
+    // Monitor down: the patient's decision is not enforced yet — Degraded (a person should know), not Progressing.
+    expect(argoHealth("ConsentRecord", down).status).toBe("Degraded");
     // for the outage: never reported enforced, retried, and with a growing delay (not a hot loop)
     const outageMs = 6_000;
     const until = Date.now() + outageMs;
@@ -296,6 +301,7 @@ describe("ConsentRecord and RetrainJob on the real control plane", () => {
     );
     expect(rows[0]?.n).toBe(1);
     expect(up.status?.enforcement?.casesErased).toBeGreaterThanOrEqual(2);
+    expect(argoHealth("ConsentRecord", up).status).toBe("Healthy");
     expect((up.status?.enforcement as { lastEnforcedAt?: string })?.lastEnforcedAt).toBeDefined();
   }, 150_000);
 });

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type KubeObject, Kinds } from "../../operator/runtime/index.ts";
 import { type FreshNamespace, freshNamespace } from "../cluster/client.ts";
+import { argoHealth } from "../support/argocd-health.ts";
 import {
   condition,
   eventsFor,
@@ -60,6 +61,9 @@ describe("MedModel admission re-check", () => {
     }, 30_000);
     expect(condition(m, "Ready")?.status).toBe("False");
     expect(condition(m, "Stalled")).toMatchObject({ status: "True", reason: "PolicyRefused" });
+    // Argo CD (charts/medmlops/argocd/MedModel.lua) shows the refusal as Degraded, naming it.
+    expect(argoHealth("MedModel", m)).toMatchObject({ status: "Degraded" });
+    expect(argoHealth("MedModel", m).message).toContain("spec.serving.image");
     const events = await waitFor(async () => {
       const e = (await eventsFor(h, ns.name, "fresh")).filter((x) => x.reason === "PolicyRefused");
       return e.length > 0 ? e : undefined;

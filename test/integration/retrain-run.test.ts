@@ -32,6 +32,7 @@ import { evalJobName, trainJobName } from "../../operator/retrainjob/job.ts";
 import { pseudonym, seedLedger } from "../../retrain/testing/ledger.ts";
 import { linearModel } from "../../retrain/testing/linear-model.ts";
 import { type FreshNamespace, freshNamespace, testKubeConfig } from "../cluster/client.ts";
+import { argoHealth } from "../support/argocd-health.ts";
 import { repoRoot } from "../cluster/paths.ts";
 import { type ImageMap, type PodObject, runPod } from "../support/process-kubelet.ts";
 import { harness, type Harness, installCrds, waitFor } from "./medmodel-support.ts";
@@ -272,6 +273,8 @@ describe("RetrainJob runs on the real control plane", () => {
     expect(condition(rj, "Evaluated")).toMatchObject({ status: "True", reason: "Passed" });
     expect(condition(rj, "Approved")).toMatchObject({ status: "False", reason: "AwaitingApproval" });
     expect(rj.status?.message).toBe("awaiting approval (0/2)");
+    // The chart's Argo CD health check on the status the controller really wrote: waiting for people is Suspended.
+    expect(argoHealth("RetrainJob", rj)).toEqual({ status: "Suspended", message: "awaiting approval (0/2)" });
 
     // one approval of two: still waiting, nothing appended
     const approval = (approver: string, role: string) => ({ approver, role, at: new Date().toISOString() });
@@ -298,6 +301,7 @@ describe("RetrainJob runs on the real control plane", () => {
     );
     const done = await inPhase("improve", "Succeeded", 60_000);
     expect(condition(done, "Ready")).toMatchObject({ status: "True", reason: "Succeeded" });
+    expect(argoHealth("RetrainJob", done).status).toBe("Healthy");
 
     const model = await h.user.get<MM>(MedModelKind, { namespace: ns.name, name: MODEL });
     expect(model?.spec?.activeVersion).toBe("v1");
@@ -348,6 +352,8 @@ describe("RetrainJob runs on the real control plane", () => {
     expect(condition(rj, "Evaluated")).toMatchObject({ status: "False", reason: "BelowFloor" });
     expect(condition(rj, "Ready")).toMatchObject({ status: "False", reason: "BelowFloor" });
     expect(condition(rj, "Ready")?.message).toContain("accuracy at site");
+    expect(argoHealth("RetrainJob", rj).status).toBe("Degraded");
+    expect(argoHealth("RetrainJob", rj).message).toMatch(/^Rejected: /);
     const events = await waitFor(async () => {
       const e = await warnings("strict", "BelowFloor");
       return e.length > 0 ? e : undefined;

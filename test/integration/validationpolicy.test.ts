@@ -11,6 +11,7 @@ import { medModelControllerWith } from "../../operator/medmodel/index.ts";
 import type { KubeObject } from "../../operator/runtime/index.ts";
 import { validationPolicyController } from "../../operator/validationpolicy/controller.ts";
 import { type FreshNamespace, freshNamespace, testKubeConfig } from "../cluster/client.ts";
+import { argoHealth } from "../support/argocd-health.ts";
 import {
   condition,
   FAST,
@@ -134,6 +135,9 @@ describe("ValidationPolicy on the real control plane", () => {
       const p = await policy();
       return vpCondition(p, "Breached")?.status === "True" ? p : undefined;
     }, 60_000);
+    // The chart's Argo CD health check on the status the controller really wrote (charts/medmlops/argocd/).
+    expect(argoHealth("ValidationPolicy", breached)).toMatchObject({ status: "Degraded" });
+    expect(argoHealth("ValidationPolicy", breached).message).toMatch(/^Breached: /);
     const v2 = breached.status?.results?.find((r) => r.version === "v2");
     expect(v2?.metrics).toEqual([expect.objectContaining({ metric: "sensitivity", pass: false, n: 40 })]);
     expect(breached.status?.episodes).toEqual([
@@ -189,11 +193,16 @@ describe("ValidationPolicy on the real control plane", () => {
       return msg?.message?.includes("v1: frozen from its first 10 served records") ? p : undefined;
     }, 30_000);
     expect(vpCondition(frozen, "DriftDetected")?.status).toBe("False");
+    // Too few cases with ground truth (minSamples 1000), no drift: Progressing, as charts/medmlops/argocd/ says.
+    expect(vpCondition(frozen, "InsufficientData")?.status).toBe("True");
+    expect(argoHealth("ValidationPolicy", frozen).status).toBe("Progressing");
     expect((await monitor.client.postRecords(rec(100, 400, 1.5))).accepted).toBe(400);
     const drifted = await waitFor(async () => {
       const p = await h.user.get<VP>(ValidationPolicyKind, { namespace: ns.name, name: "chest-drift" });
       return vpCondition(p, "DriftDetected")?.status === "True" ? p : undefined;
     }, 30_000);
+    expect(argoHealth("ValidationPolicy", drifted).status).toBe("Degraded");
+    expect(argoHealth("ValidationPolicy", drifted).message).toMatch(/^DriftDetected: /);
     const rows = (drifted.status as { drift?: { version?: string; feature: string; drifted: boolean }[] })
       .drift;
     expect(rows).toEqual(
@@ -219,6 +228,8 @@ describe("ValidationPolicy on the real control plane", () => {
       return vpCondition(x, "Ready")?.reason === "MonitorUnavailable" ? x : undefined;
     }, 30_000);
     expect(vpCondition(p, "Ready")?.status).toBe("False");
+    // Monitor down: the breach it last saw still stands (Degraded); without a breach Ready=False is Degraded too.
+    expect(argoHealth("ValidationPolicy", p).status).toBe("Degraded");
     expect(p.status?.results).toEqual(before?.status?.results);
     expect(p.status?.episodes).toEqual(before?.status?.episodes);
     expect(await policyEvents("MonitorUnavailable")).toHaveLength(1);

@@ -1,6 +1,6 @@
 // The Argo CD health checks (charts/medmlops/argocd/*.lua) run by a real Lua interpreter on status objects that
-// pass the CRDs' own status schemas. The MedModel check also runs on statuses the real operator wrote:
-// test/integration/argocd-health.test.ts.
+// pass the CRDs' own status schemas. Every check also runs on statuses the real controllers wrote:
+// test/integration/argocd-health.test.ts (MedModel) and validationpolicy, retrain-run, consent-retrain.test.ts.
 import { describe, expect, it } from "vitest";
 import { ConsentRecordStatusSchema } from "../../crds/consentrecord.ts";
 import { MedModelStatusSchema } from "../../crds/medmodel.ts";
