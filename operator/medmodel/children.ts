@@ -6,13 +6,13 @@
  */
 import { createHash } from "node:crypto";
 import type { MedModel, MedModelVersion } from "../../crds/index.ts";
-import { canonicalJson, type KubeObject, ownerReference } from "../runtime/index.ts";
+import { canonicalJson, type KubeObject, MANAGED_BY_LABEL, ownerReference } from "../runtime/index.ts";
 import type { Decision } from "./types.ts";
 
 export const LABEL = {
   name: "app.kubernetes.io/name",
   instance: "app.kubernetes.io/instance",
-  managedBy: "app.kubernetes.io/managed-by",
+  managedBy: MANAGED_BY_LABEL,
   model: "medmlops.io/model",
   version: "medmlops.io/version",
 } as const;

@@ -9,6 +9,8 @@ import {
   type ControllerFactory,
   type KubeObject,
   Kinds,
+  MANAGED_BY_SELECTOR,
+  MANAGED_PODS_VIEW,
   monitorOptions,
   type ObjectKey,
   OwnedChildren,
@@ -25,7 +27,7 @@ import { policiesFor, policyRequestsFor } from "./validation.ts";
 import { decide } from "./decide.ts";
 import { HTTPRouteKind, httpRouteName } from "./httproute.ts";
 import { invalidSpecStatus, parseModel } from "./invalid-spec.ts";
-import { childForCache, gather, podForCache, UnavailableMemos } from "./observe.ts";
+import { childForCache, gather, UnavailableMemos } from "./observe.ts";
 import { ANNOTATIONS, type DecisionOptions, type DecisionStatus } from "./types.ts";
 
 export { MedModelKind, ValidationPolicyKind };
@@ -39,8 +41,8 @@ export interface MedModelControllerOptions {
   auditRetryMs?: number;
 }
 
-/** The label every child and model pod carries (children.ts modelLabels). */
-export const MANAGED_BY_SELECTOR = `${LABEL.managedBy}=medmlops`;
+/** The label every child and model pod carries (children.ts modelLabels; the runtime's shared pod view). */
+export { MANAGED_BY_SELECTOR };
 
 type Obj = KubeObject & { spec?: Record<string, unknown>; status?: Record<string, unknown> };
 
@@ -155,8 +157,8 @@ export function medModelControllerWith(options: MedModelControllerOptions = {}):
         {
           gvk: Kinds.Pod,
           map: modelKeyOfLabeled,
-          labelSelector: MANAGED_BY_SELECTOR,
-          transform: podForCache,
+          // shared with the RetrainJob controller's Job pods: one informer, one view (runtime/managed-pods.ts)
+          ...MANAGED_PODS_VIEW,
         },
         { gvk: ValidationPolicyKind, map: modelKeyOfPolicy },
       ],

@@ -44,16 +44,6 @@ interface DeploymentLike extends KubeObject {
 export const FETCH_CONTAINER = "fetch-model";
 
 /**
- * What the cache keeps of a model pod: its metadata (labels map it to its model and version; deletionTimestamp)
- * and its status — all that observeVersion reads. The spec (containers, env, volumes, probes) is most of a pod and
- * is never read; dropping it bounds the operator's memory at one cached pod per replica.
- */
-export function podForCache(pod: KubeObject): KubeObject {
-  const { apiVersion, kind, metadata, status } = pod as PodLike;
-  return { apiVersion, kind, metadata, ...(status ? { status } : {}) } as KubeObject;
-}
-
-/**
  * What the cache keeps of a child: Deployments without their pod template (the controller reads labels, owner,
  * generation, spec.replicas and status; drift of the template shows as a new generation). The deployment
  * controller rewrites a Deployment's status several times while it starts, and every cached copy of the full

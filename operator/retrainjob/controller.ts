@@ -17,6 +17,7 @@ import {
   type ControllerDeps,
   type ControllerSpec,
   Kinds,
+  MANAGED_PODS_VIEW,
   type KubeObject,
   type ObjectKey,
   type ReconcileContext,
@@ -255,14 +256,24 @@ export function retrainJobController(
     await act(rj, model, decision, datasetId);
     // Audit before status (C4): a step is reported done only once its entry is durable. An outage of the audit
     // log holds the status back (retried with backoff): governance events are not optional.
+    // Each action happens at most once in a run: keyed by the RetrainJob's uid and the action, a reconcile that
+    // repeats before its status write landed (or after a restart) appends nothing twice.
     for (const a of decision.audit) {
-      await opts.monitor.appendAudit({
-        action: a.action,
-        subject: { namespace: ns, kind: "RetrainJob", name },
-        actor: AUDIT_ACTOR,
-        reason: a.reason.slice(0, 4096),
-        details: { model: rj.spec.modelRef.name, candidateVersion: rj.spec.candidateVersion, ...a.details },
-      });
+      await opts.monitor
+        .appendAudit({
+          action: a.action,
+          subject: { namespace: ns, kind: "RetrainJob", name },
+          actor: AUDIT_ACTOR,
+          reason: a.reason.slice(0, 4096),
+          details: { model: rj.spec.modelRef.name, candidateVersion: rj.spec.candidateVersion, ...a.details },
+          key: `retrainjob:${datasetId}:${a.action}`,
+        })
+        .catch((err: unknown) => {
+          // The same event is already in the log, worded differently (e.g. a message that changed between
+          // reconciles): it is recorded, so the step may be reported.
+          if ((err as { code?: string }).code !== "AUDIT_KEY_CONFLICT") throw err;
+          ctx.log.warn({ action: a.action }, "audit entry already recorded under its key with other content");
+        });
     }
     const previous = statuses.current(raw);
     let conditions = previous.conditions;
@@ -339,7 +350,9 @@ export function retrainJobController(
     watches: [
       {
         gvk: Kinds.Pod,
-        labelSelector: LABEL_RETRAINJOB,
+        // The operator's one Pod view (the MedModel controller watches model pods through it too): Job pods carry
+        // managed-by=medmlops; the map keeps those of RetrainJobs.
+        ...MANAGED_PODS_VIEW,
         map: (p) => {
           const job = p.metadata?.labels?.[LABEL_RETRAINJOB];
           return job ? [{ namespace: p.metadata?.namespace ?? "", name: job }] : [];

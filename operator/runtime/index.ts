@@ -47,3 +47,9 @@ export { monitorOptions } from "./monitor-options.ts";
 export { childDigest, childMark, controlledBy, listOwned, OwnedChildren } from "./owned-children.ts";
 export { olderThan, StatusWriter } from "./status-writer.ts";
 export { KSTATUS, type KstatusState, setKstatusConditions } from "./kstatus.ts";
+export {
+  MANAGED_BY_LABEL,
+  MANAGED_BY_SELECTOR,
+  MANAGED_PODS_VIEW,
+  podMetadataAndStatus,
+} from "./managed-pods.ts";
