@@ -332,6 +332,8 @@ describe("RetrainJob runs on the real control plane", () => {
     ]) {
       expect(actions).toContain(a);
     }
+    // each step recorded once, however often the run was reconciled (idempotency keys)
+    expect(actions.length).toBe(new Set(actions).size);
     const at = (a: string) => actions.indexOf(a);
     expect(at("DatasetFrozen")).toBeLessThan(at("EvaluationResult"));
     expect(at("EvaluationResult")).toBeLessThan(at("Approval"));
