@@ -79,7 +79,8 @@ function localModelVolume(): object {
 
 async function controlPlaneTour(kubeconfig: string, monitor: TourMonitor): Promise<void> {
   say("installing the CRDs");
-  await kubectlOk(["apply", "--server-side", "-f", join(root, "crds")]);
+  // --force-conflicts: a cluster the tests (or an earlier tour) installed the CRDs into with another field manager.
+  await kubectlOk(["apply", "--server-side", "--force-conflicts", "-f", join(root, "crds")]);
   await kubectlOk(["wait", "--for=condition=Established", "--timeout=60s", "-f", join(root, "crds")]);
 
   say(`starting the operator (log: .medmlops/demo/operator.log, metrics :${OPERATOR_METRICS_PORT})`);

@@ -15,6 +15,7 @@
  * Records come from the monitor's API rather than a sidecar so the distributions are exact and the tour quick;
  * monitor/e2e.test.ts shows real sidecars posting them. Everything stays in namespace `governance-tour`.
  */
+import { createHash } from "node:crypto";
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdirSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -74,7 +75,14 @@ export async function startTourMonitor(
   return {
     url,
     process: child,
-    operatorArgs: ["--monitor-url", url, "--reference-first-records", String(FIRST_RECORDS)],
+    operatorArgs: [
+      "--monitor-url",
+      url,
+      "--reference-first-records",
+      String(FIRST_RECORDS),
+      "--retrain-jobs",
+      "true",
+    ],
   };
 }
 
@@ -153,6 +161,12 @@ function records(from: number, n: number, shift: number, positives = 0): Monitor
       model: MODEL,
       version: "v2",
       caseId: `tour-${from + i}`,
+      // a pseudonymous patient per case (what the sidecar sends when it de-identifies); the RetrainJob's
+      // sequestered test split is drawn by patient, and its dataset keeps only the model card's modalities
+      patient: `pn:${createHash("sha256")
+        .update(`tour-patient-${from + i}`)
+        .digest("hex")}`,
+      metadata: { Modality: "CT" },
       inputs: { "image:mean": shift + ((i * 37) % 100) / 500 },
       outputs: { "score:finding": score },
       decision: { label: "finding", score, positive },
@@ -350,22 +364,48 @@ export async function governanceTour(io: GovernanceIO, opts: GovernanceOptions):
   );
 
   io.say("the policy's Retrain action: one RetrainJob for the episode (a candidate, never a silent swap)");
-  type RJ = { metadata: { name: string }; status?: { phase?: string } };
+  type RJ = {
+    metadata: { name: string };
+    status?: {
+      phase?: string;
+      dataset?: { cases?: number; excludedByConsent?: number; manifestSha256?: string };
+      conditions?: Cond[];
+    };
+  };
+  const listJobs = async () =>
+    (await json<{ items: RJ[] }>(["-n", GOVERNANCE_NAMESPACE, "get", "retrainjobs", "-o", "json"])).items;
+  const created = await waitFor(async () => (await listJobs())[0], 30_000, 500);
+  io.out(`   RetrainJob ${created.metadata.name} created for the episode\n`);
+  // The RetrainJob controller (--retrain-jobs true) freezes the dataset through the monitor, then starts the
+  // training Job. On kwok the Job's pod never runs a container, so the tour stops watching at Training.
+  const phases: string[] = [];
   const job = await waitFor(
-    async () =>
-      (await json<{ items: RJ[] }>(["-n", GOVERNANCE_NAMESPACE, "get", "retrainjobs", "-o", "json"]))
-        .items[0],
-    30_000,
-    500,
-  );
-  // The RetrainJob controller (--retrain-jobs true) is not started by the tour: beside the MedModel controller it
-  // currently fails the operator at start ("Pod.v1 is already watched with a different label selector").
+    async () => {
+      const j = (await listJobs()).find((x) => x.metadata.name === created.metadata.name);
+      const phase = j?.status?.phase;
+      if (phase && phases.at(-1) !== phase) phases.push(phase);
+      return phase && phase !== "Pending" && phase !== "PreparingData" ? j : undefined;
+    },
+    60_000,
+    300,
+  ).catch(() => undefined);
+  io.out(`   phases seen: ${phases.join(" → ") || "none"}\n`);
+  if (job?.status?.dataset) {
+    const d = job.status.dataset;
+    io.out(
+      `   dataset frozen: ${d.cases ?? 0} cases, ${d.excludedByConsent ?? 0} excluded by consent, manifest sha256 ${(d.manifestSha256 ?? "").slice(0, 16)}…\n`,
+    );
+  }
+  if (!job) {
+    const last = (await listJobs()).find((x) => x.metadata.name === created.metadata.name);
+    const ready = last?.status?.conditions?.find((c) => c.type === "Ready");
+    io.out(
+      `   (still ${last?.status?.phase ?? "unstarted"}: ${ready?.reason ?? "no condition"} — ${ready?.message ?? ""})\n`,
+    );
+  }
   io.out(
-    `   RetrainJob ${job.metadata.name} created for the episode (phase ${job.status?.phase ?? "not started"}: the tour runs the operator without --retrain-jobs)\n`,
-  );
-  io.out(
-    "   (kwok runs no containers either; the trainer, `medmlops dataset materialize` and `medmlops evaluate`\n" +
-      "    run as real processes in retrain/retrain.test.ts — docs/retraining.md)\n",
+    "   (kwok runs no containers: the trainer, `medmlops dataset materialize` and `medmlops evaluate` run as real\n" +
+      "    processes in test/integration/retrain-run.test.ts — docs/retraining.md)\n",
   );
 
   io.say("the audit trail: medmlops audit verify, and the last lines of medmlops audit export");
