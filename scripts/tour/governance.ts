@@ -8,9 +8,11 @@
  *  4. reader annotations below the sensitivity floor → Breached → the MedModel fails over to v1 (reason
  *     ValidationBreach) — the Event, the condition and, when Debian's Prometheus is installed, the chart's own
  *     alerting rules evaluated by a real Prometheus scraping the operator and the monitor;
- *  5. the policy's Retrain action: one RetrainJob is created (the tour runs no RetrainJob controller, see below;
- *     kwok runs no containers anyway: retrain/retrain.test.ts runs the trainer and evaluation for real);
- *  6. the audit trail: `medmlops audit verify` and the last lines of `medmlops audit export`.
+ *  5. the policy's Retrain action: one RetrainJob is created; the operator's RetrainJob controller freezes its
+ *     dataset (consent applied) and starts its training Job, which waits there (kwok runs no containers);
+ *  6. a second RetrainJob played through every phase to Succeeded, the tour running its Jobs' pods as local
+ *     processes (scripts/tour/retraining.ts);
+ *  7. the audit trail: `medmlops audit verify` and the last lines of `medmlops audit export`.
  *
  * Records come from the monitor's API rather than a sidecar so the distributions are exact and the tour quick;
  * monitor/e2e.test.ts shows real sidecars posting them. Everything stays in namespace `governance-tour`.
@@ -23,6 +25,7 @@ import { promisify } from "node:util";
 import { MonitorClient, type MonitorRecord } from "../../monitor/client.ts";
 import { kubectl, kubectlOk, waitFor } from "../../test/cluster/client.ts";
 import { repoRoot } from "../../test/cluster/paths.ts";
+import { retrainingTour } from "./retraining.ts";
 
 export const GOVERNANCE_NAMESPACE = "governance-tour";
 const MODEL = "demo-ct";
@@ -403,10 +406,9 @@ export async function governanceTour(io: GovernanceIO, opts: GovernanceOptions):
       `   (still ${last?.status?.phase ?? "unstarted"}: ${ready?.reason ?? "no condition"} — ${ready?.message ?? ""})\n`,
     );
   }
-  io.out(
-    "   (kwok runs no containers: the trainer, `medmlops dataset materialize` and `medmlops evaluate` run as real\n" +
-      "    processes in test/integration/retrain-run.test.ts — docs/retraining.md)\n",
-  );
+  io.out("   (its training Job waits: kwok runs no containers — the next step plays a run's pods through)\n");
+
+  await retrainingTour(io, { monitor: client, namespace: GOVERNANCE_NAMESPACE, demoDir: opts.demoDir });
 
   io.say("the audit trail: medmlops audit verify, and the last lines of medmlops audit export");
   const verify = await run(process.execPath, [bin, "audit", "verify", "--monitor-url", opts.monitor.url]);
