@@ -99,6 +99,8 @@ async function startSidecar(
         "cnn",
         "--port",
         String(port),
+        "--metrics-port",
+        "0",
         "--host",
         "127.0.0.1",
       ],

@@ -99,7 +99,7 @@ function freePort(): Promise<number> {
   });
 }
 
-async function startSidecar(modelPath: string, port: number): Promise<ChildProcess> {
+async function startSidecar(modelPath: string, port: number, metricsPort: number): Promise<ChildProcess> {
   const child = spawn(
     process.execPath,
     [
@@ -111,6 +111,8 @@ async function startSidecar(modelPath: string, port: number): Promise<ChildProce
       "resnet18",
       "--port",
       String(port),
+      "--metrics-port",
+      String(metricsPort),
       "--host",
       "127.0.0.1",
       "--max-batch-size",
@@ -275,7 +277,8 @@ async function main(): Promise<void> {
 
   const base = await inProcessSession(modelPath);
   const port = await freePort();
-  const child = await startSidecar(modelPath, port);
+  const metricsPort = await freePort();
+  const child = await startSidecar(modelPath, port, metricsPort);
   const floorPort = await freePort();
   const floor = await startFloorServer(floorPort);
   let results: {
@@ -346,14 +349,14 @@ async function main(): Promise<void> {
     const tp = { b1: [] as number[], b4: [] as number[], b8: [] as number[], sidecar: [] as number[] };
     await concurrentThroughput(port, bin.body, binHeaders, 1000);
     sidecarSeconds = 0;
-    const before = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const before = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
     for (let r = 0; r < rounds; r++) {
       tp.b1.push(await base.throughput(1, win / 2));
       tp.b4.push(await base.throughput(4, win / 2));
       tp.b8.push(await base.throughput(8, win / 2));
       tp.sidecar.push(await concurrentThroughput(port, bin.body, binHeaders, win));
     }
-    const after = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const after = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
     const metric = (text: string, name: string) =>
       Number(new RegExp(`${name}\\{[^}]*\\} ([\\d.]+)`).exec(text)?.[1] ?? 0);
     const batches =

@@ -83,7 +83,7 @@ describe("dynamic batching under concurrency (real HTTP)", () => {
       return { n, x: randomFloats(n * 256, 100 + i), binary: i % 2 === 0 };
     });
     const batchMetrics = async () => {
-      const text = (await h.sidecar.app.inject("/metrics")).body;
+      const text = (await h.sidecar.metricsApp.inject("/metrics")).body;
       return {
         sum: Number(/medmlops_sidecar_batch_size_sum\{[^}]*\} (\d+)/.exec(text)?.[1] ?? 0),
         count: Number(/medmlops_sidecar_batch_size_count\{[^}]*\} (\d+)/.exec(text)?.[1] ?? 0),
@@ -120,7 +120,7 @@ describe("dynamic batching under concurrency (real HTTP)", () => {
       for (const [i, r] of res.entries()) {
         expect(r.outputs[0]?.data).toEqual(xs[i]?.map((v) => Math.max(0, Math.fround(v))));
       }
-      const text = (await n.sidecar.app.inject("/metrics")).body;
+      const text = (await n.sidecar.metricsApp.inject("/metrics")).body;
       expect(text).toMatch(/medmlops_sidecar_batch_size_count\{[^}]*\} 10\n/);
       expect(text).toMatch(/medmlops_sidecar_batch_size_sum\{[^}]*\} 10\n/);
     } finally {

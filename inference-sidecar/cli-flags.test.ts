@@ -75,3 +75,23 @@ describe("sidecar monitor flags", () => {
     expect(() => parseFlags([...base, "--site=north wing"])).toThrow(/site/);
   });
 });
+
+// The metrics port (metrics-server.ts): the MedModel controller passes --metrics-port; env for hand-run pods.
+describe("sidecar metrics port flag", () => {
+  const base = ["--model=m.onnx", "--name=cxr"];
+  it("defaults to 9090, takes the flag, and the env when the flag is absent", () => {
+    expect(parseFlags(base, {})["metrics-port"]).toBe(9090);
+    expect(parseFlags([...base, "--metrics-port=9191"], {})["metrics-port"]).toBe(9191);
+    expect(parseFlags(base, { MEDMLOPS_METRICS_PORT: "9292" })["metrics-port"]).toBe(9292);
+    expect(
+      parseFlags([...base, "--metrics-port", "9191"], { MEDMLOPS_METRICS_PORT: "9292" })["metrics-port"],
+    ).toBe(9191);
+  });
+
+  it("refuses a bad port and the inference port", () => {
+    expect(() => parseFlags([...base, "--metrics-port=70000"], {})).toThrow(/--metrics-port/);
+    expect(() => parseFlags([...base, "--metrics-port=http"], {})).toThrow(/--metrics-port/);
+    expect(() => parseFlags(base, { MEDMLOPS_METRICS_PORT: "8080" })).toThrow(/must differ from --port/);
+    expect(() => parseFlags([...base, "--port=0", "--metrics-port=0"], {})).not.toThrow();
+  });
+});

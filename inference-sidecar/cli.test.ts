@@ -21,7 +21,7 @@ function freePort(): Promise<number> {
 
 /** Listen flags for a free loopback port. */
 async function onLoopback(): Promise<string[]> {
-  return ["--port", String(await freePort()), "--host", "127.0.0.1"];
+  return ["--port", String(await freePort()), "--metrics-port", "0", "--host", "127.0.0.1"];
 }
 
 function run(args: string[]): {
@@ -111,6 +111,8 @@ describe("medmlops sidecar (real process)", () => {
       sha256Hex(readFileSync(model)),
       "--port",
       String(port),
+      "--metrics-port",
+      "0",
       "--host",
       "127.0.0.1",
       "--control-file",

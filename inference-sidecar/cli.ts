@@ -31,6 +31,7 @@ import { type DeidGate, deidGate } from "./deid-gate.ts";
 import { ControlWatcher } from "./control.ts";
 import { loadCodecs } from "./dicom/pixels.ts";
 import { DigestMismatchError, type LoadedModel, loadModel } from "./model.ts";
+import { DEFAULT_METRICS_PORT } from "./metrics-server.ts";
 import { MonitorEmitter } from "./monitor-emitter.ts";
 import { Sidecar, type SidecarMonitor } from "./server.ts";
 import { Signature } from "./signature.ts";
@@ -42,8 +43,10 @@ export const USAGE = `usage: medmlops sidecar --model F.onnx --name N [options]
   --version V                 model version (default "1")
   --sha256 H                  expected sha256 of the model file; mismatch refuses to start
   --signature F.json          signature (JSON or YAML: inputs, DICOM preprocessing, outputs, labels); default: from the model
-  --port P                    listen port (default 8080)
-  --host H                    listen address (default 0.0.0.0)
+  --port P                    inference port: OIP v2, probes, /v2 (default 8080)
+  --metrics-port P            metrics port: GET /metrics only, plain HTTP, no credential (default 9090,
+                              env MEDMLOPS_METRICS_PORT; 0 = any free port); the inference port serves no /metrics
+  --host H                    listen address of both ports (default 0.0.0.0)
   --max-batch-size B          dynamic batching: most items per run (default 8)
   --max-queue-delay-ms D      dynamic batching: longest wait for a batch to fill (default 0)
   --execution-providers L     comma list tried in order, CPU last (default cpu; e.g. cuda,cpu)
@@ -71,8 +74,8 @@ ${MONITOR_CLIENT_USAGE}
   --warmup-runs N             runs on zero inputs before ready; a failing run keeps the model from ever being ready (default 2, 0 = none)
   --log-level L               pino level (default info)
 ${SERVER_SECURITY_USAGE}
-                              (open without a credential: /v2/health/live, /v2/health/ready, /v2 and /metrics;
-                              every /v2/models/... route, inference and metadata, needs it)
+                              (open without a credential: /v2/health/live, /v2/health/ready and /v2; every
+                              /v2/models/... route, inference and metadata, needs it; the metrics port is never TLS)
 env: MEDMLOPS_CASE_ID_KEY or MEDMLOPS_CASE_ID_KEY_FILE: HMAC key for pseudonymous case ids (its own key, never
        the de-identification key; a named file that does not exist → serve with case_id null)
      MEDMLOPS_DEID_KEY, MEDMLOPS_DEID_KEY_FILE or the mounted Secret: de-identification key (DataToModel;
@@ -99,6 +102,12 @@ const Flags = z.object({
     .optional(),
   signature: z.string().optional(),
   port: z.coerce.number().int().min(0).max(65535).default(8080),
+  "metrics-port": z.coerce
+    .number({ error: "--metrics-port must be a port number from 0 to 65535" })
+    .int("--metrics-port must be a port number from 0 to 65535")
+    .min(0, "--metrics-port must be a port number from 0 to 65535")
+    .max(65535, "--metrics-port must be a port number from 0 to 65535")
+    .default(DEFAULT_METRICS_PORT),
   host: z.string().default("0.0.0.0"),
   "max-batch-size": z.coerce.number().int().min(1).max(1024).default(8),
   "max-queue-delay-ms": z.coerce.number().min(0).max(10_000).default(0),
@@ -171,7 +180,11 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv = process.env)
     else if (k in MONITOR_CLIENT_OPTIONS) monitorTlsValues[k] = v;
     else rest[k] = v;
   }
+  if (rest["metrics-port"] === undefined && env.MEDMLOPS_METRICS_PORT)
+    rest["metrics-port"] = env.MEDMLOPS_METRICS_PORT;
   const flags = Flags.parse(rest);
+  if (flags.port !== 0 && flags["metrics-port"] === flags.port)
+    throw new Error(`--metrics-port must differ from --port (both ${flags.port})`);
   const sec = ServerSecurityFlags.safeParse(withSecurityEnv(security, env));
   if (!sec.success) throw new Error(sec.error.issues.map((i) => i.message).join("; "));
   const monitorTls = monitorClientTls(monitorTlsValues, env);
@@ -287,8 +300,25 @@ export async function main(argv: string[]): Promise<number> {
     );
     await watcher.start();
   }
-  await sidecar.app.listen({ port: flags.port, host: flags.host });
-  logger.info({ scheme: sidecar.guard.scheme, clientAuth: flags.security.clientAuth }, "listening");
+  try {
+    await sidecar.app.listen({ port: flags.port, host: flags.host });
+    await sidecar.metricsApp.listen({ port: flags["metrics-port"], host: flags.host });
+  } catch (e) {
+    // e.g. EADDRINUSE: a port another process holds
+    process.stderr.write(`medmlops sidecar: cannot listen: ${(e as Error).message}\n`);
+    watcher?.stop();
+    await sidecar.close();
+    return EXIT.failure;
+  }
+  const metricsAddress = sidecar.metricsApp.server.address();
+  logger.info(
+    {
+      scheme: sidecar.guard.scheme,
+      clientAuth: flags.security.clientAuth,
+      metricsPort: typeof metricsAddress === "object" && metricsAddress ? metricsAddress.port : undefined,
+    },
+    "listening",
+  );
   return serve(flags, signature, logger, sidecar, watcher);
 }
 

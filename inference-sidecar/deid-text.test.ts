@@ -211,7 +211,7 @@ describe("DataToModel burned-in text check (real sidecar process)", () => {
   }, 60_000);
 
   it("counts frames checked, images redacted and refused in /metrics", async () => {
-    const m = await (await fetch(`${sc.url}/metrics`)).text();
+    const m = await (await fetch(`${sc.metricsUrl}/metrics`)).text();
     const value = (event: string) =>
       Number(
         new RegExp(`medmlops_sidecar_deid_text_check_total\\{[^}]*event="${event}"[^}]*\\} (\\d+)`).exec(

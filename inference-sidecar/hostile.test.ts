@@ -48,7 +48,7 @@ function expectRefused(a: Answer, code: string): void {
 }
 
 async function metric(sc: SidecarProcess, name: string, labels: string): Promise<number> {
-  const text = await (await fetch(`${sc.url}/metrics`)).text();
+  const text = await (await fetch(`${sc.metricsUrl}/metrics`)).text();
   let sum = 0;
   for (const line of text.split("\n"))
     if (line.startsWith(`${name}{`) && labels.split(",").every((l) => line.includes(l)))

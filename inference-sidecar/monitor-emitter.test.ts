@@ -281,7 +281,7 @@ describe("sidecar → monitor records", () => {
       ids.push(r.id);
     }
     await monitor.emitter.flush();
-    const metrics = await (await h.sidecar.app.inject({ method: "GET", url: "/metrics" })).body;
+    const metrics = await (await h.sidecar.metricsApp.inject({ method: "GET", url: "/metrics" })).body;
     const dropped = metricValue(metrics, "medmlops_sidecar_monitor_dropped_total", 'reason="overflow"');
     expect(dropped).toBe(12 - monitor.emitter.pending);
     expect(monitor.emitter.pending).toBe(5);
@@ -295,7 +295,7 @@ describe("sidecar → monitor records", () => {
     receiver.mode = "refuse";
     for (let i = 0; i < 3; i++) expect((await jsonInfer(h)).status).toBe(200);
     await monitor.emitter.flush();
-    const metrics = (await h.sidecar.app.inject({ method: "GET", url: "/metrics" })).body;
+    const metrics = (await h.sidecar.metricsApp.inject({ method: "GET", url: "/metrics" })).body;
     expect(metricValue(metrics, "medmlops_sidecar_monitor_dropped_total", 'reason="refused"')).toBe(3);
     expect(monitor.emitter.pending).toBe(0);
   });
@@ -306,7 +306,7 @@ describe("sidecar → monitor records", () => {
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) ids.push((await jsonInfer(h)).id);
     await monitor.emitter.flush();
-    const metrics = (await h.sidecar.app.inject({ method: "GET", url: "/metrics" })).body;
+    const metrics = (await h.sidecar.metricsApp.inject({ method: "GET", url: "/metrics" })).body;
     expect(metricValue(metrics, "medmlops_sidecar_monitor_dropped_total", 'reason="refused"')).toBe(0);
     expect(monitor.emitter.pending).toBe(3);
     receiver.mode = "ok"; // e.g. the rotated token reached the monitor

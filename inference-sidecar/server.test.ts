@@ -216,14 +216,14 @@ describe("OIP v2 on the CNN classifier (dynamic batch)", () => {
     expect(res.json()).toEqual({ error: SUSPENDED_MESSAGE, code: "SUSPENDED" });
     expect((await h.sidecar.app.inject("/v2/models/cnn/ready")).json().ready).toBe(false);
     expect((await h.sidecar.app.inject("/v2/health/ready")).statusCode).toBe(200);
-    const metrics = (await h.sidecar.app.inject("/metrics")).body;
+    const metrics = (await h.sidecar.metricsApp.inject("/metrics")).body;
     expect(metrics).toContain('medmlops_sidecar_model_state{model="cnn",version="1",state="suspended"} 1');
     h.sidecar.setControl({ suspended: false });
     expect((await post(h, "cnn", payload)).statusCode).toBe(200);
   });
 
   it("exposes Prometheus metrics with bounded labels", async () => {
-    const text = (await h.sidecar.app.inject("/metrics")).body;
+    const text = (await h.sidecar.metricsApp.inject("/metrics")).body;
     expect(text).toMatch(
       /medmlops_sidecar_requests_total\{model="cnn",version="1",protocol="json",status="200"\} \d+/,
     );
@@ -408,7 +408,7 @@ describe("states", () => {
         ],
       });
       expect(res.statusCode).toBe(200);
-      const text = (await h.sidecar.app.inject("/metrics")).body;
+      const text = (await h.sidecar.metricsApp.inject("/metrics")).body;
       const count = [
         ...text.matchAll(/medmlops_sidecar_predictions_total\{[^}]*label="(normal|nodule|mass)"\} (\d+)/g),
       ].reduce((a, m) => a + Number(m[2]), 0);

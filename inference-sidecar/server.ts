@@ -1,11 +1,11 @@
 /**
- * The sidecar's HTTP face: Open Inference Protocol v2 REST over fastify, DICOM input, /metrics.
+ * The sidecar's HTTP face: Open Inference Protocol v2 REST over fastify, DICOM input; /metrics on a port of its
+ * own (metrics-server.ts).
  * State (loading → ready, suspended, draining) lives here; decoding, batching and preprocessing are in
  * their own modules. Logs carry request ids, sizes, statuses and timings — never request content.
  */
 import { randomUUID } from "node:crypto";
-import type { IncomingMessage, Server } from "node:http";
-import type { Socket } from "node:net";
+import type { IncomingMessage } from "node:http";
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -34,10 +34,11 @@ import {
 } from "./dicom/request.ts";
 import { monitorMetadata, patientIdOf } from "./dicom/monitor-metadata.ts";
 import { type EarlyParse, earlyParse } from "./early-parse.ts";
-import { type ErrorCode, fail, SidecarError } from "./errors.ts";
+import { fail, SidecarError } from "./errors.ts";
 import { assertFinite } from "./finite.ts";
 import { type InputSummary, summarizeInput } from "./input-stats.ts";
 import { SidecarMetrics } from "./metrics.ts";
+import { metricsServer } from "./metrics-server.ts";
 import type { MonitorEmitter } from "./monitor-emitter.ts";
 import { buildRecord, type RecordParts } from "./monitor-record.ts";
 import { ownedPool } from "./owned-buffers.ts";
@@ -45,6 +46,7 @@ import { batchKey, type LoadedModel, runBatch } from "./model.ts";
 import type { SessionLike } from "./ort-worker.ts";
 import { activate, type ItemPrediction, predictions } from "./postprocess.ts";
 import { encodeInferResponse, parseInferRequest, type RequestedOutput, type Tensor } from "./protocol.ts";
+import { clientError, httpServer } from "./server-http.ts";
 import { isBatchable, type Signature } from "./signature.ts";
 
 export const SERVER_NAME = "medmlops-sidecar";
@@ -97,13 +99,15 @@ const INFER_MEDIA_TYPES = new Set([
   "multipart/related",
 ]);
 
-/** Paths anyone who reaches the port may call (probes, server metadata, the Prometheus scrape). */
-const OPEN_PATHS = new Set(["/v2/health/live", "/v2/health/ready", "/v2", "/metrics"]);
+/** Paths anyone who reaches the inference port may call (probes, server metadata); /metrics is on its own port. */
+const OPEN_PATHS = new Set(["/v2/health/live", "/v2/health/ready", "/v2"]);
 
 type Phase = "loading" | "ready" | "failed" | "draining";
 
 export class Sidecar {
   readonly app: FastifyInstance;
+  /** The metrics port's server: GET /metrics only, plain HTTP (metrics-server.ts). */
+  readonly metricsApp: FastifyInstance;
   readonly metrics: SidecarMetrics;
   /** TLS (reloaded on rotation) and the credential check of the model routes. */
   readonly guard: ServerGuard;
@@ -134,6 +138,7 @@ export class Sidecar {
       routerOptions: { maxParamLength: 256 },
     });
     this.routes();
+    this.metricsApp = metricsServer(this.metrics.registry, cfg.logger);
   }
 
   get ready(): boolean {
@@ -227,7 +232,7 @@ export class Sidecar {
 
   /** Stops listening, sends what the monitor is still owed (bounded), releases the model and its worker. */
   async close(): Promise<void> {
-    await this.app.close();
+    await Promise.all([this.app.close(), this.metricsApp.close()]);
     await this.cfg.monitor?.emitter.close();
     await this.model?.session.release();
   }
@@ -289,9 +294,9 @@ export class Sidecar {
     };
     // Callback hooks, not async ones: no promise per hook on the request path.
     if (this.guard.security.clientAuth !== "none")
-      // Every model route (inference and metadata) needs the credential; health, /v2 and /metrics stay open for
-      // kubelet probes and Prometheus (the NetworkPolicy limits who reaches the port at all). An allow-list of
-      // open paths, so an oddly spelled URL is never mistaken for an open one.
+      // Every model route (inference and metadata) needs the credential; health and /v2 stay open for kubelet
+      // probes (the NetworkPolicy limits who reaches the port at all). An allow-list of open paths, so an oddly
+      // spelled URL is never mistaken for an open one.
       app.addHook("onRequest", (req, reply, next) => {
         const open = OPEN_PATHS.has(req.url.split("?", 1)[0]!);
         const refusal = open ? undefined : this.guard.check(req.raw);
@@ -346,11 +351,6 @@ export class Sidecar {
       });
       app.post(`${p}/infer`, (req, reply) => this.infer(req, reply));
     }
-
-    app.get("/metrics", async (_req, reply) => {
-      reply.header("content-type", this.metrics.registry.contentType);
-      return this.metrics.registry.metrics();
-    });
   }
 
   private toSidecarError(err: Error & { code?: string; statusCode?: number }): SidecarError {
@@ -724,50 +724,4 @@ type EarlyParsed = FastifyRequest & { [earlyKey]?: EarlyParse };
 function headerInt(v: string | string[] | undefined): number | undefined {
   if (typeof v !== "string" || !/^\d{1,15}$/.test(v.trim())) return undefined;
   return Number(v);
-}
-
-/**
- * The HTTP server under fastify. Node's defaults let a slow client hold a connection for about a minute (headers
- * timeout 60 s, checked every 30 s) whatever --request-timeout-ms says: here headers and the whole request must
- * arrive within the request timeout, checked often enough to be close to it, and connections are capped.
- */
-export function httpServer(
-  handler: (req: IncomingMessage, res: import("node:http").ServerResponse) => void,
-  cfg: Pick<SidecarConfig, "requestTimeoutMs" | "maxConnections">,
-  guard: ServerGuard = new ServerGuard({ clientAuth: "none" }),
-): Server {
-  const timeout = cfg.requestTimeoutMs;
-  const server = guard.createServer(
-    {
-      requestTimeout: timeout,
-      headersTimeout: timeout,
-      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(timeout / 10))),
-    },
-    handler,
-  );
-  server.maxConnections = cfg.maxConnections ?? 1024;
-  return server;
-}
-
-/**
- * Errors Node's HTTP parser raises before a request reaches fastify (malformed requests, bytes beyond a
- * Content-Length, headers too large, timeouts), answered in the sidecar's own {error, code} format.
- */
-export function clientError(err: Error & { code?: string }, socket: Socket): void {
-  if (err.code === "ECONNRESET" || !socket.writable) {
-    socket.destroy();
-    return;
-  }
-  const [code, message]: [ErrorCode, string] =
-    err.code === "HPE_HEADER_OVERFLOW"
-      ? ["HEADERS_TOO_LARGE", "request headers are too large"]
-      : err.code === "ERR_HTTP_REQUEST_TIMEOUT"
-        ? ["REQUEST_TIMEOUT", "the request did not arrive within the request timeout"]
-        : ["BAD_REQUEST", "malformed HTTP request (e.g. more body bytes than its Content-Length)"];
-  const e = new SidecarError(code, message);
-  const body = JSON.stringify(e.toJSON());
-  socket.end(
-    `HTTP/1.1 ${e.status} ${e.status === 408 ? "Request Timeout" : e.status === 431 ? "Request Header Fields Too Large" : "Bad Request"}\r\n` +
-      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
 }

@@ -76,7 +76,10 @@ describe("sidecar transport security (real process)", () => {
     procs.push(sc);
     // A kubelet HTTPS probe: no client certificate (and the kubelet does not verify the server's either).
     expect((await trusting(`${sc.url}/v2/health/ready`)).status).toBe(200);
-    expect((await trusting(`${sc.url}/metrics`)).status).toBe(200);
+    // Prometheus scrapes the metrics port: plain HTTP, no credential, whatever TLS the inference port serves.
+    expect((await fetch(`${sc.metricsUrl}/metrics`)).status).toBe(200);
+    // The inference port serves no /metrics, and under mtls it is not an open path (refused before routing).
+    expect((await trusting(`${sc.url}/metrics`)).status).toBe(401);
     const refused = await post(trusting, sc.url);
     expect(refused.status).toBe(401);
     expect(await refused.json()).toEqual({ code: "CLIENT_CERT_REQUIRED", error: expect.any(String) });

@@ -67,6 +67,7 @@ describe("sidecar → monitor, end to end", () => {
       "sidecar",
       ...["--model", join(dir, "cnn.onnx"), "--name", "chest", "--version", version],
       ...["--signature", join(dir, "signature.json"), "--port", String(port), "--host", "127.0.0.1"],
+      ...["--metrics-port", "0"],
       ...["--monitor-url", m.url, "--monitor-batch", "10", "--monitor-namespace", "radiology", "--site", "a"],
       ...["--warmup-runs", "0", "--log-level", "warn"],
     ];

@@ -33,6 +33,7 @@ const SIDECAR_PORT = Number(process.env.MEDMLOPS_DEMO_PORT ?? 8090);
 const OPERATOR_METRICS_PORT = Number(process.env.MEDMLOPS_DEMO_METRICS_PORT ?? 8091);
 const MONITOR_PORT = Number(process.env.MEDMLOPS_DEMO_MONITOR_PORT ?? 8092);
 const PROMETHEUS_PORT = Number(process.env.MEDMLOPS_DEMO_PROMETHEUS_PORT ?? 8093);
+const SIDECAR_METRICS_PORT = Number(process.env.MEDMLOPS_DEMO_SIDECAR_METRICS_PORT ?? 8094);
 const children: ChildProcess[] = [];
 
 function say(line: string): void {
@@ -157,6 +158,8 @@ async function dataPlaneTour(): Promise<void> {
     signature,
     "--port",
     String(SIDECAR_PORT),
+    "--metrics-port",
+    String(SIDECAR_METRICS_PORT),
     "--host",
     "127.0.0.1",
   ]);

@@ -51,8 +51,17 @@ export const ChartValuesSchema = z.strictObject({
   networkPolicy: z
     .strictObject({
       enabled: z.boolean().describe("Install the NetworkPolicies."),
-      inferenceFrom: z.array(Opaque).describe("NetworkPolicyPeers allowed to call the models."),
-      monitoringNamespace: z.string().min(1).max(63).describe("The namespace Prometheus runs in."),
+      inferenceFrom: z
+        .array(Opaque)
+        .describe("NetworkPolicyPeers allowed to call the models (inference port); none = nobody."),
+      inferenceFromOwnNamespace: z
+        .boolean()
+        .describe("Also let every pod of a model's own namespace call it (inference port)."),
+      monitoringNamespace: z
+        .string()
+        .min(1)
+        .max(63)
+        .describe("The namespace Prometheus runs in: the only one that reaches the models' metrics port."),
     })
     .describe("Who may talk to the models, the monitor and the operator."),
   admission: z

@@ -1,5 +1,5 @@
 /**
- * A real sidecar process (bin/medmlops.js sidecar) on a loopback port, and a probe that watches it from outside
+ * A real sidecar process (bin/medmlops.js sidecar) on two loopback ports (inference, metrics), and a probe that watches it from outside
  * while a hostile request runs: its liveness latency (every 50 ms) and its peak resident memory (VmHWM from
  * /proc, reset before each probe through clear_refs).
  */
@@ -21,6 +21,9 @@ export function freePort(): Promise<number> {
 export interface SidecarProcess {
   url: string;
   port: number;
+  /** The metrics port (`--metrics-port`): plain HTTP, GET /metrics only. */
+  metricsUrl: string;
+  metricsPort: number;
   pid: number;
   child: ChildProcess;
   output(): string;
@@ -39,9 +42,17 @@ export async function startSidecarProcess(
   } = {},
 ): Promise<SidecarProcess> {
   const port = await freePort();
+  let metricsPort = await freePort();
+  while (metricsPort === port) metricsPort = await freePort();
   const child = spawn(
     process.execPath,
-    [BIN, "sidecar", ...args, "--port", String(port), "--host", "127.0.0.1", "--log-level", "warn"],
+    [
+      BIN,
+      "sidecar",
+      ...args,
+      ...["--port", String(port), "--metrics-port", String(metricsPort)],
+      ...["--host", "127.0.0.1", "--log-level", "warn"],
+    ],
     { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...opts.env } },
   );
   let out = "";
@@ -63,6 +74,8 @@ export async function startSidecarProcess(
   return {
     url,
     port,
+    metricsUrl: `http://127.0.0.1:${metricsPort}`,
+    metricsPort,
     pid: child.pid as number,
     child,
     output: () => out,

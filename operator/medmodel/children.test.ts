@@ -253,6 +253,8 @@ describe("Deployment", () => {
       "8080",
       "--execution-providers",
       "cpu",
+      "--metrics-port",
+      "9090",
       "--max-batch-size",
       "8",
       "--max-queue-delay-ms",
@@ -266,7 +268,10 @@ describe("Deployment", () => {
     ]);
     expect(c.livenessProbe.httpGet).toEqual({ path: "/v2/health/live", port: "http" });
     expect(c.readinessProbe.httpGet).toEqual({ path: "/v2/health/ready", port: "http" });
-    expect(c.ports).toEqual([{ name: "http", containerPort: 8080, protocol: "TCP" }]);
+    expect(c.ports).toEqual([
+      { name: "http", containerPort: 8080, protocol: "TCP" },
+      { name: "metrics", containerPort: 9090, protocol: "TCP" },
+    ]);
   });
 
   it("mounts a pvc:// source read-only where fetch-model looks for it", () => {

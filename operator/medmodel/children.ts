@@ -36,6 +36,8 @@ export const PATHS = {
 } as const;
 
 export const SIDECAR_PORT = 8080;
+/** The sidecar's metrics port (GET /metrics only, plain HTTP): the chart's PodMonitor scrapes the port named `metrics`. */
+export const METRICS_PORT = 9090;
 export const SERVICE_PORT = 80;
 
 export interface BuildOptions {
@@ -216,6 +218,7 @@ export function buildDeployment(
       ...["--model", PATHS.model, "--name", name, "--version", version.name],
       ...["--sha256", version.source.sha256, "--signature", PATHS.signature, "--control-file", PATHS.control],
       ...["--port", String(SIDECAR_PORT), "--execution-providers", providers.join(",")],
+      ...["--metrics-port", String(METRICS_PORT)],
       ...["--max-batch-size", String(serving.batching.maxBatchSize)],
       ...["--max-queue-delay-ms", String(serving.batching.maxQueueDelayMs)],
       ...["--deid-mode", deid.mode],
@@ -229,7 +232,10 @@ export function buildDeployment(
       ...(monitorCa ? ["--monitor-ca", PATHS.monitorCa] : []),
     ],
     env: keys.env,
-    ports: [{ name: "http", containerPort: SIDECAR_PORT, protocol: "TCP" }],
+    ports: [
+      { name: "http", containerPort: SIDECAR_PORT, protocol: "TCP" },
+      { name: "metrics", containerPort: METRICS_PORT, protocol: "TCP" },
+    ],
     startupProbe: probe("/v2/health/live", 60),
     livenessProbe: probe("/v2/health/live", 3),
     readinessProbe: probe("/v2/health/ready", 2),

@@ -137,6 +137,9 @@ describe("the image under runc", () => {
         "127.0.0.1",
         "--port",
         String(port),
+        // Host networking here: any free port, so a busy 9090 on the machine cannot stop the test.
+        "--metrics-port",
+        "0",
       ],
       mounts: [{ source: models, destination: "/models" }],
     });

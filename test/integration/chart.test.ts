@@ -281,10 +281,14 @@ describe("least privilege with watchNamespaces (kubectl auth can-i --list as the
     const policies = objects(rendered).filter((o) => o.kind === "NetworkPolicy");
     const models = policies.filter((o) => o.metadata.name.endsWith("-models"));
     expect(models.map((o) => o.metadata.namespace).sort()).toEqual([...watched].sort());
-    expect(models[0]!.spec.ingress[0].ports).toEqual([{ port: 8080, protocol: "TCP" }]);
-    expect(models[0]!.spec.ingress[0].from[1]).toEqual({
-      namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } },
-    });
+    // The metrics port from the monitoring namespace only; no inference rule, since no caller is listed (the
+    // rules in detail: test/unit/chart-networkpolicy.test.ts).
+    expect(models[0]!.spec.ingress).toEqual([
+      {
+        ports: [{ port: 9090, protocol: "TCP" }],
+        from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } } }],
+      },
+    ]);
     const monitor = policies.find((o) => o.metadata.name.endsWith("-monitor"))!;
     const from = monitor.spec.ingress[0].from;
     expect(from[0].podSelector.matchLabels["app.kubernetes.io/component"]).toBe("operator");

@@ -24,6 +24,7 @@ import { type SidecarProcess, startSidecarProcess } from "../../inference-sideca
 import { freshPgliteDir, type SpawnedMonitor, spawnMonitor } from "../../monitor/testing/index.ts";
 import { ValidationPolicyKind } from "../../operator/kinds.ts";
 import { Manager } from "../../operator/manager.ts";
+import { METRICS_PORT, SIDECAR_PORT } from "../../operator/medmodel/children.ts";
 import { medModelControllerWith } from "../../operator/medmodel/index.ts";
 import type { KubeObject } from "../../operator/runtime/index.ts";
 import { validationPolicyController } from "../../operator/validationpolicy/controller.ts";
@@ -73,7 +74,7 @@ interface Endpoint {
   honorLabels?: boolean;
 }
 type Pod = KubeObject & {
-  spec: { containers: { name: string; ports?: { name?: string }[] }[] };
+  spec: { containers: { name: string; ports?: { name?: string; containerPort?: number }[] }[] };
 };
 interface Target {
   name: string;
@@ -115,8 +116,18 @@ function podTargets(podMonitor: Doc, pods: Pod[]) {
     if (!container) throw new Error(`pod ${p.metadata?.name} has no port named ${ep.port}`);
     const sidecar = sidecars[version];
     if (!sidecar) throw new Error(`no sidecar process for version ${version}`);
+    // The pod's port the endpoint names, mapped onto the process standing in: its inference or its metrics port.
+    const port = container.ports?.find((x) => x.name === ep.port);
+    const local =
+      port?.containerPort === SIDECAR_PORT
+        ? sidecar.port
+        : port?.containerPort === METRICS_PORT
+          ? sidecar.metricsPort
+          : undefined;
+    if (local === undefined)
+      throw new Error(`port ${ep.port} (${port?.containerPort}) is not a sidecar port`);
     return {
-      targets: [`127.0.0.1:${sidecar.port}`],
+      targets: [`127.0.0.1:${local}`],
       labels: {
         job: `${podMonitor.metadata.namespace}/${podMonitor.metadata.name}`,
         namespace: p.metadata?.namespace ?? "",
@@ -255,9 +266,10 @@ describe("alerts and dashboards on a real Prometheus", () => {
     const pods = (await h.rest.request<{ items: Pod[] }>("GET", `/api/v1/namespaces/${ns.name}/pods`)).items;
     const chestPods = pods.filter((p) => p.metadata?.labels?.["medmlops.io/model"] === "chest");
     const sidecarTargets = podTargets(podMonitor!, chestPods);
-    // the operator's pods for both versions of chest carry the labels and port the PodMonitor selects
+    // the operator's pods for both versions of chest carry the labels and port the PodMonitor selects: their
+    // metrics ports (the inference ports serve no /metrics)
     expect(new Set(sidecarTargets.map((t) => t.targets[0]))).toEqual(
-      new Set([`127.0.0.1:${sidecars.v1!.port}`, `127.0.0.1:${sidecars.v2!.port}`]),
+      new Set([`127.0.0.1:${sidecars.v1!.metricsPort}`, `127.0.0.1:${sidecars.v2!.metricsPort}`]),
     );
     const sm = (suffix: string) => serviceMonitors.find((d) => d.metadata.name.endsWith(suffix))!;
     const monitorPort = Number(new URL(monitor.url).port);

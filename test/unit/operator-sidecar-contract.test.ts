@@ -108,8 +108,17 @@ describe("operator → sidecar and fetch-model contract", () => {
           expect(f["max-queue-delay-ms"]).toBe(model.spec.serving.batching.maxQueueDelayMs);
           expect(f["deid-mode"]).toBe(model.spec.deid.mode);
           expect(f["deid-option"]).toEqual(model.spec.deid.options);
-          const ports = (sidecar as unknown as { ports: { containerPort: number }[] }).ports;
-          expect(f.port).toBe(ports[0]?.containerPort);
+          const ports = (sidecar as unknown as { ports: { name: string; containerPort: number }[] }).ports;
+          const named = (n: string) => ports.find((p) => p.name === n)?.containerPort;
+          // The port the probes and Services name, and the port the PodMonitor scrapes, are where the sidecar
+          // listens — two different ports, so the NetworkPolicy can tell inference from the scrape.
+          expect(f.port).toBe(named("http"));
+          expect(f["metrics-port"]).toBe(named("metrics"));
+          expect(named("metrics")).toBeGreaterThan(0);
+          expect(f["metrics-port"]).not.toBe(f.port);
+          const probes = sidecar as unknown as Record<string, { httpGet: { port: string } }>;
+          for (const p of ["startupProbe", "livenessProbe", "readinessProbe"])
+            expect(probes[p]?.httpGet.port, p).toBe("http");
         });
 
         it(`${version.name}: fetch-model parses its arguments and writes where the sidecar reads`, () => {
