@@ -12,6 +12,43 @@ const Image = z.object({
 const Labels = z.record(z.string(), z.string());
 const Opaque = z.record(z.string(), z.unknown());
 
+const Duration = z.string().regex(/^([0-9]+(\.[0-9]+)?(h|m|s))+$/);
+const DnsName = z
+  .string()
+  .regex(/^[a-z0-9*]([-a-z0-9.]*[a-z0-9])?$/)
+  .max(253);
+
+const MonitorTls = z
+  .strictObject({
+    mode: z
+      .enum(["helm", "cert-manager", "secret", "none"])
+      .describe(
+        "helm: the chart generates a CA and certificate (kept on upgrade); cert-manager: a Certificate; secret: an existing Secret; none: plain HTTP (for a mesh).",
+      ),
+    extraDnsNames: z.array(DnsName).describe("More DNS names for the certificate (helm, cert-manager)."),
+    helm: z.strictObject({
+      caDays: z.number().int().min(1).max(36500).describe("Validity of the generated CA (days)."),
+      certDays: z.number().int().min(1).max(36500).describe("Validity of the generated certificate (days)."),
+    }),
+    certManager: z.strictObject({
+      issuerRef: z
+        .strictObject({
+          name: z.string().describe("Issuer name; empty = a self-signed CA chain the chart creates."),
+          kind: z.enum(["Issuer", "ClusterIssuer"]),
+          group: z.string().min(1),
+        })
+        .describe("The cert-manager issuer of the monitor's certificate."),
+      duration: Duration.describe("Certificate lifetime, e.g. 2160h."),
+      renewBefore: Duration.describe("Renew this long before expiry."),
+      caDuration: Duration.describe("Lifetime of the chart's own CA (empty issuerRef.name only)."),
+    }),
+    secret: z.strictObject({
+      name: z.string().describe("Existing Secret with tls.crt and tls.key (mode secret)."),
+      caKey: z.string().describe("Key of the CA bundle clients trust; empty = the public roots."),
+    }),
+  })
+  .describe("The monitor's HTTPS: where its certificate comes from.");
+
 export const ChartValuesSchema = z.strictObject({
   image: Image.extend({
     pullPolicy: z.enum(["Always", "IfNotPresent", "Never"]).describe("Kubernetes imagePullPolicy."),
@@ -116,6 +153,7 @@ export const ChartValuesSchema = z.strictObject({
     enabled: z.boolean().describe("Deploy the monitor and hand its URL to the operator (--monitor-url)."),
     port: z.number().int().min(1024).max(65535).describe("Port of the monitor's HTTP API."),
     logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace"]).describe("pino log level."),
+    tls: MonitorTls,
     storage: z.strictObject({
       type: z
         .enum(["embedded", "postgres"])

@@ -94,6 +94,7 @@ describe("Helm chart on the real API server", () => {
       "PersistentVolumeClaim", // the monitor's embedded storage
       "Role",
       "RoleBinding",
+      "Secret", // the monitor's certificate (monitor.tls.mode helm)
       "Service",
       "Service", // the monitor
       "ServiceAccount",
@@ -111,7 +112,10 @@ describe("Helm chart on the real API server", () => {
     const monitor = all.find((o) => o.kind === "Deployment" && o.metadata.name.endsWith("-monitor"))!;
     const pod = monitor.spec.template.spec;
     expect(pod.automountServiceAccountToken).toBe(false);
-    expect(pod.containers[0].args).toEqual(["monitor", "--port", "8090", "--data-dir", "/data/pglite"]);
+    expect(pod.containers[0].args).toEqual([
+      ...["monitor", "--port", "8090", "--data-dir", "/data/pglite"],
+      ...["--tls-cert", "/etc/medmlops/tls/tls.crt", "--tls-key", "/etc/medmlops/tls/tls.key"],
+    ]);
     expect(monitor.spec.strategy).toEqual({ type: "Recreate" });
     const claim = all.find((o) => o.kind === "PersistentVolumeClaim")!;
     expect(pod.volumes).toContainEqual({
@@ -122,7 +126,7 @@ describe("Helm chart on the real API server", () => {
     const operator = all.find((o) => o.kind === "Deployment" && o.metadata.name.endsWith("-operator"))!;
     expect(operator.spec.template.spec.containers[0].env).toContainEqual({
       name: "MEDMLOPS_MONITOR_URL",
-      value: `http://${service.metadata.name}.${ns.name}.svc:8090`,
+      value: `https://${service.metadata.name}.${ns.name}.svc:8090`,
     });
   });
 
@@ -142,7 +146,7 @@ describe("Helm chart on the real API server", () => {
     expect(pg.map((o) => o.kind)).not.toContain("PersistentVolumeClaim");
     const monitor = pg.find((o) => o.kind === "Deployment" && o.metadata.name.endsWith("-monitor"))!;
     const c = monitor.spec.template.spec.containers[0];
-    expect(c.args).toEqual(["monitor", "--port", "8090"]);
+    expect(c.args.slice(0, 3)).toEqual(["monitor", "--port", "8090"]);
     expect(c.env).toContainEqual({
       name: "MEDMLOPS_DATABASE_URL",
       valueFrom: { secretKeyRef: { name: "monitor-db", key: "url" } },
@@ -251,6 +255,44 @@ async function canList(user: string, namespace: string): Promise<Map<string, str
   }
   return rights;
 }
+
+describe("the monitor's certificate (monitor.tls.mode helm) across upgrades", () => {
+  let ns: FreshNamespace;
+  const release = `mt-${Math.random().toString(16).slice(2, 8)}`;
+  beforeAll(async () => {
+    ns = await freshNamespace("chart-tls");
+  });
+  afterAll(async () => {
+    await ns?.delete();
+  });
+
+  const secretOf = (yaml: string) =>
+    objects(yaml).find((o) => o.kind === "Secret" && o.metadata.name.endsWith("-monitor-tls")) as Obj & {
+      data: Record<string, string>;
+    };
+  const caAnnotation = (yaml: string) =>
+    (objects(yaml).find((o) => o.kind === "Deployment" && o.metadata.name.endsWith("-operator")) as Obj).spec
+      .template.metadata.annotations["medmlops.io/monitor-ca-sha256"];
+
+  it("an upgrade (lookup of the installed Secret) keeps the CA and certificate; offline rendering cannot", async () => {
+    const server = (...extra: string[]) => template(release, ns.name, "--dry-run=server", ...extra);
+    const first = await server();
+    const installed = secretOf(first);
+    await kubectlOk(["apply", "--server-side", "-f", "-"], JSON.stringify(installed));
+    const upgrade = await server();
+    expect(secretOf(upgrade).data).toEqual(installed.data);
+    expect(caAnnotation(upgrade)).toBe(caAnnotation(first));
+    // `helm template` without the server (Argo CD) looks nothing up: a new CA every time, hence mode cert-manager
+    // or secret there (charts/medmlops/README.md).
+    const offline = await template(release, ns.name);
+    expect(secretOf(offline).data["ca.crt"]).not.toBe(installed.data["ca.crt"]);
+    // A deleted Secret is generated anew on the next upgrade, and the operator's pod template changes with it.
+    await kubectlOk(["-n", ns.name, "delete", "secret", installed.metadata.name]);
+    const renewed = await server();
+    expect(secretOf(renewed).data["ca.crt"]).not.toBe(installed.data["ca.crt"]);
+    expect(caAnnotation(renewed)).not.toBe(caAnnotation(first));
+  });
+});
 
 describe("least privilege with watchNamespaces (kubectl auth can-i --list as the operator)", () => {
   const namespaces: FreshNamespace[] = [];

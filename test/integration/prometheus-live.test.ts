@@ -46,6 +46,9 @@ const CHART_SET = [
   "metrics.podMonitor.enabled=true",
   "metrics.serviceMonitor.enabled=true",
   "monitor.serviceMonitor.enabled=true",
+  // The test's monitor serves plain HTTP and scrapeJob below does not translate scheme/tlsConfig: render the
+  // chart's plain-HTTP variant (the HTTPS ServiceMonitor is checked in test/unit/chart-servicemonitors.test.ts).
+  "monitor.tls.mode=none",
   "metrics.prometheusRule.enabled=true",
   "grafana.dashboards.enabled=true",
 ];
@@ -139,7 +142,9 @@ function podTargets(podMonitor: Doc, pods: Pod[]) {
   });
 }
 
-function scrapeJob(job: string, ep: Endpoint, staticConfigs: unknown[]) {
+function scrapeJob(job: string, ep: Endpoint & { scheme?: string }, staticConfigs: unknown[]) {
+  // Never scrape an https endpoint over http by accident: the scheme is not translated here.
+  expect(ep.scheme ?? "http", `${job}: scheme`).toBe("http");
   return {
     job_name: job,
     honor_labels: ep.honorLabels ?? false,

@@ -44,7 +44,7 @@ describe("chart ServiceMonitors", () => {
     expect((await render([])).monitors).toEqual([]);
   });
 
-  it("the monitor's selects only the monitor Service, on its http port, honouring its labels", async () => {
+  it("the monitor's selects only the monitor Service, on its https port with the chart's CA, honouring its labels", async () => {
     const { monitors, services } = await render([
       "monitor.serviceMonitor.enabled=true",
       "monitor.serviceMonitor.interval=15s",
@@ -56,8 +56,30 @@ describe("chart ServiceMonitors", () => {
     expect(services.filter((s) => selects(m, s)).map((s) => s.metadata.name)).toEqual(["x-medmlops-monitor"]);
     const svc = services.find((s) => s.metadata.name === "x-medmlops-monitor")!;
     expect(m.spec.endpoints).toEqual([
-      { port: "http", path: "/metrics", interval: "15s", honorLabels: true },
+      {
+        port: "https",
+        path: "/metrics",
+        interval: "15s",
+        honorLabels: true,
+        scheme: "https",
+        tlsConfig: {
+          serverName: "x-medmlops-monitor.default.svc",
+          ca: { secret: { name: "x-medmlops-monitor-tls", key: "ca.crt" } },
+        },
+      },
     ]);
+    expect(svc.spec.ports?.map((p) => p.name)).toContain("https");
+  });
+
+  it("with monitor.tls.mode none (a mesh): plain http on the http port", async () => {
+    const { monitors, services } = await render([
+      "monitor.serviceMonitor.enabled=true",
+      "monitor.tls.mode=none",
+    ]);
+    expect(monitors[0]!.spec.endpoints).toEqual([
+      { port: "http", path: "/metrics", interval: "30s", honorLabels: true },
+    ]);
+    const svc = services.find((s) => s.metadata.name === "x-medmlops-monitor")!;
     expect(svc.spec.ports?.map((p) => p.name)).toContain("http");
   });
 
