@@ -8,6 +8,12 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { EXIT } from "../common/exit-codes.ts";
+import {
+  type ClientTlsFiles,
+  MONITOR_CLIENT_OPTIONS,
+  MONITOR_CLIENT_USAGE,
+  monitorClientTls,
+} from "../common/tls/client.ts";
 import { type DeidOptionName, DEID_OPTION_NAMES, loadKey } from "../deid/index.ts";
 import { MonitorClient } from "../monitor/client.ts";
 import type { EvaluationReport } from "../monitor/datasets/report.ts";
@@ -18,7 +24,9 @@ import { materialize } from "./materialize.ts";
 export const MATERIALIZE_USAGE = `usage: medmlops dataset materialize --monitor-url URL --dataset ID --split train|test --out DIR [options]
   --deid-option O       a PS3.15 option applied when de-identifying again (repeatable)
   --key-file F          the hospital's HMAC key (default: MEDMLOPS_DEID_KEY[_FILE] or the mounted Secret)
-  --expect-sha256 H     refuse unless the manifest has this digest`;
+  --expect-sha256 H     refuse unless the manifest has this digest
+an https:// monitor (the chart's default) and its client credentials:
+${MONITOR_CLIENT_USAGE}`;
 
 export const EVALUATE_USAGE = `usage: medmlops evaluate --data DIR --candidate MODEL --base MODEL [options]
   --data DIR            a materialized test split (dataset materialize --split test)
@@ -27,7 +35,9 @@ export const EVALUATE_USAGE = `usage: medmlops evaluate --data DIR --candidate M
   --confidence C        confidence level of the intervals (default 0.95)
   --per-site true|false report each site as well as all sites (default true)
   --out FILE            write the report here
-  --monitor-url URL --dataset ID   and/or send it to the monitor (PUT /v1/datasets/ID/evaluation)`;
+  --monitor-url URL --dataset ID   and/or send it to the monitor (PUT /v1/datasets/ID/evaluation)
+an https:// monitor (the chart's default) and its client credentials:
+${MONITOR_CLIENT_USAGE}`;
 
 const sha256Hex = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
@@ -53,6 +63,7 @@ export async function materializeMain(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
   let v: Record<string, string | string[] | undefined>;
+  let tls: ClientTlsFiles | undefined;
   try {
     ({ values: v } = parseArgs({
       args: argv,
@@ -64,6 +75,7 @@ export async function materializeMain(argv: string[]): Promise<number> {
         "deid-option": { type: "string", multiple: true },
         "key-file": { type: "string" },
         "expect-sha256": { type: "string" },
+        ...MONITOR_CLIENT_OPTIONS,
       },
       strict: true,
     }));
@@ -74,6 +86,7 @@ export async function materializeMain(argv: string[]): Promise<number> {
       if (!(DEID_OPTION_NAMES as readonly string[]).includes(o))
         throw new Error(`unknown --deid-option ${o}`);
     }
+    tls = monitorClientTls(v, process.env);
   } catch (e) {
     process.stderr.write(`dataset materialize: ${(e as Error).message}\n${MATERIALIZE_USAGE}\n`);
     return EXIT.usage;
@@ -88,6 +101,7 @@ export async function materializeMain(argv: string[]): Promise<number> {
       key,
       deidOptions: ((v["deid-option"] as string[] | undefined) ?? []) as DeidOptionName[],
       ...(v["expect-sha256"] ? { expectSha256: v["expect-sha256"] as string } : {}),
+      ...(tls ? { tls } : {}),
     });
     process.stdout.write(`${JSON.stringify({ materialized: true, ...r })}\n`);
     return EXIT.ok;
@@ -110,6 +124,7 @@ export async function evaluateMain(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
   let v: Record<string, string | undefined>;
+  let tls: ClientTlsFiles | undefined;
   let threshold: number;
   let confidence: number;
   try {
@@ -126,6 +141,7 @@ export async function evaluateMain(argv: string[]): Promise<number> {
           "out",
           "monitor-url",
           "dataset",
+          ...Object.keys(MONITOR_CLIENT_OPTIONS),
         ].map((n) => [n, { type: "string" as const }]),
       ),
       strict: true,
@@ -137,6 +153,9 @@ export async function evaluateMain(argv: string[]): Promise<number> {
     confidence = Number(v.confidence ?? 0.95);
     if (!Number.isFinite(threshold)) throw new Error("--threshold must be a number");
     if (!(confidence >= 0.5 && confidence <= 0.999)) throw new Error("--confidence must be in [0.5, 0.999]");
+    tls = monitorClientTls(v, process.env);
+    if (!v["monitor-url"] && Object.keys(MONITOR_CLIENT_OPTIONS).some((k) => v[k] !== undefined))
+      throw new Error("--monitor-ca/--monitor-cert/--monitor-key/--monitor-token-file need --monitor-url");
   } catch (e) {
     process.stderr.write(`evaluate: ${(e as Error).message}\n${EVALUATE_USAGE}\n`);
     return EXIT.usage;
@@ -162,7 +181,7 @@ export async function evaluateMain(argv: string[]): Promise<number> {
     };
     if (v.out) writeFileSync(v.out, `${JSON.stringify(report, null, 2)}\n`);
     if (v["monitor-url"] && v.dataset)
-      await new MonitorClient(v["monitor-url"]).putEvaluation(v.dataset, report);
+      await new MonitorClient(v["monitor-url"], tls ? { tls } : {}).putEvaluation(v.dataset, report);
     const overall = report.rows.filter((r) => r.site === "*").map((r) => [r.metric, r.candidate.value]);
     const summary = JSON.stringify({
       evaluated: true,

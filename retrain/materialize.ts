@@ -8,6 +8,7 @@
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type DeidKey, type DeidOptionName, deidentify } from "../deid/index.ts";
+import { type ClientTlsFiles, securedFetch } from "../common/tls/client.ts";
 import { MonitorClient } from "../monitor/client.ts";
 import { getCaseDicom } from "../monitor/datasets/binary.ts";
 import { type CaseLine, DATASET_FORMAT, type DatasetFile } from "./data-format.ts";
@@ -31,6 +32,8 @@ export interface MaterializeOptions {
   deidOptions: DeidOptionName[];
   /** Refuse unless the monitor's manifest has this digest (status.dataset.manifestSha256). */
   expectSha256?: string;
+  /** CA, client certificate and/or token for an https:// monitor (--monitor-ca …). */
+  tls?: ClientTlsFiles;
 }
 
 const SAFE_FILE = /^[A-Za-z0-9._-]+$/;
@@ -38,7 +41,9 @@ const SAFE_FILE = /^[A-Za-z0-9._-]+$/;
 export async function materialize(
   o: MaterializeOptions,
 ): Promise<{ cases: number; images: number; manifestSha256: string }> {
-  const ds = await new MonitorClient(o.monitorUrl, { timeoutMs: 120_000 }).getDatasetCases(
+  // One fetch (one connection pool, one set of credentials) for the JSON and the DICOM calls.
+  const fetchImpl = o.tls ? securedFetch(o.tls) : fetch;
+  const ds = await new MonitorClient(o.monitorUrl, { timeoutMs: 120_000, fetch: fetchImpl }).getDatasetCases(
     o.datasetId,
     o.split,
   );
@@ -55,7 +60,7 @@ export async function materialize(
     for (const c of ds.cases) {
       const line: CaseLine = { caseId: c.caseId, site: c.site, label: c.label, features: c.features };
       if (c.hasImage) {
-        const bytes = await getCaseDicom(o.monitorUrl, o.datasetId, c.caseId);
+        const bytes = await getCaseDicom(o.monitorUrl, o.datasetId, c.caseId, fetchImpl);
         const r = deidentify(bytes, { key: o.key, options: o.deidOptions });
         if (!r.ok) {
           // the reason names a rule, never a value (deid's contract); the case id is an opaque HMAC

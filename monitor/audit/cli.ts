@@ -9,6 +9,12 @@
 import { createWriteStream, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { EXIT } from "../../common/exit-codes.ts";
+import {
+  type ClientTlsFiles,
+  MONITOR_CLIENT_OPTIONS,
+  MONITOR_CLIENT_USAGE,
+  monitorClientTls,
+} from "../../common/tls/client.ts";
 import { MonitorClient } from "../client.ts";
 import { type AuditEntry, AuditEntrySchema } from "./entry.ts";
 import { describeBreak, verifyChain } from "./verify.ts";
@@ -19,6 +25,8 @@ export const USAGE = `usage: medmlops audit verify (--monitor-url URL | --file F
   --file FILE         verify an export (JSON lines) instead; a partial export is checked from its first entry
   --since T, --until T  RFC 3339 bounds of the export: since <= at < until
   --out FILE          write the export here instead of stdout
+an https:// monitor (the chart's default) and its client credentials:
+${MONITOR_CLIENT_USAGE}
 exit codes: 0 ok, 1 the monitor or file could not be read, 2 usage, 4 the chain is broken (verify)`;
 
 function readExport(path: string): AuditEntry[] {
@@ -51,6 +59,7 @@ export async function main(argv: string[]): Promise<number> {
     return verb ? EXIT.ok : EXIT.usage;
   }
   let values: Record<string, string | undefined>;
+  let tls: ClientTlsFiles | undefined;
   try {
     ({ values } = parseArgs({
       args: rest,
@@ -60,6 +69,7 @@ export async function main(argv: string[]): Promise<number> {
         since: { type: "string" },
         until: { type: "string" },
         out: { type: "string" },
+        ...MONITOR_CLIENT_OPTIONS,
       },
       strict: true,
       allowPositionals: false,
@@ -67,6 +77,7 @@ export async function main(argv: string[]): Promise<number> {
     if (verb !== "verify" && verb !== "export") throw new Error(`unknown audit command "${verb}"`);
     values.since = validTime(values.since, "--since");
     values.until = validTime(values.until, "--until");
+    tls = monitorClientTls(values, process.env);
   } catch (e) {
     process.stderr.write(`audit: ${(e as Error).message}\n${USAGE}\n`);
     return EXIT.usage;
@@ -81,7 +92,7 @@ export async function main(argv: string[]): Promise<number> {
     try {
       entries = values.file
         ? readExport(values.file)
-        : await collect(new MonitorClient(monitorUrl as string).listAudit());
+        : await collect(new MonitorClient(monitorUrl as string, tls ? { tls } : {}).listAudit());
     } catch (e) {
       process.stderr.write(`audit: cannot read the log: ${(e as Error).message}\n`);
       return EXIT.failure;
@@ -106,7 +117,7 @@ export async function main(argv: string[]): Promise<number> {
   const out = values.out ? createWriteStream(values.out) : process.stdout;
   let n = 0;
   try {
-    for await (const e of new MonitorClient(monitorUrl).listAudit({
+    for await (const e of new MonitorClient(monitorUrl, tls ? { tls } : {}).listAudit({
       ...(values.since ? { since: values.since } : {}),
       ...(values.until ? { until: values.until } : {}),
     })) {

@@ -4,10 +4,10 @@
  */
 import { MonitorError, MonitorUnavailableError } from "../client.ts";
 
-async function send(url: string, init: RequestInit): Promise<Response> {
+async function send(url: string, init: RequestInit, fetchImpl: typeof fetch): Promise<Response> {
   let res: Response;
   try {
-    res = await fetch(url, { ...init, signal: AbortSignal.timeout(60_000) });
+    res = await fetchImpl(url, { ...init, signal: AbortSignal.timeout(60_000) });
   } catch (err) {
     throw new MonitorUnavailableError(`monitor unreachable: ${err instanceof Error ? err.name : "error"}`);
   }
@@ -25,11 +25,20 @@ async function send(url: string, init: RequestInit): Promise<Response> {
 
 const seg = encodeURIComponent;
 
-/** A dataset case's kept DICOM instance (as stored: de-identified; `dataset materialize` de-identifies again). */
-export async function getCaseDicom(baseUrl: string, datasetId: string, caseId: string): Promise<Uint8Array> {
+/**
+ * A dataset case's kept DICOM instance (as stored: de-identified; `dataset materialize` de-identifies again).
+ * `fetchImpl`: a fetch carrying the monitor's TLS client settings (common/tls/client.ts securedFetch).
+ */
+export async function getCaseDicom(
+  baseUrl: string,
+  datasetId: string,
+  caseId: string,
+  fetchImpl: typeof fetch = fetch,
+): Promise<Uint8Array> {
   const res = await send(
     `${baseUrl.replace(/\/+$/, "")}/v1/datasets/${seg(datasetId)}/cases/${seg(caseId)}/dicom`,
     {},
+    fetchImpl,
   );
   return new Uint8Array(await res.arrayBuffer());
 }
@@ -42,6 +51,7 @@ export async function putKeptCase(
   baseUrl: string,
   ref: { namespace: string; model: string; caseId: string; patient?: string },
   dicom: Uint8Array,
+  fetchImpl: typeof fetch = fetch,
 ): Promise<void> {
   await send(
     `${baseUrl.replace(/\/+$/, "")}/v1/cases/${seg(ref.namespace)}/${seg(ref.model)}/${seg(ref.caseId)}`,
@@ -53,5 +63,6 @@ export async function putKeptCase(
       },
       body: dicom,
     },
+    fetchImpl,
   );
 }
