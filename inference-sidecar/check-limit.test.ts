@@ -39,6 +39,38 @@ describe("checkLimit", () => {
     expect(l.acquire()).not.toBe("full");
   });
 
+  it("a waiter that gives up (its signal aborts) leaves the queue at once and never takes a slot", async () => {
+    const l = checkLimit(1, 1);
+    const releaseA = await (l.acquire() as Promise<() => void>);
+    const gaveUp = new AbortController();
+    const b = l.acquire(gaveUp.signal) as Promise<() => void>;
+    expect([l.running, l.waiting]).toEqual([1, 1]);
+    expect(l.acquire()).toBe("full");
+    gaveUp.abort(new Error("timed out"));
+    await expect(b).rejects.toThrow("timed out");
+    // Its place is free at once: the next request queues instead of being refused, and gets the slot after A.
+    expect(l.waiting).toBe(0);
+    const c = l.acquire();
+    expect(c).not.toBe("full");
+    releaseA();
+    const releaseC = await (c as Promise<() => void>);
+    expect([l.running, l.waiting]).toEqual([1, 0]);
+    releaseC();
+    expect([l.running, l.waiting]).toEqual([0, 0]);
+  });
+
+  it("an already aborted signal takes nothing; aborting after the slot was granted changes nothing", async () => {
+    const l = checkLimit(1, 1);
+    await expect(l.acquire(AbortSignal.abort(new Error("late"))) as Promise<unknown>).rejects.toThrow("late");
+    expect([l.running, l.waiting]).toEqual([0, 0]);
+    const ac = new AbortController();
+    const release = await (l.acquire(ac.signal) as Promise<() => void>);
+    ac.abort();
+    expect(l.running).toBe(1);
+    release();
+    expect(l.running).toBe(0);
+  });
+
   it("rejects nonsense limits", () => {
     expect(() => checkLimit(0, 1)).toThrow();
     expect(() => checkLimit(1, -1)).toThrow();

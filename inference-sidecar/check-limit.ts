@@ -2,11 +2,16 @@
  * Bound on the burned-in text checks the DataToModel gate runs at once. The detector is CPU-heavy (about 400 ms
  * median, 900 ms p90 per frame on two shared cores), so at most `concurrency` checks run and at most `maxQueue`
  * more wait in order; a request arriving when the queue is full is refused at once (503 DEID_BUSY with
- * Retry-After) instead of piling up behind the others. Pure: no timers, no I/O.
+ * Retry-After) instead of piling up behind the others. A waiter whose request gave up (its `signal` aborted, e.g.
+ * the request timed out) leaves the queue at once and never takes a slot, so `waiting` counts only requests that
+ * still want an answer. Pure: no timers, no I/O.
  */
 export interface CheckLimit {
-  /** A release function once a slot is free, or "full" when `maxQueue` requests already wait. */
-  acquire(): Promise<() => void> | "full";
+  /**
+   * A release function once a slot is free, or "full" when `maxQueue` requests already wait. With `signal`: if it
+   * aborts while waiting, the promise rejects with its reason and the place in the queue is given up.
+   */
+  acquire(signal?: AbortSignal): Promise<() => void> | "full";
   readonly running: number;
   readonly waiting: number;
 }
@@ -31,13 +36,26 @@ export function checkLimit(concurrency = CHECK_CONCURRENCY, maxQueue = CHECK_MAX
     };
   };
   return {
-    acquire() {
+    acquire(signal) {
+      if (signal?.aborted) return Promise.reject(signal.reason);
       if (running < concurrency) {
         running++;
         return Promise.resolve(release());
       }
       if (waiters.length >= maxQueue) return "full";
-      return new Promise((resolve) => waiters.push(() => resolve(release())));
+      return new Promise((resolve, reject) => {
+        const onAbort = () => {
+          const i = waiters.indexOf(grant);
+          if (i >= 0) waiters.splice(i, 1);
+          reject(signal?.reason);
+        };
+        const grant = () => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve(release());
+        };
+        waiters.push(grant);
+        signal?.addEventListener("abort", onAbort, { once: true });
+      });
     },
     get running() {
       return running;

@@ -25,6 +25,11 @@ export interface PassContext {
    */
   seen?: { patient?: string };
   count?: (event: CheckEvent) => void;
+  /**
+   * The request gave up (timed out): leave the check queue at once, and stop a running check at the next frame —
+   * the frame the detector is running finishes (onnxruntime cannot be interrupted), then the slot is freed.
+   */
+  signal?: AbortSignal;
 }
 
 export interface DeidGate {
@@ -45,7 +50,8 @@ export interface GateOptions {
  * DataToModel runs the CLI's path (deidentifyChecked): manufacturer masks first, then the text detector on
  * every image that may carry burned-in text — released when none is found, redacted and re-checked when some
  * is, refused (422 DEID_FAILED, the library's stable code in the message) when the check cannot decide.
- * The check waits for a slot of `limit`; a full queue answers 503 DEID_BUSY at once.
+ * The check waits for a slot of `limit`; a full queue answers 503 DEID_BUSY at once. An aborted `ctx.signal`
+ * rejects with its reason and frees the slot (or the place in the queue) as soon as no detector run is under way.
  */
 export function deidGate(mode: DeidMode, key?: DeidKey, gate: GateOptions = {}): DeidGate {
   if (mode === "ModelToData") return { mode, pass: async (xs) => xs };
@@ -59,7 +65,8 @@ export function deidGate(mode: DeidMode, key?: DeidKey, gate: GateOptions = {}):
   return {
     mode,
     async pass(instances, ctx = {}) {
-      const slot = limit.acquire();
+      const { signal } = ctx;
+      const slot = limit.acquire(signal);
       if (slot === "full")
         throw new SidecarError(
           "DEID_BUSY",
@@ -67,13 +74,17 @@ export function deidGate(mode: DeidMode, key?: DeidKey, gate: GateOptions = {}):
         );
       const release = await slot;
       try {
+        signal?.throwIfAborted();
         const detector: Detector = (lum, w, h) => {
+          signal?.throwIfAborted();
           ctx.count?.("frame_checked");
           return detect(lum, w, h);
         };
         const out: Uint8Array[] = [];
         for (const [i, bytes] of instances.entries()) {
           const r = await deidentifyChecked(bytes, { key, options }, detector);
+          // Given up meanwhile: not a refusal of the image (the library saw the abort as a failed check).
+          signal?.throwIfAborted();
           // The library's reasons hold no values from the file (tags, syntaxes, counts only).
           if (!r.ok) {
             if (r.code === "BURNED_IN_ANNOTATION") ctx.count?.("refused");

@@ -18,6 +18,7 @@ import { ocr, words } from "../deid/testing/tesseract.ts";
 import { str } from "../deid/values.ts";
 import { keyFromSecret } from "../deid/index.ts";
 import { checkLimit } from "./check-limit.ts";
+import { buildMultipart } from "./dicom/multipart.ts";
 import { deidGate } from "./deid-gate.ts";
 import { Signature } from "./signature.ts";
 import { startHarness } from "./testing/harness.ts";
@@ -287,6 +288,95 @@ describe("DataToModel check bound and timeout (in-process sidecar, a detector he
       expect(res.json().code).toBe("TIMEOUT");
     } finally {
       for (const open of opens) open();
+      await h.close();
+    }
+  }, 30_000);
+
+  /** A detector whose runs are held until the test opens them, in call order. */
+  const heldDetector = () => {
+    const opens: (() => void)[] = [];
+    const detector = () => new Promise<never[]>((resolve) => opens.push(() => resolve([])));
+    const until = async (n: number) => {
+      while (opens.length < n) await new Promise((r) => setTimeout(r, 5));
+    };
+    return { opens, detector, until };
+  };
+  const deidMetric = (text: string, event: string) =>
+    Number(
+      new RegExp(`medmlops_sidecar_deid_text_check_total\\{[^}]*event="${event}"[^}]*\\} (\\d+)`).exec(
+        text,
+      )?.[1] ?? 0,
+    );
+
+  it("a timed-out check frees its slot at the next frame: the rest of its instances are never checked, the next request is", async () => {
+    const d = heldDetector();
+    const limit = checkLimit(1, 0);
+    const deid = deidGate("DataToModel", key, { limit, detector: d.detector });
+    const h = await startHarness("cnn", {
+      signature: Signature.parse(cnnCtSignature),
+      deid,
+      requestTimeoutMs: 400,
+    });
+    try {
+      const three = buildMultipart(
+        [1, 2, 3].map((n) => secondaryCapture(plain, `1.2.826.0.1.3680043.2.1125.1.31${n}`)),
+      );
+      const timedOut = await h.sidecar.app.inject({
+        method: "POST",
+        url: "/v2/models/cnn/infer",
+        headers: { "content-type": three.contentType },
+        payload: three.body,
+      });
+      expect(timedOut.statusCode).toBe(503);
+      expect(timedOut.json().code).toBe("TIMEOUT");
+      expect(d.opens).toHaveLength(1);
+      d.opens[0]!(); // the frame under way finishes; the check must stop there
+      await new Promise((r) => setTimeout(r, 100));
+      expect(d.opens).toHaveLength(1);
+      expect([limit.running, limit.waiting]).toEqual([0, 0]);
+      const next = inject(h, secondaryCapture(plain, "1.2.826.0.1.3680043.2.1125.1.314"));
+      await d.until(2);
+      d.opens[1]!();
+      const res = await next;
+      expect(res.statusCode, res.body).toBe(200);
+      // Counted honestly: two frames checked, nothing refused (giving up is not a refusal of the image).
+      const m = (await h.sidecar.metricsApp.inject("/metrics")).body;
+      expect([deidMetric(m, "frame_checked"), deidMetric(m, "refused")]).toEqual([2, 0]);
+    } finally {
+      for (const open of d.opens) open();
+      await h.close();
+    }
+  }, 30_000);
+
+  it("a request that times out waiting for a check slot leaves the queue: it is never checked, and its place is free", async () => {
+    const d = heldDetector();
+    const limit = checkLimit(1, 1);
+    const deid = deidGate("DataToModel", key, { limit, detector: d.detector });
+    const h = await startHarness("cnn", {
+      signature: Signature.parse(cnnCtSignature),
+      deid,
+      requestTimeoutMs: 1000,
+    });
+    try {
+      const sc = (n: number) => secondaryCapture(plain, `1.2.826.0.1.3680043.2.1125.1.32${n}`);
+      const running = inject(h, sc(1));
+      await d.until(1);
+      const waiting = inject(h, sc(2));
+      expect((await running).json().code).toBe("TIMEOUT");
+      expect((await waiting).json().code).toBe("TIMEOUT");
+      expect([limit.running, limit.waiting]).toEqual([1, 0]); // the first frame still runs; nobody waits
+      const third = inject(h, sc(3));
+      while (limit.waiting === 0) await new Promise((r) => setTimeout(r, 5));
+      d.opens[0]!();
+      await d.until(2);
+      d.opens[1]!();
+      const res = await third;
+      expect(res.statusCode, res.body).toBe(200);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(d.opens).toHaveLength(2); // the request that gave up in the queue never ran the detector
+      expect([limit.running, limit.waiting]).toEqual([0, 0]);
+    } finally {
+      for (const open of d.opens) open();
       await h.close();
     }
   }, 30_000);

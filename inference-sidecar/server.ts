@@ -456,26 +456,30 @@ export class Sidecar {
   }
 
   /**
-   * The de-identification gate, bounded by --request-timeout-ms like inference (a check still running when the
-   * request times out finishes in the background and holds its slot until then; its result is dropped).
+   * The de-identification gate, bounded by --request-timeout-ms like inference. On timeout the check is aborted:
+   * a request still waiting for a check slot leaves the queue, and a running check stops at its next frame and frees
+   * its slot (the frame under way finishes first: onnxruntime runs cannot be interrupted).
    */
   private async gate(instances: Uint8Array[], seen: { patient?: string } | undefined): Promise<Uint8Array[]> {
     const gate = this.cfg.deid ?? deidGate("ModelToData");
     if (gate.mode === "ModelToData") return gate.pass(instances);
     let timer: NodeJS.Timeout | undefined;
+    const abort = new AbortController();
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new SidecarError(
-              "TIMEOUT",
-              `de-identification did not finish within ${this.cfg.requestTimeoutMs} ms`,
-            ),
-          ),
-        this.cfg.requestTimeoutMs,
-      );
+      timer = setTimeout(() => {
+        const e = new SidecarError(
+          "TIMEOUT",
+          `de-identification did not finish within ${this.cfg.requestTimeoutMs} ms`,
+        );
+        abort.abort(e);
+        reject(e);
+      }, this.cfg.requestTimeoutMs);
     });
-    const work = gate.pass(instances, { seen, count: (e) => this.metrics.deidCheck(e) });
+    const work = gate.pass(instances, {
+      seen,
+      count: (e) => this.metrics.deidCheck(e),
+      signal: abort.signal,
+    });
     work.catch(() => {});
     try {
       return await Promise.race([work, timeout]);

