@@ -242,8 +242,15 @@ async function addTraffic(tx: Queryable, namespace: string, model: string, rows:
  * PGlite runs no autovacuum (no background workers), so its planner never learns the tables' sizes; on
  * PostgreSQL autovacuum may lag a burst of ingest by minutes. Either way a planner that believes the ledger is
  * empty joins it by sequential scan. The monitor therefore ANALYZEs the ledger's tables itself after the first
- * 1,000 records and then each time the records grew by half.
+ * 1,000 records and then each time the records grew by half (of the size that ANALYZE just measured).
+ *
+ * Only the records columns a WHERE, JOIN or ORDER BY uses get statistics: no query filters on metadata, inputs
+ * or outputs as whole values (metadata->>'…' has no expression statistics either), and their jsonb statistics
+ * were most of ANALYZE's cost (PGlite, 45,000 records: 0.8 s CPU with them, 0.17 s without).
  */
+export const ANALYZE_LEDGER =
+  "ANALYZE records (namespace, model, version, case_id, time, bucket, patient, site, sampled, annotated, id), " +
+  "annotations, rollup_numeric, rollup_categorical, traffic";
 const analyzed = new WeakMap<object, { since: number; threshold: number }>();
 async function analyzeWhenGrown(ctx: MonitorContext, added: number): Promise<void> {
   if (added === 0) return;
@@ -251,10 +258,10 @@ async function analyzeWhenGrown(ctx: MonitorContext, added: number): Promise<voi
   state.since += added;
   analyzed.set(ctx.db, state);
   if (state.since < state.threshold) return;
+  await ctx.db.exec(ANALYZE_LEDGER);
   const total = await ctx.db.query<{ n: number }>(
     "SELECT reltuples::float8 AS n FROM pg_class WHERE relname = 'records'",
   );
-  await ctx.db.exec("ANALYZE records, annotations, rollup_numeric, rollup_categorical, traffic");
   state.since = 0;
   state.threshold = Math.max(1000, Math.round(Math.max(0, total.rows[0]?.n ?? 0) / 2));
 }
