@@ -31,69 +31,141 @@ export interface RollupDeltas {
   >;
 }
 
+/** Where a profile feature key ("input:image:mean") is looked up: its source map and the name in it. */
+function featureSource(key: string): { source: "inputs" | "outputs" | "metadata" | undefined; name: string } {
+  const colon = key.indexOf(":");
+  const source = key.slice(0, colon);
+  return {
+    source:
+      source === "input"
+        ? "inputs"
+        : source === "output"
+          ? "outputs"
+          : source === "metadata"
+            ? "metadata"
+            : undefined,
+    name: key.slice(colon + 1),
+  };
+}
+
 /** The value of a profile feature key ("input:image:mean") in a record, verbatim lookup in its source map. */
 export function featureValue(
   r: Omit<RollupInput, "version" | "bucket">,
   key: string,
 ): string | number | undefined {
-  const colon = key.indexOf(":");
-  const source = key.slice(0, colon);
-  const name = key.slice(colon + 1);
-  const map: Record<string, string | number> | undefined =
-    source === "input"
-      ? r.inputs
-      : source === "output"
-        ? r.outputs
-        : source === "metadata"
-          ? r.metadata
-          : undefined;
+  const { source, name } = featureSource(key);
+  const map: Record<string, string | number> | undefined = source ? r[source] : undefined;
   if (!map || !Object.hasOwn(map, name)) return undefined;
   return map[name];
 }
 
-/** Deltas of a set of records, on each version's reference profile (records of versions without one add nothing). */
+/** A profile's features resolved once per batch (not once per record). */
+interface FeaturePlan {
+  key: string;
+  source: "inputs" | "outputs" | "metadata";
+  name: string;
+  /** Reference edges of a numeric feature; undefined for a categorical one. */
+  edges: readonly number[] | undefined;
+}
+
+function planOf(profile: ReferenceProfile): FeaturePlan[] {
+  const plan: FeaturePlan[] = [];
+  for (const [key, fp] of Object.entries(profile.features)) {
+    const { source, name } = featureSource(key);
+    if (source) plan.push({ key, source, name, edges: fp.kind === "numeric" ? fp.edges : undefined });
+  }
+  return plan;
+}
+
+/** One (version, bucket) of a batch: per planned feature, its summary (numeric) or category counts. */
+interface Group {
+  version: string;
+  bucket: Date;
+  plan: FeaturePlan[];
+  numeric: (NumericSummary | undefined)[];
+  categorical: (Map<string, number> | undefined)[];
+}
+
+/**
+ * Deltas of a set of records, on each version's reference profile (records of versions without one add nothing).
+ * Records are grouped by (version, bucket) first, so the per-feature work of a record is a property lookup and
+ * a binary search (no per-feature keys or entries built per record).
+ */
 export function computeDeltas(
   records: Iterable<RollupInput>,
   profiles: ReadonlyMap<string, ReferenceProfile>,
   sign: 1 | -1 = 1,
 ): RollupDeltas {
-  const out: RollupDeltas = { numeric: new Map(), categorical: new Map() };
+  const plans = new Map<string, FeaturePlan[]>();
+  const groups = new Map<string, Group>();
   for (const r of records) {
-    const profile = profiles.get(r.version);
-    if (!profile) continue;
-    const b = r.bucket.getTime();
-    for (const [key, fp] of Object.entries(profile.features)) {
-      const v = featureValue(r, key);
-      if (v === undefined) continue;
-      if (fp.kind === "numeric") {
+    let plan = plans.get(r.version);
+    if (!plan) {
+      const profile = profiles.get(r.version);
+      if (!profile) continue;
+      plan = planOf(profile);
+      plans.set(r.version, plan);
+    }
+    const gk = `${r.version}\u0000${r.bucket.getTime()}`;
+    let g = groups.get(gk);
+    if (!g) {
+      g = { version: r.version, bucket: r.bucket, plan, numeric: [], categorical: [] };
+      groups.set(gk, g);
+    }
+    for (let i = 0; i < plan.length; i++) {
+      const f = plan[i]!;
+      const map: Record<string, string | number> | undefined = r[f.source];
+      if (!map || !Object.hasOwn(map, f.name)) continue;
+      const v = map[f.name]!;
+      if (f.edges) {
         if (typeof v !== "number" || !Number.isFinite(v)) continue;
-        const k = `${r.version}\u0000${key}\u0000${b}`;
-        let e = out.numeric.get(k);
-        if (!e) {
-          e = { version: r.version, feature: key, bucket: r.bucket, s: emptySummary(fp.edges) };
-          out.numeric.set(k, e);
+        let s = g.numeric[i];
+        if (!s) {
+          s = emptySummary(f.edges);
+          g.numeric[i] = s;
         }
-        addValue(e.s, v);
+        addValue(s, v);
       } else {
+        let counts = g.categorical[i];
+        if (!counts) {
+          counts = new Map();
+          g.categorical[i] = counts;
+        }
         const category = String(v);
-        const k = `${r.version}\u0000${key}\u0000${b}\u0000${category}`;
-        const e = out.categorical.get(k);
-        if (e) e.count += 1;
-        else
-          out.categorical.set(k, { version: r.version, feature: key, bucket: r.bucket, category, count: 1 });
+        counts.set(category, (counts.get(category) ?? 0) + 1);
       }
     }
   }
-  if (sign === -1) {
-    for (const e of out.numeric.values()) {
-      const s = e.s;
-      s.counts = s.counts.map((c) => -c);
-      s.sums = s.sums.map((x) => -x);
-      s.n = -s.n;
-      s.sum = -s.sum;
-      s.sumSq = -s.sumSq;
-    }
-    for (const e of out.categorical.values()) e.count = -e.count;
+  const out: RollupDeltas = { numeric: new Map(), categorical: new Map() };
+  for (const g of groups.values()) {
+    const b = g.bucket.getTime();
+    g.plan.forEach((f, i) => {
+      const s = g.numeric[i];
+      if (s) {
+        if (sign === -1) {
+          s.counts = s.counts.map((c) => -c);
+          s.sums = s.sums.map((x) => -x);
+          s.n = -s.n;
+          s.sum = -s.sum;
+          s.sumSq = -s.sumSq;
+        }
+        out.numeric.set(`${g.version}\u0000${f.key}\u0000${b}`, {
+          version: g.version,
+          feature: f.key,
+          bucket: g.bucket,
+          s,
+        });
+      }
+      for (const [category, count] of g.categorical[i] ?? []) {
+        out.categorical.set(`${g.version}\u0000${f.key}\u0000${b}\u0000${category}`, {
+          version: g.version,
+          feature: f.key,
+          bucket: g.bucket,
+          category,
+          count: sign * count,
+        });
+      }
+    });
   }
   return out;
 }
