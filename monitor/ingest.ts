@@ -98,7 +98,7 @@ async function store(tx: Queryable, ctx: MonitorContext, valid: ParsedRecord[]):
         countDecision(stats, row.cls, row.sampled);
       }
     }
-    const inserted = await insertRecords(tx, rows);
+    const inserted = await insertRecords(tx, namespace, model, rows);
     await addTraffic(tx, namespace, model, inserted);
     const profiles = await loadProfiles(
       tx,
@@ -169,37 +169,37 @@ async function trafficStats(
   return stats;
 }
 
-/** Inserts; a case already stored for its version (a retried batch) is skipped. Returns the rows inserted. */
-async function insertRecords(tx: Queryable, rows: Row[]): Promise<Row[]> {
-  const payload = rows.map((x) => ({
-    namespace: x.r.namespace,
-    model: x.r.model,
-    version: x.r.version,
-    case_id: x.r.caseId,
-    time: x.time.toISOString(),
-    bucket: x.bucket.toISOString(),
-    patient: x.r.patient ?? null,
-    site: x.r.site ?? null,
-    metadata: x.r.metadata ?? {},
-    inputs: x.r.inputs,
-    outputs: x.r.outputs,
-    decision_label: x.r.decision?.label ?? null,
-    decision_score: x.r.decision?.score ?? null,
-    decision_positive: x.r.decision?.positive ?? null,
-    inclusion_prob: x.pi,
-    sampled: x.sampled,
-  }));
+/**
+ * Inserts; a case already stored for its version (a retried batch) is skipped. Returns the rows inserted.
+ * One statement per model: the rows travel as one jsonb array of positional arrays (no per-row key names,
+ * about a third less to send and parse than an array of objects through jsonb_to_recordset).
+ */
+async function insertRecords(tx: Queryable, namespace: string, model: string, rows: Row[]): Promise<Row[]> {
+  const payload = rows.map((x) => [
+    x.r.version,
+    x.r.caseId,
+    x.time.toISOString(),
+    x.bucket.toISOString(),
+    x.r.patient ?? null,
+    x.r.site ?? null,
+    x.r.metadata ?? {},
+    x.r.inputs,
+    x.r.outputs,
+    x.r.decision?.label ?? null,
+    x.r.decision?.score ?? null,
+    x.r.decision?.positive ?? null,
+    x.pi,
+    x.sampled,
+  ]);
   const { rows: ins } = await tx.query<{ version: string; case_id: string }>(
     `INSERT INTO records (namespace, model, version, case_id, time, bucket, patient, site, metadata, inputs, outputs,
        decision_label, decision_score, decision_positive, inclusion_prob, sampled)
-     SELECT namespace, model, version, case_id, time, bucket, patient, site, metadata, inputs, outputs,
-       decision_label, decision_score, decision_positive, inclusion_prob, sampled
-     FROM jsonb_to_recordset($1::jsonb) AS x(namespace text, model text, version text, case_id text,
-       time timestamptz, bucket timestamptz, patient text, site text, metadata jsonb, inputs jsonb, outputs jsonb,
-       decision_label text, decision_score float8, decision_positive boolean, inclusion_prob float8, sampled boolean)
+     SELECT $1, $2, x->>0, x->>1, (x->>2)::timestamptz, (x->>3)::timestamptz, x->>4, x->>5, x->6, x->7, x->8,
+       x->>9, (x->>10)::float8, (x->>11)::boolean, (x->>12)::float8, (x->>13)::boolean
+     FROM jsonb_array_elements($3::jsonb) AS x
      ON CONFLICT (namespace, model, version, case_id) DO NOTHING
      RETURNING version, case_id`,
-    [JSON.stringify(payload)],
+    [namespace, model, JSON.stringify(payload)],
   );
   if (ins.length === rows.length) return rows;
   const fresh = new Set(ins.map((r) => `${r.version}\u0000${r.case_id}`));
