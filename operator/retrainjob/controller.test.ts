@@ -4,13 +4,18 @@ import type { EvaluationReport } from "../../monitor/datasets/report.ts";
 import { fakeDeps } from "../runtime/testing/fake-deps.ts";
 import { MedModelKind, RetrainJobKind } from "../kinds.ts";
 import { retrainJobController } from "./controller.ts";
-import { evalJobName, trainJobName } from "./job.ts";
+import { evalJobName, monitorCaConfigMapName, trainJobName } from "./job.ts";
 
 const SHA = (c: string) => c.repeat(64);
 const key = { namespace: "radiology", name: "cxr-v3" };
 
-function setup(freeze: () => Promise<unknown> = async () => summary) {
-  const t = fakeDeps({ now: new Date("2026-12-04T12:00:00Z"), config: { sidecarImage: "medmlops:1" } });
+const CA = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+
+function setup(freeze: () => Promise<unknown> = async () => summary, o: { https?: boolean } = {}) {
+  const t = fakeDeps({
+    now: new Date("2026-12-04T12:00:00Z"),
+    config: { sidecarImage: "medmlops:1", ...(o.https ? { monitorCa: CA } : {}) },
+  });
   const audit: { action: string; details: Record<string, unknown> }[] = [];
   let report: EvaluationReport | undefined;
   const monitor = {
@@ -23,7 +28,7 @@ function setup(freeze: () => Promise<unknown> = async () => summary) {
   };
   const c = retrainJobController(t.deps, {
     monitor,
-    monitorUrl: "http://monitor:8090",
+    monitorUrl: o.https ? "https://monitor.med.svc:8090" : "http://monitor:8090",
     image: "medmlops:1",
     outputClaim: "models",
   });
@@ -169,6 +174,22 @@ describe("RetrainJob controller", () => {
     ]);
     expect(s.t.events.map((e) => e.reason)).toContain("CandidateAppended");
     expect(MedModelKind.kind).toBe("MedModel");
+  });
+
+  it("an https:// monitor: applies the CA ConfigMap the Jobs mount before each Job; none for http", async () => {
+    const s = setup(undefined, { https: true });
+    await s.step();
+    const kinds = s.t.client.applied.map((o) => `${o.kind}/${o.metadata?.name}`);
+    const cm = kinds.indexOf(`ConfigMap/${monitorCaConfigMapName("cxr-v3")}`);
+    expect(cm).toBeGreaterThanOrEqual(0);
+    expect(cm).toBeLessThan(kinds.indexOf(`Job/${trainJobName("cxr-v3")}`));
+    const applied = s.t.client.applied.find((o) => o.kind === "ConfigMap") as {
+      data?: Record<string, string>;
+    };
+    expect(applied.data).toEqual({ "ca.crt": CA });
+    const plain = setup();
+    await plain.step();
+    expect(plain.t.client.applied.map((o) => o.kind)).not.toContain("ConfigMap");
   });
 
   it("a trainer past its deadline fails the run with TrainerTimeout", async () => {

@@ -36,6 +36,8 @@ import type { ChangeControl } from "./gate.ts";
 import {
   buildEvalJob,
   buildTrainJob,
+  jobMonitorCa,
+  monitorCaConfigMap,
   defaultCandidateUri,
   evalJobName,
   LABEL_RETRAINJOB,
@@ -306,16 +308,23 @@ export function retrainJobController(
       monitorUrl: opts.monitorUrl,
       outputClaim: opts.outputClaim,
       datasetId,
+      ...(deps.config.monitorCa ? { monitorCa: deps.config.monitorCa } : {}),
+    };
+    // The Jobs' pods trust an https:// monitor with the operator's CA, from a ConfigMap the RetrainJob owns.
+    const ca = jobMonitorCa(jobOpts);
+    const withCa = async (job: KubeObject) => {
+      if (ca) await client.apply(monitorCaConfigMap(rj, ca));
+      await client.apply(job);
     };
     switch (d.step.kind) {
       case "createTrainJob": {
         const base = sourceOf(rj.spec.baseVersion);
-        if (base) await client.apply(buildTrainJob(rj, base, jobOpts));
+        if (base) await withCa(buildTrainJob(rj, base, jobOpts));
         return;
       }
       case "createEvalJob": {
         const base = sourceOf(rj.spec.evaluation.compareTo ?? rj.spec.baseVersion);
-        if (base) await client.apply(buildEvalJob(rj, base, d.step.candidate, jobOpts));
+        if (base) await withCa(buildEvalJob(rj, base, d.step.candidate, jobOpts));
         return;
       }
       case "appendCandidate":

@@ -1,6 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { RetrainJobSchema } from "../../crds/index.ts";
-import { buildEvalJob, buildTrainJob, defaultCandidateUri, trainJobName } from "./job.ts";
+import {
+  buildEvalJob,
+  buildTrainJob,
+  defaultCandidateUri,
+  jobMonitorCa,
+  monitorCaConfigMap,
+  monitorCaConfigMapName,
+  trainJobName,
+} from "./job.ts";
 
 const rj = RetrainJobSchema.parse({
   apiVersion: "medmlops.io/v1alpha1",
@@ -107,5 +115,55 @@ describe("the evaluation Job", () => {
       "src-fetch-base",
       "src-fetch-candidate",
     ]);
+  });
+});
+
+describe("an https:// monitor: the Jobs trust it with the operator's CA", () => {
+  const CA = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+  const tls = { ...opts, monitorUrl: "https://x-medmlops-monitor.med.svc:8090", monitorCa: CA };
+  const cand = { uri: "pvc://models/retrain/radiology/cxr-v3/model.onnx", sha256: "c".repeat(64) };
+
+  /** The CA file a container is given, resolved through its mount to the ConfigMap key behind it. */
+  function caSource(job: Obj, container: Obj): { configMap: string; key: string } | undefined {
+    const i = container.args.indexOf("--monitor-ca");
+    if (i < 0) return undefined;
+    const path: string = container.args[i + 1];
+    const mount = container.volumeMounts.find((m: Obj) => path.startsWith(`${m.mountPath}/`));
+    const volume = job.spec.template.spec.volumes.find((v: Obj) => v.name === mount?.name);
+    return { configMap: volume?.configMap?.name, key: path.slice(mount.mountPath.length + 1) };
+  }
+
+  it("materialize and evaluate get --monitor-ca from the RetrainJob's ConfigMap", () => {
+    const cm = monitorCaConfigMap(rj, CA) as Obj;
+    expect(cm.metadata).toMatchObject({ name: monitorCaConfigMapName("cxr-v3"), namespace: "radiology" });
+    expect(cm.metadata.ownerReferences[0]).toMatchObject({
+      kind: "RetrainJob",
+      name: "cxr-v3",
+      controller: true,
+    });
+    expect(cm.data).toEqual({ "ca.crt": CA });
+    const train = buildTrainJob(rj, base, tls) as Obj;
+    const evalJob = buildEvalJob(rj, base, cand, tls) as Obj;
+    const expected = { configMap: cm.metadata.name, key: "ca.crt" };
+    const materializeOf = (j: Obj) =>
+      j.spec.template.spec.initContainers.find((c: Obj) => c.name === "materialize");
+    expect(caSource(train, materializeOf(train))).toEqual(expected);
+    expect(caSource(evalJob, materializeOf(evalJob))).toEqual(expected);
+    expect(caSource(evalJob, evalJob.spec.template.spec.containers[0])).toEqual(expected);
+    // The trainer (user code) gets neither the flag nor the mount.
+    const trainer = train.spec.template.spec.containers[0];
+    expect(trainer.volumeMounts.map((m: Obj) => m.name)).not.toContain("monitor-ca");
+  });
+
+  it("nothing of it for an http:// monitor or without a CA", () => {
+    expect(jobMonitorCa(tls)).toBe(CA);
+    for (const o of [
+      { ...opts, monitorCa: CA },
+      { ...tls, monitorCa: undefined },
+    ]) {
+      expect(jobMonitorCa(o)).toBeUndefined();
+      const j = buildEvalJob(rj, base, cand, o) as Obj;
+      expect(JSON.stringify(j)).not.toContain("monitor-ca");
+    }
   });
 });

@@ -20,6 +20,8 @@ export const RJ_PATHS = {
   candidate: "/candidate",
   pvcRoot: "/sources/pvc",
   deidKeyDir: "/var/run/secrets/medmlops/deid",
+  /** The CA of an https:// monitor (from the RetrainJob's ConfigMap), for materialize and evaluate. */
+  monitorCaDir: "/etc/medmlops/monitor-ca",
 } as const;
 
 export const LABEL_RETRAINJOB = "medmlops.io/retrainjob";
@@ -32,7 +34,40 @@ export interface JobBuildOptions {
   outputClaim: string;
   /** The dataset id the monitor gave at freeze. */
   datasetId: string;
+  /**
+   * The PEM CA bundle of an https:// monitor (the operator's own --monitor-ca): put into a ConfigMap owned by the
+   * RetrainJob (monitorCaConfigMap) and handed to materialize and evaluate as --monitor-ca.
+   */
+  monitorCa?: string;
 }
+
+export const monitorCaConfigMapName = (rj: string) => `${rj.slice(0, 52)}-monitor-ca`;
+const MONITOR_CA_ARGS = ["--monitor-ca", `${RJ_PATHS.monitorCaDir}/ca.crt`];
+
+/** The CA the Jobs trust, when the monitor is https:// and the operator has one; else undefined. */
+export function jobMonitorCa(o: Pick<JobBuildOptions, "monitorUrl" | "monitorCa">): string | undefined {
+  return o.monitorUrl.startsWith("https://") && o.monitorCa ? o.monitorCa : undefined;
+}
+
+/** The ConfigMap with the monitor's CA, owned by the RetrainJob (applied before its Jobs). */
+export function monitorCaConfigMap(rj: RetrainJob, ca: string): KubeObject {
+  return {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: {
+      name: monitorCaConfigMapName(rj.metadata.name as string),
+      namespace: rj.metadata.namespace,
+      labels: { "app.kubernetes.io/managed-by": "medmlops", [LABEL_RETRAINJOB]: rj.metadata.name as string },
+      ownerReferences: [ownerReference(rj as KubeObject)],
+    },
+    data: { "ca.crt": ca },
+  };
+}
+
+function monitorCaVolume(rj: RetrainJob) {
+  return { name: "monitor-ca", configMap: { name: monitorCaConfigMapName(rj.metadata.name as string) } };
+}
+const monitorCaMount = { name: "monitor-ca", mountPath: RJ_PATHS.monitorCaDir, readOnly: true };
 
 export const trainJobName = (rj: string) => `${rj.slice(0, 57)}-train`;
 export const evalJobName = (rj: string) => `${rj.slice(0, 54)}-evaluate`;
@@ -90,12 +125,14 @@ function materializeInit(rj: RetrainJob, split: "train" | "test", o: JobBuildOpt
       ...["--monitor-url", o.monitorUrl, "--dataset", o.datasetId, "--split", split],
       ...["--out", RJ_PATHS.data],
       ...deid.options.flatMap((opt) => ["--deid-option", opt]),
+      ...(jobMonitorCa(o) ? MONITOR_CA_ARGS : []),
     ],
     env: [{ name: "MEDMLOPS_DEID_KEY_FILE", value: `${RJ_PATHS.deidKeyDir}/${deid.keySecretRef.key}` }],
     terminationMessagePolicy: "FallbackToLogsOnError",
     volumeMounts: [
       { name: "data", mountPath: RJ_PATHS.data },
       { name: "deid-key", mountPath: RJ_PATHS.deidKeyDir, readOnly: true },
+      ...(jobMonitorCa(o) ? [monitorCaMount] : []),
     ],
     securityContext: security,
   };
@@ -199,6 +236,7 @@ export function buildTrainJob(
         { name: "base", emptyDir: {} },
         { name: "output", persistentVolumeClaim: { claimName: o.outputClaim } },
         deidKeyVolume(rj),
+        ...(jobMonitorCa(o) ? [monitorCaVolume(rj)] : []),
         ...(base.volume ? [base.volume] : []),
       ],
     },
@@ -236,12 +274,14 @@ export function buildEvalJob(
       "evaluate",
       ...["--data", RJ_PATHS.data, "--candidate", `${RJ_PATHS.candidate}/model.onnx`],
       ...["--base", `${RJ_PATHS.base}/model.onnx`, "--monitor-url", o.monitorUrl, "--dataset", o.datasetId],
+      ...(jobMonitorCa(o) ? MONITOR_CA_ARGS : []),
     ],
     terminationMessagePolicy: "FallbackToLogsOnError",
     volumeMounts: [
       { name: "data", mountPath: RJ_PATHS.data, readOnly: true },
       { name: "base", mountPath: RJ_PATHS.base, readOnly: true },
       { name: "candidate", mountPath: RJ_PATHS.candidate, readOnly: true },
+      ...(jobMonitorCa(o) ? [monitorCaMount] : []),
     ],
     securityContext: security,
   };
@@ -255,6 +295,7 @@ export function buildEvalJob(
       { name: "base", emptyDir: {} },
       { name: "candidate", emptyDir: {} },
       deidKeyVolume(rj),
+      ...(jobMonitorCa(o) ? [monitorCaVolume(rj)] : []),
       ...unique,
     ],
   });

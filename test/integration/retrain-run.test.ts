@@ -9,6 +9,9 @@
 // so the scheduler leaves them Pending and kwok never sees them. Everything the operator reads is what it reads
 // in a hospital: Job conditions set by the real job controller, the pod's termination message, the monitor.
 //
+// The monitor serves HTTPS, as the chart deploys it: the operator trusts it with its CA (--monitor-ca) and hands
+// that CA to the Jobs (a ConfigMap owned by the RetrainJob, mounted into materialize and evaluate).
+//
 // Cases: a candidate that passes the gate waits in AwaitingApproval until the policy's two approvals are
 // recorded, then is appended to the MedModel's spec.versions (field manager medmlops-retrainjob; activeVersion
 // untouched); a candidate below a performance floor and one that degrades the sites are Rejected, each with the
@@ -35,6 +38,7 @@ import { type FreshNamespace, freshNamespace, testKubeConfig } from "../cluster/
 import { argoHealth } from "../support/argocd-health.ts";
 import { repoRoot } from "../cluster/paths.ts";
 import { type ImageMap, type PodObject, runPod } from "../support/process-kubelet.ts";
+import { makePki, type Pki } from "../support/certs.ts";
 import { harness, type Harness, installCrds, waitFor } from "./medmodel-support.ts";
 
 type Cond = { type: string; status: string; reason: string; message?: string };
@@ -69,6 +73,7 @@ let ns: FreshNamespace;
 let h: Harness;
 let monitor: StartedMonitor;
 let manager: Manager;
+let pki: Pki;
 
 // The local programs that stand for the two images (the medmlops image's fetch-model finds claims under
 // --pvc-root, which the pod mounts at /sources/pvc/<claim>; the trainer image runs the tiny real trainer).
@@ -91,7 +96,13 @@ beforeAll(async () => {
   await installCrds();
   ns = await freshNamespace("retrain-run");
   h = harness(ns.name);
-  monitor = await startMonitor();
+  pki = makePki();
+  const cert = pki.issue("monitor", { server: true });
+  monitor = await startMonitor({
+    security: { tls: { certFile: cert.cert, keyFile: cert.key }, clientAuth: "none" },
+    clientTls: { caFile: pki.caCert },
+  });
+  expect(monitor.url).toMatch(/^https:/);
   // 80 patients, two annotated CR cases each (a feature separates the classes: the tiny trainer learns it)
   await seedLedger(monitor.db, {
     namespace: ns.name,
@@ -149,7 +160,12 @@ beforeAll(async () => {
     ],
     metricsPort: 0,
     metricsHost: "127.0.0.1",
-    config: { namespace: ns.name, sidecarImage: IMAGE, identity: `retrain-run-test-${process.pid}` },
+    config: {
+      namespace: ns.name,
+      sidecarImage: IMAGE,
+      identity: `retrain-run-test-${process.pid}`,
+      monitorCa: readFileSync(pki.caCert, "utf8"),
+    },
   });
   await manager.start();
 }, 120_000);
@@ -157,6 +173,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await manager?.stop();
   await monitor?.stop().catch(() => {});
+  pki?.remove();
   await ns?.delete();
   rmSync(work, { recursive: true, force: true });
 });
@@ -397,7 +414,7 @@ describe("RetrainJob runs on the real control plane", () => {
     const verify = await new Promise<{ code: number; stdout: string }>((resolve) =>
       execFile(
         process.execPath,
-        [BIN, "audit", "verify", "--monitor-url", monitor.url],
+        [BIN, "audit", "verify", "--monitor-url", monitor.url, "--monitor-ca", pki.caCert],
         { encoding: "utf8", timeout: 60_000 },
         (err, stdout) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout }),
       ),

@@ -10,7 +10,8 @@
  * values are rebased onto that rootfs, so `--out /data` writes where the next container's `/data` reads — a
  * poor man's mount namespace without touching the host's own paths. Volumes: `emptyDir` → a directory per pod,
  * `persistentVolumeClaim` → `<pvRoot>/<claimName>/` (the test's stand-in for the bound volume), `secret` → the real
- * Secret's items read through the API (a missing Secret fails the pod, as the kubelet would not start it).
+ * Secret's items read through the API (a missing Secret fails the pod, as the kubelet would not start it), `configMap`
+ * → the same for a ConfigMap.
  * `terminationMessagePath` is a file in rootfs, named to the process by MEDMLOPS_TERMINATION_LOG (a process in a
  * real pod writes the path itself). Not emulated: readOnly mounts, resources, security contexts, images — `images`
  * maps an image to the local program that stands for it.
@@ -41,6 +42,7 @@ interface Volume {
   emptyDir?: object;
   persistentVolumeClaim?: { claimName: string };
   secret?: { secretName: string; items?: { key: string; path: string }[] };
+  configMap?: { name: string; items?: { key: string; path: string }[] };
 }
 export type PodObject = KubeObject & {
   spec?: {
@@ -125,6 +127,18 @@ async function volumeDirs(pod: PodObject, podDir: string, o: KubeletOptions): Pr
         const value = s.data?.[it.key];
         if (value === undefined) throw new Error(`secret ${v.secret.secretName} has no key ${it.key}`);
         writeFileSync(join(dir, it.path), Buffer.from(value, "base64"), { mode: 0o440 });
+      }
+    }
+    if (v.configMap) {
+      const cm = await o.rest.request<{ data?: Record<string, string> }>(
+        "GET",
+        `/api/v1/namespaces/${ns}/configmaps/${v.configMap.name}`,
+      );
+      const items = v.configMap.items ?? Object.keys(cm.data ?? {}).map((k) => ({ key: k, path: k }));
+      for (const it of items) {
+        const value = cm.data?.[it.key];
+        if (value === undefined) throw new Error(`configmap ${v.configMap.name} has no key ${it.key}`);
+        writeFileSync(join(dir, it.path), value, { mode: 0o444 });
       }
     }
     dirs.set(v.name, dir);
