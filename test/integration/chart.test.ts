@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { type FreshNamespace, freshNamespace, helm, kubectl, kubectlOk, waitFor } from "../cluster/client.ts";
 import { repoRoot } from "../cluster/paths.ts";
+import { installCertManagerCrds } from "../cluster/cert-manager.ts";
 import { installGatewayApiCrds } from "../cluster/gateway-api.ts";
 import { installCrds, medModelManifest } from "./medmodel-support.ts";
 
@@ -273,6 +274,29 @@ describe("the monitor's certificate (monitor.tls.mode helm) across upgrades", ()
   const caAnnotation = (yaml: string) =>
     (objects(yaml).find((o) => o.kind === "Deployment" && o.metadata.name.endsWith("-operator")) as Obj).spec
       .template.metadata.annotations["medmlops.io/monitor-ca-sha256"];
+
+  it("cert-manager mode: the Issuers and Certificates pass a server-side dry run against cert-manager's CRDs", async () => {
+    await installCertManagerCrds();
+    for (const extra of [
+      [],
+      [
+        "--set",
+        "monitor.tls.certManager.issuerRef.name=hospital-ca",
+        "--set",
+        "monitor.tls.certManager.issuerRef.kind=ClusterIssuer",
+      ],
+    ]) {
+      const rendered = await template(release, ns.name, "--set", "monitor.tls.mode=cert-manager", ...extra);
+      const cm = objects(rendered).filter((o) => o.apiVersion === "cert-manager.io/v1");
+      expect(cm.length).toBe(extra.length === 0 ? 4 : 1);
+      const r = await kubectl(
+        ["apply", "--dry-run=server", "--validate=strict", "-f", "-"],
+        cm.map((o) => JSON.stringify(o)).join("\n"),
+      );
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/certificate.cert-manager.io\/.*-monitor-tls created \(server dry run\)/);
+    }
+  }, 400_000);
 
   it("an upgrade (lookup of the installed Secret) keeps the CA and certificate; offline rendering cannot", async () => {
     const server = (...extra: string[]) => template(release, ns.name, "--dry-run=server", ...extra);
