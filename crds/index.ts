@@ -31,6 +31,8 @@ export {
   MedModelStatusSchema,
   type MedModelVersion,
   type ModelSignature,
+  type ServingTls,
+  SERVING_TLS_KEYS,
   type VersionPhase,
   VersionPhaseSchema,
 } from "./medmodel.ts";

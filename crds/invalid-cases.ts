@@ -45,6 +45,48 @@ export const invalidCases: InvalidCase[] = [
       "spec.serving.caseIdKeySecretRef",
       /one purpose per key/,
     ],
+    [
+      "serving.tls token without tokenSecretRef",
+      (m) => (m.spec.serving = { ...m.spec.serving, tls: { secretName: "chest-tls", clientAuth: "token" } }),
+      "spec.serving.tls.tokenSecretRef",
+      /needs tokenSecretRef/,
+    ],
+    [
+      "serving.tls tokenSecretRef without clientAuth token",
+      (m) =>
+        (m.spec.serving = {
+          ...m.spec.serving,
+          tls: { secretName: "chest-tls", clientAuth: "mtls", tokenSecretRef: { name: "t", key: "token" } },
+        }),
+      "spec.serving.tls.tokenSecretRef",
+      /only used with clientAuth token/,
+    ],
+    [
+      "serving.tls names the de-identification key Secret",
+      (m) => (m.spec.serving = { ...m.spec.serving, tls: { secretName: "medmlops-deid-key" } }),
+      "spec.serving.tls",
+      /one purpose per Secret/,
+    ],
+    [
+      "serving.tls token from the case-id key Secret",
+      (m) =>
+        (m.spec.serving = {
+          ...m.spec.serving,
+          tls: {
+            secretName: "chest-tls",
+            clientAuth: "token",
+            tokenSecretRef: { name: "medmlops-case-id-key", key: "token" },
+          },
+        }),
+      "spec.serving.tls",
+      /one purpose per Secret/,
+    ],
+    [
+      "serving.tls clientAuth unknown",
+      (m) => (m.spec.serving = { ...m.spec.serving, tls: { secretName: "chest-tls", clientAuth: "basic" } }),
+      "spec.serving.tls.clientAuth",
+      /none|mtls|token|Invalid/,
+    ],
     ["duplicate version names", (m) => (m.spec.versions[1].name = "v1"), "spec.versions", /unique/],
     [
       "version name not a DNS label",

@@ -411,6 +411,44 @@ export const DeviceSchema = z
   })
   .describe("Where inference runs.");
 
+/** The Secret keys the sidecar reads (cert-manager's kubernetes.io/tls layout; `token` for clientAuth token). */
+export const SERVING_TLS_KEYS = { cert: "tls.crt", key: "tls.key", clientCa: "ca.crt" } as const;
+
+export const ServingTlsSchema = withRules(
+  z.object({
+    secretName: ObjectName.describe(
+      "Secret in the MedModel's namespace with the serving certificate: tls.crt (PEM chain) and tls.key (its key), and ca.crt (the CA client certificates must chain to) for clientAuth mtls — the layout of a cert-manager Certificate's Secret (docs/security.md). Rotation needs no restart: the sidecar re-reads the mounted files every 2 s. The admission policy allows only the Secrets the hospital lists (admission.allowedTlsSecrets).",
+    ),
+    clientAuth: z
+      .enum(["none", "mtls", "token"])
+      .default("none")
+      .describe(
+        "Who may call the model's routes (inference and metadata; health and /metrics stay open for probes): none = anyone who reaches the port; mtls = a client certificate that chains to ca.crt of secretName; token = Authorization: Bearer with the token of tokenSecretRef.",
+      ),
+    tokenSecretRef: SecretKeySelector.optional().describe(
+      "With clientAuth token (and only then): the Secret key holding the bearer token (first line, at least 16 characters; re-read on change). A Secret of its own, not the certificate's; the admission policy allows only admission.allowedTlsSecrets.",
+    ),
+  }),
+  [
+    {
+      rule: "self.clientAuth != 'token' || has(self.tokenSecretRef)",
+      message: "serving.tls.clientAuth token needs tokenSecretRef (the Secret key holding the bearer token)",
+      field: "tokenSecretRef",
+      reason: "FieldValueRequired",
+      check: (t) => t.clientAuth !== "token" || t.tokenSecretRef !== undefined,
+    },
+    {
+      rule: "self.clientAuth == 'token' || !has(self.tokenSecretRef)",
+      message: "serving.tls.tokenSecretRef is only used with clientAuth token",
+      field: "tokenSecretRef",
+      reason: "FieldValueForbidden",
+      check: (t) => t.clientAuth === "token" || t.tokenSecretRef === undefined,
+    },
+  ],
+).describe(
+  "Serve HTTPS with the certificate of a Secret, and optionally require a client certificate (mtls) or a bearer token. Omit for plain HTTP (e.g. behind a service mesh that terminates mTLS). The probes use HTTPS and the Services name the port https.",
+);
+
 export const ServingSchema = z
   .object({
     replicas: z.number().int().min(0).max(100).default(1).describe("Pods per active version."),
@@ -458,6 +496,7 @@ export const ServingSchema = z
     caseIdKeySecretRef: SecretKeySelector.default({ name: "medmlops-case-id-key", key: "hmac-key" }).describe(
       "Secret key holding the HMAC key (≥ 16 bytes) for pseudonymous case ids, which join answers with later ground truth in the monitor. One purpose per key: it must not be deid.keySecretRef. Mounted optionally in every mode: when the Secret does not exist the model serves without case ids (case_id null).",
     ),
+    tls: ServingTlsSchema.optional(),
   })
   .describe("How many pods serve the model, on what hardware, with which batching.");
 
@@ -523,6 +562,20 @@ export const MedModelSpecSchema = withRules(
       check: (s) =>
         s.serving.caseIdKeySecretRef.name !== s.deid.keySecretRef.name ||
         s.serving.caseIdKeySecretRef.key !== s.deid.keySecretRef.key,
+    },
+    {
+      rule: "!has(self.serving) || !has(self.serving.tls) || ([self.serving.tls.secretName] + (has(self.serving.tls.tokenSecretRef) ? [self.serving.tls.tokenSecretRef.name] : [])).all(n, (!has(self.deid) || !has(self.deid.keySecretRef) || n != self.deid.keySecretRef.name) && (!has(self.serving.caseIdKeySecretRef) || n != self.serving.caseIdKeySecretRef.name))",
+      message:
+        "serving.tls must not name the de-identification or case-id key Secret (deid.keySecretRef, serving.caseIdKeySecretRef): one purpose per Secret",
+      field: "serving.tls",
+      check: (s) => {
+        const tls = s.serving.tls;
+        if (!tls) return true;
+        const keys = [s.deid.keySecretRef.name, s.serving.caseIdKeySecretRef.name];
+        return [tls.secretName, ...(tls.tokenSecretRef ? [tls.tokenSecretRef.name] : [])].every(
+          (n) => !keys.includes(n),
+        );
+      },
     },
     {
       rule: "!has(self.failover) || !has(self.failover.fallbackVersion) || self.versions.exists(v, v.name == self.failover.fallbackVersion)",
@@ -656,4 +709,5 @@ export type MedModelSpec = z.infer<typeof MedModelSpecSchema>;
 export type MedModelStatus = z.infer<typeof MedModelStatusSchema>;
 export type MedModelVersion = z.infer<typeof ModelVersionSchema>;
 export type ModelSignature = z.infer<typeof SignatureSchema>;
+export type ServingTls = z.infer<typeof ServingTlsSchema>;
 export type VersionPhase = z.infer<typeof VersionPhaseSchema>;

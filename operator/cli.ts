@@ -44,13 +44,16 @@ ${MONITOR_CLIENT_USAGE}
   --allowed-key-secrets S[,S...]
   --allowed-case-id-key-secrets S[,S...]
   --allowed-model-claims C[,C...]
+  --allowed-tls-secrets S[,S...]
                            the operator's re-check of the chart's admission policy (the same lists as its
                            admission.* values): a MedModel whose spec.serving.image, spec.deid.keySecretRef,
-                           spec.serving.caseIdKeySecretRef or pvc:// source is not listed gets Ready=False
+                           spec.serving.caseIdKeySecretRef, pvc:// source or spec.serving.tls Secret
+                           (secretName, tokenSecretRef) is not listed gets Ready=False
                            (PolicyRefused) and a Warning Event, and nothing of it is applied. Each list set is
                            enforced (an empty value allows none); each list unset is not re-checked
                            (default: $MEDMLOPS_ALLOWED_IMAGE_PREFIXES, $MEDMLOPS_ALLOWED_KEY_SECRETS,
-                           $MEDMLOPS_ALLOWED_CASE_ID_KEY_SECRETS, $MEDMLOPS_ALLOWED_MODEL_CLAIMS; unset = none)
+                           $MEDMLOPS_ALLOWED_CASE_ID_KEY_SECRETS, $MEDMLOPS_ALLOWED_MODEL_CLAIMS,
+                           $MEDMLOPS_ALLOWED_TLS_SECRETS; unset = none)
   --log-level LEVEL        trace|debug|info|warn|error (default: $MEDMLOPS_LOG_LEVEL, $LOG_LEVEL or info)
   -h, --help               show this help
 `;
@@ -104,6 +107,7 @@ const Flags = z.object({
   "allowed-image-prefixes": allowList.optional(),
   "allowed-key-secrets": allowList.optional(),
   "allowed-case-id-key-secrets": allowList.optional(),
+  "allowed-tls-secrets": allowList.optional(),
   "allowed-model-claims": allowList.optional(),
 });
 
@@ -131,6 +135,7 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv = process.env)
       "allowed-image-prefixes": { type: "string" },
       "allowed-key-secrets": { type: "string" },
       "allowed-case-id-key-secrets": { type: "string" },
+      "allowed-tls-secrets": { type: "string" },
       "allowed-model-claims": { type: "string" },
       ...MONITOR_CLIENT_OPTIONS,
       help: { type: "boolean", short: "h" },
@@ -158,6 +163,7 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv = process.env)
     "allowed-image-prefixes": env["MEDMLOPS_ALLOWED_IMAGE_PREFIXES"],
     "allowed-key-secrets": env["MEDMLOPS_ALLOWED_KEY_SECRETS"],
     "allowed-case-id-key-secrets": env["MEDMLOPS_ALLOWED_CASE_ID_KEY_SECRETS"],
+    "allowed-tls-secrets": env["MEDMLOPS_ALLOWED_TLS_SECRETS"],
     "allowed-model-claims": env["MEDMLOPS_ALLOWED_MODEL_CLAIMS"],
   };
   const parsed = Flags.safeParse({ ...dropUndefined(fromEnv), ...dropUndefined(rest) });
@@ -183,6 +189,7 @@ export function admissionOf(flags: OperatorFlags): AdmissionAllowLists | undefin
       ? { caseIdKeySecrets: flags["allowed-case-id-key-secrets"] }
       : {}),
     ...(flags["allowed-model-claims"] ? { modelClaims: flags["allowed-model-claims"] } : {}),
+    ...(flags["allowed-tls-secrets"] ? { tlsSecrets: flags["allowed-tls-secrets"] } : {}),
   };
   return Object.keys(lists).length > 0 ? lists : undefined;
 }

@@ -112,6 +112,9 @@ export const ChartValuesSchema = z.strictObject({
         .array(z.string().min(1).max(253))
         .describe("Secrets serving.caseIdKeySecretRef may name (keep it apart from allowedKeySecrets)."),
       allowedModelClaims: z.array(z.string().min(1).max(253)).describe("Claims pvc:// sources may name."),
+      allowedTlsSecrets: z
+        .array(z.string().min(1).max(253))
+        .describe("Secrets serving.tls may name (secretName, tokenSecretRef); empty = none."),
     })
     .describe("What a MedModel author may reference."),
   serviceAccount: z.strictObject({

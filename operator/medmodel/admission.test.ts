@@ -47,6 +47,32 @@ describe("refusals (the chart's admission rules)", () => {
     expect(JSON.stringify(r)).not.toMatch(/evil|payroll|someone-elses|modelsX/);
   });
 
+  it("spec.serving.tls: the certificate and the token Secret must each be allowed (--allowed-tls-secrets)", () => {
+    const lists = { ...LISTS, tlsSecrets: ["chest-tls", "chest-token"] };
+    const tls = (secretName: string, token?: string) =>
+      spec({
+        serving: {
+          caseIdKeySecretRef: { name: "medmlops-case-id-key" },
+          tls: { secretName, ...(token ? { tokenSecretRef: { name: token } } : {}) },
+        },
+      });
+    expect(refusals(tls("chest-tls"), lists)).toEqual([]);
+    expect(refusals(tls("chest-tls", "chest-token"), lists)).toEqual([]);
+    const r = refusals(tls("payroll-tls", "payroll-token"), lists);
+    expect(r.map((x) => x.field)).toEqual(["spec.serving.tls.secretName", "spec.serving.tls.tokenSecretRef"]);
+    expect(r[0]!.rule).toContain("--allowed-tls-secrets");
+    expect(JSON.stringify(r)).not.toMatch(/payroll/);
+    expect(refusals(tls("chest-tls", "payroll-token"), lists).map((x) => x.field)).toEqual([
+      "spec.serving.tls.tokenSecretRef",
+    ]);
+    // An empty list allows no TLS Secret; an unset list is not re-checked; no tls, nothing to check.
+    expect(refusals(tls("chest-tls"), { tlsSecrets: [] }).map((x) => x.field)).toEqual([
+      "spec.serving.tls.secretName",
+    ]);
+    expect(refusals(tls("payroll-tls"), LISTS)).toEqual([]);
+    expect(refusals(spec(), { tlsSecrets: [] })).toEqual([]);
+  });
+
   it("does not re-check without lists, nor a list left unset; an empty list allows none", () => {
     const bad = spec({ serving: { image: "evil.example/x:1" } });
     expect(refusals(bad, undefined)).toEqual([]);

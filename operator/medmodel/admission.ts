@@ -16,7 +16,11 @@ import { CONDITION, type DecisionEvent, type DecisionStatus } from "./types.ts";
 
 /** The fields the rules read (a MedModelSpec is assignable to it). */
 export interface AdmissionSpec {
-  serving?: { image?: string | undefined; caseIdKeySecretRef?: { name: string } | undefined };
+  serving?: {
+    image?: string | undefined;
+    caseIdKeySecretRef?: { name: string } | undefined;
+    tls?: { secretName: string; tokenSecretRef?: { name: string } | undefined } | undefined;
+  };
   deid?: { keySecretRef?: { name: string } | undefined };
   versions: readonly { name: string; source: { uri: string } }[];
 }
@@ -59,6 +63,21 @@ export function refusals(spec: AdmissionSpec, lists: AdmissionAllowLists | undef
           rule: "a pvc:// model source must name a claim the hospital allows (--allowed-model-claims, admission.allowedModelClaims)",
         });
     }
+  }
+  const tls = spec.serving?.tls;
+  if (lists.tlsSecrets && tls) {
+    const allowed = lists.tlsSecrets;
+    if (!allowed.includes(tls.secretName))
+      out.push({
+        field: "spec.serving.tls.secretName",
+        rule: "must name a Secret the hospital allows (--allowed-tls-secrets, admission.allowedTlsSecrets)",
+      });
+    const token = tls.tokenSecretRef?.name;
+    if (token !== undefined && !allowed.includes(token))
+      out.push({
+        field: "spec.serving.tls.tokenSecretRef",
+        rule: "must name a Secret the hospital allows (--allowed-tls-secrets, admission.allowedTlsSecrets)",
+      });
   }
   return out;
 }

@@ -472,3 +472,117 @@ describe("de-identification settings reach the sidecar", () => {
     expect(keysOf(pod).env.MEDMLOPS_DEID_KEY_FILE).toBe("/var/run/secrets/medmlops/deid/k");
   });
 });
+
+describe("spec.serving.tls reaches the sidecar, its probes and the Services", () => {
+  const dep = (tls?: Record<string, unknown>) => {
+    const model = medModel(tls ? { serving: { tls } } : {});
+    const d = buildDeployment(model, model.spec.versions[0]!, 1, opts) as Any;
+    const pod = d.spec.template.spec;
+    return { model, pod, sidecar: pod.containers.find((c: Any) => c.name === "sidecar") };
+  };
+  const flag = (args: string[], name: string) => {
+    const i = args.indexOf(name);
+    return i < 0 ? undefined : args[i + 1];
+  };
+  const probes = (c: Any) => [c.startupProbe, c.livenessProbe, c.readinessProbe].map((p) => p.httpGet);
+
+  it("without tls: plain HTTP as before — no flags, no Secret, probes and Services on port http", () => {
+    const { model, pod, sidecar } = dep();
+    expect(sidecar.args.filter((a: string) => /^--(tls|client-auth|auth-token)/.test(a))).toEqual([]);
+    expect(pod.volumes.map((v: Any) => v.name)).not.toContain("serving-tls");
+    for (const p of probes(sidecar)) expect(p).toEqual({ path: expect.any(String), port: "http" });
+    expect(sidecar.ports).toEqual([{ name: "http", containerPort: 8080, protocol: "TCP" }]);
+    const svc = buildStableService(model, decision()) as Any;
+    expect(svc.spec.ports).toEqual([{ name: "http", port: 80, targetPort: "http", protocol: "TCP" }]);
+  });
+
+  it("clientAuth none: the certificate Secret's tls.crt and tls.key only, read-only, required; HTTPS probes; https Services on 443", () => {
+    const { model, pod, sidecar } = dep({ secretName: "chest-tls" });
+    expect(flag(sidecar.args, "--tls-cert")).toBe("/var/run/secrets/medmlops/tls/tls.crt");
+    expect(flag(sidecar.args, "--tls-key")).toBe("/var/run/secrets/medmlops/tls/tls.key");
+    expect(flag(sidecar.args, "--client-auth")).toBe("none");
+    expect(sidecar.args).not.toContain("--tls-client-ca");
+    expect(sidecar.args).not.toContain("--auth-token-file");
+    expect(pod.volumes.find((v: Any) => v.name === "serving-tls")).toEqual({
+      name: "serving-tls",
+      secret: {
+        secretName: "chest-tls",
+        items: [
+          { key: "tls.crt", path: "tls.crt" },
+          { key: "tls.key", path: "tls.key" },
+        ],
+        defaultMode: 0o440,
+        optional: false,
+      },
+    });
+    // A directory mount (no subPath): the kubelet's update of a rotated Secret reaches the files.
+    expect(sidecar.volumeMounts).toContainEqual({
+      name: "serving-tls",
+      mountPath: "/var/run/secrets/medmlops/tls",
+      readOnly: true,
+    });
+    expect(sidecar.volumeMounts.every((m: Any) => m.subPath === undefined)).toBe(true);
+    expect(sidecar.ports).toEqual([{ name: "https", containerPort: 8080, protocol: "TCP" }]);
+    for (const p of probes(sidecar))
+      expect(p).toEqual({ path: expect.any(String), port: "https", scheme: "HTTPS" });
+    for (const svc of [
+      buildStableService(model, decision()),
+      ...buildChildren(model, decision(), opts),
+    ].filter((c: Any) => c.kind === "Service") as Any[])
+      expect(svc.spec.ports).toEqual([
+        { name: "https", port: 443, targetPort: "https", protocol: "TCP", appProtocol: "https" },
+      ]);
+  });
+
+  it("mtls: also ca.crt, passed as --tls-client-ca", () => {
+    const { pod, sidecar } = dep({ secretName: "chest-tls", clientAuth: "mtls" });
+    expect(flag(sidecar.args, "--client-auth")).toBe("mtls");
+    expect(flag(sidecar.args, "--tls-client-ca")).toBe("/var/run/secrets/medmlops/tls/ca.crt");
+    expect(
+      pod.volumes.find((v: Any) => v.name === "serving-tls").secret.items.map((i: Any) => i.key),
+    ).toEqual(["tls.crt", "tls.key", "ca.crt"]);
+    expect(pod.volumes.map((v: Any) => v.name)).not.toContain("serving-token");
+  });
+
+  it("token: the token Secret's one key as the file `token`, its own volume; no client CA", () => {
+    const { pod, sidecar } = dep({
+      secretName: "chest-tls",
+      clientAuth: "token",
+      tokenSecretRef: { name: "chest-token", key: "bearer" },
+    });
+    expect(flag(sidecar.args, "--client-auth")).toBe("token");
+    expect(flag(sidecar.args, "--auth-token-file")).toBe("/var/run/secrets/medmlops/token/token");
+    expect(sidecar.args).not.toContain("--tls-client-ca");
+    expect(pod.volumes.find((v: Any) => v.name === "serving-token")).toEqual({
+      name: "serving-token",
+      secret: {
+        secretName: "chest-token",
+        items: [{ key: "bearer", path: "token" }],
+        defaultMode: 0o440,
+        optional: false,
+      },
+    });
+    expect(
+      pod.volumes.find((v: Any) => v.name === "serving-tls").secret.items.map((i: Any) => i.key),
+    ).toEqual(["tls.crt", "tls.key"]);
+    expect(sidecar.volumeMounts).toContainEqual({
+      name: "serving-token",
+      mountPath: "/var/run/secrets/medmlops/token",
+      readOnly: true,
+    });
+  });
+
+  it("the HTTPRoute's backends and status.endpoint follow the Services to https on 443", () => {
+    const model = medModel({
+      serving: { tls: { secretName: "chest-tls" } },
+      rollout: {
+        strategy: "BlueGreen",
+        requireValidation: false,
+        trafficRouting: { gatewayAPI: { parentRefs: [{ name: "gw" }] } },
+      },
+    });
+    const desired = buildDesired(model, decision(), { ...opts, gatewayApiServed: true });
+    const route = desired.children.map(([c]) => c as Any).find((c) => c.kind === "HTTPRoute");
+    expect(route.spec.rules[0].backendRefs.map((b: Any) => b.port)).toEqual([443]);
+  });
+});

@@ -5,7 +5,7 @@
  * signature and the stop-button control file). No I/O; the controller applies what this returns.
  */
 import { createHash } from "node:crypto";
-import type { MedModel, MedModelVersion } from "../../crds/index.ts";
+import { type MedModel, type MedModelVersion, SERVING_TLS_KEYS } from "../../crds/index.ts";
 import { canonicalJson, type KubeObject, MANAGED_BY_LABEL, ownerReference } from "../runtime/index.ts";
 import type { Decision } from "./types.ts";
 
@@ -33,12 +33,23 @@ export const PATHS = {
   /** The CA bundle of an https:// monitor (from the model's ConfigMap): the sidecar's --monitor-ca. */
   monitorCaDir: "/etc/medmlops/monitor-ca",
   monitorCa: "/etc/medmlops/monitor-ca/ca.crt",
+  /** The serving certificate Secret (spec.serving.tls.secretName): tls.crt, tls.key and, for mtls, ca.crt. */
+  tlsDir: "/var/run/secrets/medmlops/tls",
+  /** The bearer token Secret key (spec.serving.tls.tokenSecretRef), projected as the file `token`. */
+  tokenDir: "/var/run/secrets/medmlops/token",
+  token: "/var/run/secrets/medmlops/token/token",
 } as const;
 
 export const SIDECAR_PORT = 8080;
 /** The sidecar's metrics port (GET /metrics only, plain HTTP): the chart's PodMonitor scrapes the port named `metrics`. */
 export const METRICS_PORT = 9090;
 export const SERVICE_PORT = 80;
+/** The Services' port when the model serves TLS (spec.serving.tls): https:// URLs need no port. */
+export const SERVICE_TLS_PORT = 443;
+
+/** The Services' port for a model: 443 with spec.serving.tls, 80 without. */
+export const servicePort = (model: MedModel): number =>
+  model.spec.serving.tls ? SERVICE_TLS_PORT : SERVICE_PORT;
 
 export interface BuildOptions {
   /** Default sidecar image (operator flag --sidecar-image); spec.serving.image overrides it per model. */
@@ -203,8 +214,11 @@ export function buildDeployment(
     resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } },
     securityContext: containerSecurity,
   };
+  const tls = servingTls(model);
   const probe = (path: string, failureThreshold: number) => ({
-    httpGet: { path, port: "http" },
+    // With TLS the kubelet probes over HTTPS (it neither verifies the certificate nor sends one; the health
+    // routes stay open under every clientAuth mode).
+    httpGet: { path, port: tls.portName, ...(tls.args.length > 0 ? { scheme: "HTTPS" } : {}) },
     periodSeconds: 5,
     timeoutSeconds: 2,
     failureThreshold,
@@ -230,10 +244,11 @@ export function buildDeployment(
       // The site the records carry (per-site validation subgroups and retraining gates).
       ...(opts.monitorUrl && model.spec.site ? ["--site", model.spec.site] : []),
       ...(monitorCa ? ["--monitor-ca", PATHS.monitorCa] : []),
+      ...tls.args,
     ],
     env: keys.env,
     ports: [
-      { name: "http", containerPort: SIDECAR_PORT, protocol: "TCP" },
+      { name: tls.portName, containerPort: SIDECAR_PORT, protocol: "TCP" },
       { name: "metrics", containerPort: METRICS_PORT, protocol: "TCP" },
     ],
     startupProbe: probe("/v2/health/live", 60),
@@ -249,6 +264,7 @@ export function buildDeployment(
       { name: "control", mountPath: PATHS.controlDir, readOnly: true },
       ...(monitorCa ? [{ name: "monitor-ca", mountPath: PATHS.monitorCaDir, readOnly: true }] : []),
       ...keys.mounts,
+      ...tls.mounts,
     ],
     securityContext: containerSecurity,
   };
@@ -311,6 +327,7 @@ export function buildDeployment(
                 ]
               : []),
             ...keys.volumes,
+            ...tls.volumes,
             ...(source.volume ? [source.volume] : []),
           ],
           ...(serving.nodeSelector ? { nodeSelector: serving.nodeSelector } : {}),
@@ -365,6 +382,63 @@ export function keyMounts(model: MedModel, opts: Pick<BuildOptions, "monitorUrl"
   else if (opts.monitorUrl)
     add("deid-key", PATHS.deidKeyDir, "MEDMLOPS_DEID_KEY_FILE", deid.keySecretRef, true);
   add("case-id-key", PATHS.caseIdKeyDir, "MEDMLOPS_CASE_ID_KEY_FILE", serving.caseIdKeySecretRef, true);
+  return out;
+}
+
+interface ServingTlsPod {
+  /** The sidecar's transport-security flags (common/tls/server.ts); empty without spec.serving.tls. */
+  args: string[];
+  mounts: { name: string; mountPath: string; readOnly: true }[];
+  volumes: Record<string, unknown>[];
+  /** The container port's name, which probes and Services refer to: https with TLS, http without. */
+  portName: "http" | "https";
+}
+
+/**
+ * spec.serving.tls in the pod: the certificate Secret mounted read-only with only the keys the mode reads
+ * (tls.crt and tls.key; ca.crt only for mtls), the token Secret's one key only for token, and the flags that
+ * point the sidecar at them. Not optional: a pod whose Secret is missing does not start (fail closed, never
+ * plain HTTP by accident). A directory mount, not subPath, so the kubelet's updates of a rotated Secret reach
+ * the files the sidecar re-reads every 2 s: a renewed certificate or token needs no rollout.
+ */
+export function servingTls(model: MedModel): ServingTlsPod {
+  const tls = model.spec.serving.tls;
+  if (!tls) return { args: [], mounts: [], volumes: [], portName: "http" };
+  const { cert, key, clientCa } = SERVING_TLS_KEYS;
+  const keys = [cert, key, ...(tls.clientAuth === "mtls" ? [clientCa] : [])];
+  const out: ServingTlsPod = {
+    args: [
+      ...["--tls-cert", `${PATHS.tlsDir}/${cert}`, "--tls-key", `${PATHS.tlsDir}/${key}`],
+      ...["--client-auth", tls.clientAuth],
+      ...(tls.clientAuth === "mtls" ? ["--tls-client-ca", `${PATHS.tlsDir}/${clientCa}`] : []),
+    ],
+    mounts: [{ name: "serving-tls", mountPath: PATHS.tlsDir, readOnly: true }],
+    volumes: [
+      {
+        name: "serving-tls",
+        secret: {
+          secretName: tls.secretName,
+          items: keys.map((k) => ({ key: k, path: k })),
+          defaultMode: 0o440,
+          optional: false,
+        },
+      },
+    ],
+    portName: "https",
+  };
+  if (tls.clientAuth === "token" && tls.tokenSecretRef) {
+    out.args.push("--auth-token-file", PATHS.token);
+    out.mounts.push({ name: "serving-token", mountPath: PATHS.tokenDir, readOnly: true });
+    out.volumes.push({
+      name: "serving-token",
+      secret: {
+        secretName: tls.tokenSecretRef.name,
+        items: [{ key: tls.tokenSecretRef.key, path: "token" }],
+        defaultMode: 0o440,
+        optional: false,
+      },
+    });
+  }
   return out;
 }
 
@@ -434,7 +508,18 @@ function service(
     spec: {
       type: "ClusterIP",
       selector,
-      ports: [{ name: "http", port: SERVICE_PORT, targetPort: "http", protocol: "TCP" }],
+      ports: [
+        model.spec.serving.tls
+          ? // appProtocol tells meshes and Gateways the backend speaks TLS.
+            {
+              name: "https",
+              port: SERVICE_TLS_PORT,
+              targetPort: "https",
+              protocol: "TCP",
+              appProtocol: "https",
+            }
+          : { name: "http", port: SERVICE_PORT, targetPort: "http", protocol: "TCP" },
+      ],
     },
   };
 }

@@ -19,6 +19,14 @@ describe("serving decision: first reconcile", () => {
     expect(d.status.versions?.map((v) => v.phase)).toEqual(["Pending", "Retired"]);
   });
 
+  it("status.endpoint is https:// when the model serves TLS (spec.serving.tls)", () => {
+    const base = spec({ activeVersion: "v1" });
+    const d = decide(
+      input({ spec: { ...base, serving: { ...base.serving, tls: { secretName: "chest-tls" } } } }),
+    );
+    expect(d.status.endpoint).toBe("https://chest.rad.svc/v2/models/chest");
+  });
+
   it("defaults to the last listed version without activeVersion", () => {
     const d = decide(input({ spec: spec({ activeVersion: undefined }, ["a", "b", "c"]) }));
     expect(d.servingVersion).toBe("c");

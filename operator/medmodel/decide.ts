@@ -44,7 +44,8 @@ export function decide(input: DecisionInput): Decision {
     ...(s.canary ? { canary: s.canary } : {}),
     versions: s.versions,
     failover: { count: s.failoverCount, ...(s.lastTransition ? { lastTransition: s.lastTransition } : {}) },
-    endpoint: `http://${model.name}.${model.namespace}.svc/v2/models/${model.name}`,
+    // The stable Service: https on 443 with spec.serving.tls (children.ts servicePort), http on 80 without.
+    endpoint: `${s.spec.serving?.tls ? "https" : "http"}://${model.name}.${model.namespace}.svc/v2/models/${model.name}`,
   };
   return {
     servingVersion: s.serving,

@@ -8,7 +8,7 @@
  */
 import type { MedModel } from "../../crds/index.ts";
 import { type GVK, type KubeObject, ownerReference } from "../runtime/index.ts";
-import { modelLabels, SERVICE_PORT, versionServiceName } from "./children.ts";
+import { modelLabels, servicePort, versionServiceName } from "./children.ts";
 import type { Decision } from "./types.ts";
 
 export const GATEWAY_GROUP = "gateway.networking.k8s.io";
@@ -92,7 +92,7 @@ export function buildHTTPRoute(model: MedModel, decision: RouteDecision): KubeOb
             group: "",
             kind: "Service",
             name: versionServiceName(name, b.version),
-            port: SERVICE_PORT,
+            port: servicePort(model),
             weight: b.weight,
           })),
         },

@@ -37,7 +37,8 @@ export interface DecisionSpec {
   suspend?: boolean;
   /** Why the model is suspended (no patient data); the annotation medmlops.io/suspended-by says who. */
   suspendReason?: string;
-  serving?: { replicas?: number };
+  /** tls: the stable Service speaks HTTPS (status.endpoint's scheme). */
+  serving?: { replicas?: number; tls?: unknown };
 }
 
 export type VersionPhase = "Pending" | "Loading" | "Ready" | "Failed" | "Retired";

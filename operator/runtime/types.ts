@@ -227,7 +227,7 @@ export interface OperatorConfig {
   referenceFirstRecords?: number;
   /**
    * The operator's re-check of the chart's admission policy (`--allowed-image-prefixes`, `--allowed-key-secrets`,
-   * `--allowed-case-id-key-secrets`, `--allowed-model-claims`): each list set is enforced (empty = nothing
+   * `--allowed-case-id-key-secrets`, `--allowed-model-claims`, `--allowed-tls-secrets`): each list set is enforced (empty = nothing
    * allowed), each list unset is not re-checked. Undefined = no re-check at all (a dev cluster).
    */
   admission?: AdmissionAllowLists;
@@ -243,6 +243,8 @@ export interface AdmissionAllowLists {
   caseIdKeySecrets?: readonly string[];
   /** A pvc:// model source must name one of these claims. */
   modelClaims?: readonly string[];
+  /** spec.serving.tls.secretName and spec.serving.tls.tokenSecretRef.name must be among these. */
+  tlsSecrets?: readonly string[];
 }
 
 export interface ControllerDeps {

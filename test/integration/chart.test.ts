@@ -445,16 +445,23 @@ describe("the MedModel admission policy (ValidatingAdmissionPolicy) on the real 
   let rendered = "";
   const model = (
     name: string,
-    over: { image?: string; secret?: string; caseIdSecret?: string; uri?: string },
+    over: {
+      image?: string;
+      secret?: string;
+      caseIdSecret?: string;
+      uri?: string;
+      tls?: { secretName: string; clientAuth?: string; tokenSecretRef?: { name: string; key: string } };
+    },
   ) =>
     medModelManifest(name, ns.name, {
       versions: [
         { name: "v1", source: { uri: over.uri ?? "https://models.example/m.onnx", sha256: "a".repeat(64) } },
       ],
-      ...(over.image || over.caseIdSecret
+      ...(over.image || over.caseIdSecret || over.tls
         ? {
             serving: {
               ...(over.image ? { image: over.image } : {}),
+              ...(over.tls ? { tls: over.tls } : {}),
               ...(over.caseIdSecret
                 ? { caseIdKeySecretRef: { name: over.caseIdSecret, key: "hmac-key" } }
                 : {}),
@@ -476,6 +483,8 @@ describe("the MedModel admission policy (ValidatingAdmissionPolicy) on the real 
       `operator.watchNamespaces={${ns.name}}`,
       "--set",
       "admission.allowedModelClaims={models}",
+      "--set",
+      "admission.allowedTlsSecrets={chest-tls,chest-token}",
     );
     await kubectlOk(["apply", "--server-side", "-f", "-"], rendered);
     // On the shared cluster the medmlops.io kinds were seen missing from discovery for a while (other suites
@@ -506,6 +515,17 @@ describe("the MedModel admission policy (ValidatingAdmissionPolicy) on the real 
       [{ secret: "someone-elses-secret" }, "spec.deid.keySecretRef"],
       [{ caseIdSecret: "someone-elses-secret" }, "spec.serving.caseIdKeySecretRef"],
       [{ uri: "pvc://payroll/model.onnx" }, "pvc:// model source"],
+      [{ tls: { secretName: "someone-elses-secret" } }, "spec.serving.tls"],
+      [
+        {
+          tls: {
+            secretName: "chest-tls",
+            clientAuth: "token",
+            tokenSecretRef: { name: "someone-elses-secret", key: "token" },
+          },
+        },
+        "spec.serving.tls",
+      ],
     ] as const) {
       const r = await create(model("bad", over));
       expect(r.code, JSON.stringify(over)).not.toBe(0);
@@ -522,6 +542,14 @@ describe("the MedModel admission policy (ValidatingAdmissionPolicy) on the real 
       { secret: "medmlops-deid-key" },
       { caseIdSecret: "medmlops-case-id-key" },
       { uri: "pvc://models/chest/v1.onnx" },
+      { tls: { secretName: "chest-tls", clientAuth: "mtls" } },
+      {
+        tls: {
+          secretName: "chest-tls",
+          clientAuth: "token",
+          tokenSecretRef: { name: "chest-token", key: "token" },
+        },
+      },
     ]) {
       const r = await create(model("good", over));
       expect(r.code, `${JSON.stringify(over)}: ${r.stderr}`).toBe(0);

@@ -41,6 +41,7 @@ describe("chart admission: the policy and the operator's re-check from the same 
       "admission.allowedImagePrefixes={registry.hospital.example/models/,ghcr.io/x@sha256:abc}",
       "admission.allowedKeySecrets={k1,k2}",
       "admission.allowedModelClaims={models,archive}",
+      "admission.allowedTlsSecrets={chest-tls,chest-token}",
     ],
   ]) {
     it(`agree with ${JSON.stringify(set)}`, async () => {
@@ -50,6 +51,7 @@ describe("chart admission: the policy and the operator's re-check from the same 
         keySecrets: vars["secrets"],
         caseIdKeySecrets: vars["caseIdSecrets"],
         modelClaims: vars["claims"],
+        tlsSecrets: vars["tlsSecrets"],
       });
       expect(lists?.imagePrefixes?.length).toBeGreaterThan(0);
     });

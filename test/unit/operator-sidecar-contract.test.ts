@@ -272,3 +272,60 @@ describe("operator → sidecar contract: monitor records", () => {
     expect(f["monitor-namespace"]).toBe(model.metadata.namespace);
   });
 });
+
+describe("operator → sidecar contract: spec.serving.tls", () => {
+  interface TlsPod {
+    containers: (Container & {
+      ports: { name: string; containerPort: number }[];
+      readinessProbe: { httpGet: { port: string; scheme?: string } };
+      livenessProbe: { httpGet: { port: string; scheme?: string } };
+      startupProbe: { httpGet: { port: string; scheme?: string } };
+    })[];
+    volumes: { name: string; secret?: { secretName: string; items: { key: string; path: string }[] } }[];
+  }
+  /** Where the sidecar sees each key of the Secret `secretName`: mountPath/items[].path. */
+  function secretFiles(pod: TlsPod, c: Container, secretName: string): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const m of c.volumeMounts) {
+      const v = pod.volumes.find((x) => x.name === m.name);
+      if (v?.secret?.secretName !== secretName) continue;
+      for (const i of v.secret.items) out[i.key] = `${m.mountPath}/${i.path}`;
+    }
+    return out;
+  }
+  const tokenRef = { name: "chest-token", key: "bearer" };
+  for (const tls of [
+    { secretName: "chest-tls" },
+    { secretName: "chest-tls", clientAuth: "mtls" },
+    { secretName: "chest-tls", clientAuth: "token", tokenSecretRef: tokenRef },
+  ]) {
+    it(`${JSON.stringify(tls)}: the sidecar's own parser accepts the flags, and they name the mounted Secret keys`, () => {
+      const model = medModel({ serving: { tls } });
+      const dep = buildDeployment(model, model.spec.versions[0]!, 1, { sidecarImage: "img:1" }) as {
+        spec: { template: { spec: TlsPod } };
+      };
+      const pod = dep.spec.template.spec;
+      const sidecar = pod.containers.find((c) => c.name === "sidecar")!;
+      // No MEDMLOPS_TLS_* from the test's environment: the flags alone must be complete.
+      const { security } = parseSidecarFlags(sidecar.args.slice(1), {});
+      const files = secretFiles(pod, sidecar, "chest-tls");
+      const mode = model.spec.serving.tls!.clientAuth;
+      expect(security.clientAuth).toBe(mode);
+      expect(security.tls).toEqual({
+        certFile: files["tls.crt"],
+        keyFile: files["tls.key"],
+        ...(mode === "mtls" ? { clientCaFile: files["ca.crt"] } : {}),
+      });
+      // Only the keys the mode reads are projected.
+      expect(Object.keys(files).sort()).toEqual(
+        mode === "mtls" ? ["ca.crt", "tls.crt", "tls.key"] : ["tls.crt", "tls.key"],
+      );
+      if (mode === "token") expect(security.tokenFile).toBe(secretFiles(pod, sidecar, "chest-token").bearer);
+      else expect(security.tokenFile).toBeUndefined();
+      // The probes and the port the sidecar serves speak the scheme it serves.
+      const port = sidecar.ports[0]!;
+      for (const p of [sidecar.startupProbe, sidecar.livenessProbe, sidecar.readinessProbe])
+        expect(p.httpGet).toMatchObject({ port: port.name, scheme: "HTTPS" });
+    });
+  }
+});
