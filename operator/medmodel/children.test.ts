@@ -572,7 +572,7 @@ describe("spec.serving.tls reaches the sidecar, its probes and the Services", ()
     });
   });
 
-  it("the HTTPRoute's backends and status.endpoint follow the Services to https on 443", () => {
+  it("the HTTPRoute's backends follow the Services to port 443", () => {
     const model = medModel({
       serving: { tls: { secretName: "chest-tls" } },
       rollout: {
