@@ -491,7 +491,10 @@ describe("spec.serving.tls reaches the sidecar, its probes and the Services", ()
     expect(sidecar.args.filter((a: string) => /^--(tls|client-auth|auth-token)/.test(a))).toEqual([]);
     expect(pod.volumes.map((v: Any) => v.name)).not.toContain("serving-tls");
     for (const p of probes(sidecar)) expect(p).toEqual({ path: expect.any(String), port: "http" });
-    expect(sidecar.ports).toEqual([{ name: "http", containerPort: 8080, protocol: "TCP" }]);
+    expect(sidecar.ports).toEqual([
+      { name: "http", containerPort: 8080, protocol: "TCP" },
+      { name: "metrics", containerPort: 9090, protocol: "TCP" },
+    ]);
     const svc = buildStableService(model, decision()) as Any;
     expect(svc.spec.ports).toEqual([{ name: "http", port: 80, targetPort: "http", protocol: "TCP" }]);
   });
@@ -522,7 +525,11 @@ describe("spec.serving.tls reaches the sidecar, its probes and the Services", ()
       readOnly: true,
     });
     expect(sidecar.volumeMounts.every((m: Any) => m.subPath === undefined)).toBe(true);
-    expect(sidecar.ports).toEqual([{ name: "https", containerPort: 8080, protocol: "TCP" }]);
+    // The metrics port stays plain HTTP (the chart's PodMonitor scrapes it as before).
+    expect(sidecar.ports).toEqual([
+      { name: "https", containerPort: 8080, protocol: "TCP" },
+      { name: "metrics", containerPort: 9090, protocol: "TCP" },
+    ]);
     for (const p of probes(sidecar))
       expect(p).toEqual({ path: expect.any(String), port: "https", scheme: "HTTPS" });
     for (const svc of [

@@ -2,8 +2,8 @@
 // test plays the kubelet (every volume the sidecar mounts written under a temporary root: the model, the
 // ConfigMap's signature and control file, the key Secrets, and the TLS and token Secrets holding real openssl
 // certificates from test/support/certs.ts) and starts the real sidecar (bin/medmlops.js sidecar) with exactly the
-// builder's arguments and environment — only absolute paths moved under the root and the port replaced by a free
-// one. It must serve HTTPS, answer a kubelet-style probe without a credential, and refuse inference without the
+// builder's arguments and environment — only absolute paths moved under the root and the two ports replaced by
+// free ones. It must serve HTTPS, answer a kubelet-style probe without a credential, and refuse inference without the
 // client certificate or token the MedModel asks for; a rotated token Secret is read without a restart.
 import { createHash, randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -95,8 +95,8 @@ function podFor(tls: Record<string, unknown>, secrets: Record<string, Record<str
   writeFileSync(join(root, PATHS.model), readFileSync(modelFile));
   const moved = (v: string) => (v.startsWith("/") ? join(root, v) : v);
   const args = sidecar.args.slice(1).map(moved);
-  const port = args.indexOf("--port");
-  args.splice(port, 2); // startSidecarProcess gives it a free loopback port
+  // startSidecarProcess gives both ports free loopback ports instead.
+  for (const f of ["--port", "--metrics-port"]) args.splice(args.indexOf(f), 2);
   const env: Record<string, string | undefined> = {
     MEDMLOPS_TLS_CERT: undefined,
     MEDMLOPS_TLS_KEY: undefined,
@@ -162,6 +162,8 @@ describe("spec.serving.tls: the real sidecar started with the builder's argument
     expect(ok.status, sc.output()).toBe(200);
     expect(((await ok.json()) as { outputs: { name: string }[] }).outputs[0]!.name).toBe("logits");
     await expect(fetch(`${sc.url.replace("https:", "http:")}/v2/health/live`)).rejects.toThrow();
+    // The separate metrics port stays plain HTTP without a credential (the chart's PodMonitor scrapes it).
+    expect((await fetch(`${sc.metricsUrl}/metrics`)).status).toBe(200);
   }, 90_000);
 
   it("token: HTTPS, inference only with the token Secret's bearer token, a rotated token read without a restart", async () => {
