@@ -90,7 +90,10 @@ describe("MedModel spec.serving.tls", () => {
       mountPath: "/var/run/secrets/medmlops/tls",
       readOnly: true,
     });
-    expect(sidecar.ports).toEqual([expect.objectContaining({ name: "https", containerPort: 8080 })]);
+    expect(sidecar.ports.map((p) => [p.name, p.containerPort])).toEqual([
+      ["https", 8080],
+      ["metrics", 9090],
+    ]);
     for (const p of [sidecar.startupProbe, sidecar.livenessProbe, sidecar.readinessProbe])
       expect(p.httpGet).toMatchObject({ port: "https", scheme: "HTTPS" });
 
