@@ -3,7 +3,8 @@
 // process with the rendered container args and env, and call it like the operator does — its flags parsed from
 // the rendered env, its MonitorClient built from them — at the rendered https:// Service URL. The Service name is
 // resolved to 127.0.0.1 here (a patched dns.lookup), so the TLS handshake verifies the certificate against the
-// real Service DNS name: trusted with the rendered CA, refused without it and under any other name.
+// real Service DNS name: trusted with the rendered CA, refused without it and under any other name. A real
+// Prometheus scrapes it with the rendered ServiceMonitor's scheme, CA and server name.
 import dns from "node:dns";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { get } from "node:https";
@@ -11,11 +12,13 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { connect } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { stringify } from "yaml";
 import { MonitorClient, MonitorUnavailableError } from "../../monitor/client.ts";
 import { freshPgliteDir, type SpawnedMonitor, spawnMonitor } from "../../monitor/testing/index.ts";
 import { parseFlags } from "../../operator/cli.ts";
 import { monitorOptions } from "../../operator/runtime/monitor-options.ts";
 import { all, one, type Rendered, renderChart } from "../support/chart.ts";
+import { startPrometheus } from "../support/prometheus.ts";
 
 const HOST = "x-medmlops-monitor.med.svc";
 
@@ -27,6 +30,8 @@ describe("chart helm-mode TLS between a real monitor process and the operator's 
   let operatorEnv: Record<string, string>;
   let port = 0;
   let caPem = "";
+  let secrets: Rendered[] = [];
+  let serviceMonitor: Rendered;
 
   /** Writes each Secret volume's items under root + mountPath, as the kubelet would; returns the mount paths. */
   function materializeMounts(d: Rendered, secrets: Rendered[]): string[] {
@@ -50,8 +55,9 @@ describe("chart helm-mode TLS between a real monitor process and the operator's 
     mounts.some((m) => value.startsWith(`${m}/`)) ? join(root, value) : value;
 
   beforeAll(async () => {
-    const objects = await renderChart([]);
-    const secrets = all(objects, "Secret");
+    const objects = await renderChart(["monitor.serviceMonitor.enabled=true"]);
+    secrets = all(objects, "Secret");
+    serviceMonitor = one(objects, "ServiceMonitor", "-monitor");
     const mon = one(objects, "Deployment", "-monitor");
     const op = one(objects, "Deployment", "-operator");
     const c = mon.spec.template.spec.containers[0];
@@ -142,6 +148,44 @@ describe("chart helm-mode TLS between a real monitor process and the operator's 
     const byIp = new MonitorClient(flags["monitor-url"]!, monitorOptions({ monitorTls: flags.monitorTls }));
     expect(await byIp.ready()).toBe(false);
   });
+
+  it("a real Prometheus scrapes it with the rendered ServiceMonitor's scheme, CA and server name — and fails without the CA", async () => {
+    const ep = serviceMonitor.spec.endpoints[0];
+    expect(ep.scheme).toBe("https");
+    const ref = ep.tlsConfig.ca.secret as { name: string; key: string };
+    const ca = Buffer.from(secrets.find((s) => s.metadata.name === ref.name)!.data[ref.key], "base64");
+    // What the Prometheus Operator makes of the endpoint (target: the pod, i.e. this machine's port).
+    const job = (name: string, tls: Record<string, string>) => ({
+      job_name: name,
+      scheme: ep.scheme,
+      metrics_path: ep.path,
+      honor_labels: ep.honorLabels,
+      tls_config: tls,
+      static_configs: [{ targets: [`127.0.0.1:${port}`] }],
+    });
+    const prom = await startPrometheus(
+      stringify({
+        global: { scrape_interval: "1s", scrape_timeout: "1s" },
+        scrape_configs: [
+          job("chart", { ca_file: "ca.crt", server_name: ep.tlsConfig.serverName }),
+          job("without-ca", { server_name: ep.tlsConfig.serverName }),
+        ],
+      }),
+      { "ca.crt": ca.toString() },
+    );
+    try {
+      const up = async () =>
+        Object.fromEntries((await prom.query("up")).map((r) => [r.metric.job, r.value?.[1]]));
+      const end = Date.now() + 30_000;
+      while (Object.keys(await up()).length < 2 && Date.now() < end)
+        await new Promise((r) => setTimeout(r, 500));
+      expect(await up()).toEqual({ chart: "1", "without-ca": "0" });
+      const scraped = await prom.query('count({job="chart", __name__!~"up|scrape_.*"})');
+      expect(Number(scraped[0]?.value?.[1])).toBeGreaterThan(10);
+    } finally {
+      await prom.stop();
+    }
+  }, 90_000);
 
   it("kubelet-style HTTPS probes (no verification, no client certificate) reach the rendered probe paths", async () => {
     for (const path of ["/healthz", "/readyz"]) {
