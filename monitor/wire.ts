@@ -27,9 +27,58 @@ export const CaseId = z
   .regex(/^[A-Za-z0-9._:+/=-]+$/, "must be ≤ 128 of letters, digits and . _ : + / = -");
 export const Pseudonym = z.string().regex(PSEUDONYM_PATTERN, "must be pn: followed by 64 lowercase hex");
 export const Timestamp = z.iso.datetime({ offset: true });
-const FeatureName = z
+const FEATURE_NAME = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/;
+export const FeatureName = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/, "feature names are ≤ 128 of letters, digits and . _ : / -");
+  .regex(FEATURE_NAME, "feature names are ≤ 128 of letters, digits and . _ : / -");
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/**
+ * A record's `inputs`/`outputs`: at most `max` features, each name a FeatureName, each value a finite number.
+ * The same rules as `z.record(FeatureName, z.number())` plus a key count, checked in one loop: zod's record
+ * runs a schema per key and per value (~1 µs a key), which was most of a record's validation at ingest.
+ * wire.test.ts holds the two forms to the same verdicts.
+ */
+export function featureMap(max: number) {
+  return z.custom<Record<string, number>>(
+    (v) => {
+      if (!isPlainObject(v)) return false;
+      const keys = Object.keys(v);
+      if (keys.length > max) return false;
+      for (const k of keys) {
+        const x = v[k];
+        if (typeof x !== "number" || !Number.isFinite(x) || !FEATURE_NAME.test(k)) return false;
+      }
+      return true;
+    },
+    { message: `at most ${max} features, each a feature name → finite number` },
+  );
+}
+
+/**
+ * A record's `metadata`: at most `max` keywords, each value a string of ≤ 64 or a finite number (the same rules as
+ * `z.record(z.string(), z.union([z.string().max(64), z.number()]))` plus a key count, in one loop). Which
+ * keywords are allowed is checked after (METADATA_NOT_ALLOWED).
+ */
+export function metadataMap(max: number) {
+  return z.custom<Record<string, string | number>>(
+    (v) => {
+      if (!isPlainObject(v)) return false;
+      const keys = Object.keys(v);
+      if (keys.length > max) return false;
+      for (const k of keys) {
+        const x = v[k];
+        if (typeof x === "string" ? x.length > 64 : typeof x !== "number" || !Number.isFinite(x))
+          return false;
+      }
+      return true;
+    },
+    { message: `at most ${max} keywords, each a string of ≤ 64 or a finite number` },
+  );
+}
 
 /**
  * DICOM keywords a record may carry: acquisition descriptors with no patient data (none is in PS3.15 Table
@@ -69,18 +118,9 @@ export const RecordSchema = z.strictObject({
     .string()
     .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, "must be ≤ 63 letters, digits, '.', '_', '-'")
     .optional(),
-  metadata: z
-    .record(z.string(), z.union([z.string().max(64), z.number()]))
-    .refine((m) => Object.keys(m).length <= 32, "at most 32 keywords")
-    .optional(),
-  inputs: z
-    .record(FeatureName, z.number())
-    .refine((m) => Object.keys(m).length <= 256, "at most 256 features")
-    .default({}),
-  outputs: z
-    .record(FeatureName, z.number())
-    .refine((m) => Object.keys(m).length <= 256, "at most 256 features")
-    .default({}),
+  metadata: metadataMap(32).optional(),
+  inputs: featureMap(256).default({}),
+  outputs: featureMap(256).default({}),
   decision: z
     .strictObject({
       label: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 ._:/-]{0,127}$/, "label names only"),
