@@ -242,7 +242,9 @@ async function addTraffic(tx: Queryable, namespace: string, model: string, rows:
  * PGlite runs no autovacuum (no background workers), so its planner never learns the tables' sizes; on
  * PostgreSQL autovacuum may lag a burst of ingest by minutes. Either way a planner that believes the ledger is
  * empty joins it by sequential scan. The monitor therefore ANALYZEs the ledger's tables itself after the first
- * 1,000 records and then each time the records grew by half (of the size that ANALYZE just measured).
+ * 1,000 records and then each time the records grew by half of what the previous ANALYZE had counted. (Sizing
+ * the threshold from the count the new ANALYZE measures instead analyzes less often; measured on PGlite, the
+ * 100,000-record window then evaluated in ~180 ms instead of ~145 ms on statistics that were older.)
  *
  * Only the records columns a WHERE, JOIN or ORDER BY uses get statistics: no query filters on metadata, inputs
  * or outputs as whole values (metadata->>'…' has no expression statistics either), and their jsonb statistics
@@ -258,10 +260,10 @@ async function analyzeWhenGrown(ctx: MonitorContext, added: number): Promise<voi
   state.since += added;
   analyzed.set(ctx.db, state);
   if (state.since < state.threshold) return;
-  await ctx.db.exec(ANALYZE_LEDGER);
   const total = await ctx.db.query<{ n: number }>(
     "SELECT reltuples::float8 AS n FROM pg_class WHERE relname = 'records'",
   );
+  await ctx.db.exec(ANALYZE_LEDGER);
   state.since = 0;
   state.threshold = Math.max(1000, Math.round(Math.max(0, total.rows[0]?.n ?? 0) / 2));
 }
