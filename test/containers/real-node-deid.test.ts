@@ -79,14 +79,23 @@ async function ask(name: string): Promise<{ text: string; body: DicomAnswer }> {
   const [pod] = await podsOf(ns.name, name, "v1");
   expect(pod?.spec.nodeName).toBe(REAL_NODE);
   const ip = await clusterIp(ns.name, name);
+  // Ready pods can take a while to be reachable through the ClusterIP under load (kube-proxy's iptables sync):
+  // wait, and say what the last attempt got if it never answers.
+  let last = "no attempt";
   const r = await waitFor(
     async () => {
-      const x = await inferAt(ip, name, { dicom }).catch(() => undefined);
+      const x = await inferAt(ip, name, { dicom }).catch((err: unknown) => {
+        last = String(err);
+        return undefined;
+      });
+      if (x && x.status !== 200) last = `HTTP ${x.status} ${x.body.slice(0, 200)}`;
       return x?.status === 200 ? x : undefined;
     },
-    30_000,
+    90_000,
     500,
-  );
+  ).catch(async (err) => {
+    throw new Error(`${String(err)}; last attempt: ${last}\n${await describeState(h, ns.name, name)}`);
+  });
   return { text: r.body, body: JSON.parse(r.body) as DicomAnswer };
 }
 
