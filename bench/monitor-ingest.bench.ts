@@ -11,6 +11,7 @@ import { parseArgs } from "node:util";
 import type { Queryable } from "../monitor/db/index.ts";
 import { type StartedMonitor, startMonitor } from "../monitor/testing/index.ts";
 import { syntheticCases } from "../monitor/testing/records.ts";
+import { freezeSyntheticReference } from "./monitor-reference.ts";
 import type { MonitorRecord } from "../monitor/wire.ts";
 import { freshPostgresDatabase, type TestDatabase } from "../test/support/postgres.ts";
 
@@ -54,16 +55,7 @@ await m.client.putPolicy(ns, model, {
     },
   } as never,
 });
-const ref = syntheticCases({
-  n: 5000,
-  namespace: ns,
-  model,
-  start: new Date(NOW.getTime() - 2 * SPAN),
-  caseIdPrefix: "ref",
-  seed: 1,
-});
-await m.client.postRecords(ref.map((c) => c.record));
-await m.client.putReference(ns, model, "v1", { firstRecords: 5000 });
+await freezeSyntheticReference(m, { namespace: ns, model, now: NOW, spanMs: SPAN });
 
 const batches: MonitorRecord[][] = [];
 for (let i = 0; i < N; i += BATCH)

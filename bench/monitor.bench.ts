@@ -16,6 +16,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { type StartedMonitor, startMonitor } from "../monitor/testing/index.ts";
 import { syntheticCases } from "../monitor/testing/records.ts";
+import { freezeSyntheticReference } from "./monitor-reference.ts";
 import { freshPostgresDatabase } from "../test/support/postgres.ts";
 
 const { values } = parseArgs({
@@ -74,16 +75,7 @@ async function load(m: StartedMonitor, model: string, n: number): Promise<number
       },
     } as never,
   });
-  const ref = syntheticCases({
-    n: 5000,
-    namespace: ns,
-    model,
-    start: new Date(NOW.getTime() - 2 * SPAN),
-    caseIdPrefix: "ref",
-    seed: 1,
-  });
-  await m.client.postRecords(ref.map((c) => c.record));
-  await m.client.putReference(ns, model, "v1", { firstRecords: 5000 });
+  await freezeSyntheticReference(m, { namespace: ns, model, now: NOW, spanMs: SPAN });
   const started = performance.now();
   const batch = 500;
   let annotated = 0;

@@ -43,18 +43,24 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
  * wire.test.ts holds the two forms to the same verdicts.
  */
 export function featureMap(max: number) {
-  return z.custom<Record<string, number>>(
+  return boundedMap<number>(
+    max,
+    (k, x) => typeof x === "number" && Number.isFinite(x) && FEATURE_NAME.test(k),
+    `at most ${max} features, each a feature name → finite number`,
+  );
+}
+
+/** A plain object of at most `max` own keys, every entry passing `entryOk`, checked in one loop. */
+function boundedMap<V>(max: number, entryOk: (key: string, value: unknown) => boolean, message: string) {
+  return z.custom<Record<string, V>>(
     (v) => {
       if (!isPlainObject(v)) return false;
       const keys = Object.keys(v);
       if (keys.length > max) return false;
-      for (const k of keys) {
-        const x = v[k];
-        if (typeof x !== "number" || !Number.isFinite(x) || !FEATURE_NAME.test(k)) return false;
-      }
+      for (const k of keys) if (!entryOk(k, v[k])) return false;
       return true;
     },
-    { message: `at most ${max} features, each a feature name → finite number` },
+    { message },
   );
 }
 
@@ -64,19 +70,10 @@ export function featureMap(max: number) {
  * keywords are allowed is checked after (METADATA_NOT_ALLOWED).
  */
 export function metadataMap(max: number) {
-  return z.custom<Record<string, string | number>>(
-    (v) => {
-      if (!isPlainObject(v)) return false;
-      const keys = Object.keys(v);
-      if (keys.length > max) return false;
-      for (const k of keys) {
-        const x = v[k];
-        if (typeof x === "string" ? x.length > 64 : typeof x !== "number" || !Number.isFinite(x))
-          return false;
-      }
-      return true;
-    },
-    { message: `at most ${max} keywords, each a string of ≤ 64 or a finite number` },
+  return boundedMap<string | number>(
+    max,
+    (_k, x) => (typeof x === "string" ? x.length <= 64 : typeof x === "number" && Number.isFinite(x)),
+    `at most ${max} keywords, each a string of ≤ 64 or a finite number`,
   );
 }
 
