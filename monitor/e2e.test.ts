@@ -146,7 +146,7 @@ describe("sidecar → monitor, end to end", () => {
     });
     const [v1, v2] = await Promise.all([sidecar("v1"), sidecar("v2")]);
     const v1Cases = await send(v1, "v1", 0);
-    const v2Cases = await send(v2, "v2", 300);
+    await send(v2, "v2", 300);
     const stored = async (v: string) =>
       (await m.db.query<{ n: number }>("SELECT count(*)::int AS n FROM records WHERE version = $1", [v]))
         .rows[0]!.n;

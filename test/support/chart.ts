@@ -10,11 +10,11 @@ import { parseAllDocuments } from "yaml";
 import { helmBin } from "../cluster/client.ts";
 import { repoRoot } from "../cluster/paths.ts";
 
-// biome-ignore lint/suspicious/noExplicitAny: rendered manifests are read at arbitrary paths
 export type Rendered = {
   apiVersion: string;
   kind: string;
   metadata: { name: string; namespace?: string; annotations?: Record<string, string> };
+  // biome-ignore lint/suspicious/noExplicitAny: rendered manifests are read at arbitrary paths
   [k: string]: any;
 };
 
