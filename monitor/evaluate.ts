@@ -9,7 +9,7 @@ import type { MonitorContext } from "./context.ts";
 import type { Queryable } from "./db/index.ts";
 import { ApiError } from "./errors.ts";
 import { windowMs } from "./policy-store.ts";
-import { bucketOf, loadProfiles } from "./rollups.ts";
+import { bucketOf, loadProfiles, NUMERIC_STATS_COLUMNS, type NumericStatsRow } from "./rollups.ts";
 import {
   auroc,
   type BinaryCase,
@@ -168,17 +168,8 @@ async function driftFor(
   ];
   const where = `namespace = $1 AND model = $2 AND version = $3
     AND feature IN (SELECT jsonb_array_elements_text($4::jsonb)) AND bucket >= $5 AND bucket <= $6`;
-  const numeric = await q.query<{
-    feature: string;
-    counts: number[];
-    sums: number[];
-    n: number;
-    sum: number;
-    sum_sq: number;
-    min: number;
-    max: number;
-  }>(
-    `SELECT feature, counts::float8[] AS counts, sums, n::float8 AS n, sum, sum_sq, min, max FROM rollup_numeric WHERE ${where}`,
+  const numeric = await q.query<NumericStatsRow & { feature: string }>(
+    `SELECT feature, ${NUMERIC_STATS_COLUMNS} FROM rollup_numeric WHERE ${where}`,
     range,
   );
   const categorical = await q.query<{ feature: string; category: string; count: number }>(

@@ -202,6 +202,19 @@ export async function applyDeltas(
 const NUMERIC_RECORDSET = `jsonb_to_recordset($3::jsonb) AS x(version text, feature text, bucket timestamptz,
   counts bigint[], sums float8[], n bigint, sum float8, sum_sq float8, min float8, max float8)`;
 
+/** The statistics columns of a rollup_numeric row, as ingest (merging) and evaluation (reading) select them. */
+export const NUMERIC_STATS_COLUMNS =
+  "counts::float8[] AS counts, sums, n::float8 AS n, sum, sum_sq, min, max";
+export interface NumericStatsRow {
+  counts: number[];
+  sums: number[];
+  n: number;
+  sum: number;
+  sum_sq: number;
+  min: number;
+  max: number;
+}
+
 /**
  * Numeric deltas: the rows that exist are read under row locks (FOR UPDATE), added to in JS (addNumericDelta)
  * and written back by plain assignment; only rows not there yet go through the additive upsert (which also
@@ -212,20 +225,10 @@ async function applyNumeric(tx: Queryable, namespace: string, model: string, d: 
   const key = (version: string, feature: string, bucketMs: number) =>
     `${version}\u0000${feature}\u0000${bucketMs}`;
   const deltas = [...d.numeric.values()];
-  const { rows: stored } = await tx.query<{
-    version: string;
-    feature: string;
-    bucket: Date;
-    counts: number[];
-    sums: number[];
-    n: number;
-    sum: number;
-    sum_sq: number;
-    min: number;
-    max: number;
-  }>(
-    `SELECT r.version, r.feature, r.bucket, r.counts::float8[] AS counts, r.sums, r.n::float8 AS n, r.sum, r.sum_sq,
-       r.min, r.max
+  const { rows: stored } = await tx.query<
+    NumericStatsRow & { version: string; feature: string; bucket: Date }
+  >(
+    `SELECT r.version, r.feature, r.bucket, ${NUMERIC_STATS_COLUMNS}
      FROM rollup_numeric r
      WHERE r.namespace = $1 AND r.model = $2 AND (r.version, r.feature, r.bucket) IN (
        SELECT version, feature, bucket FROM jsonb_to_recordset($3::jsonb) AS x(version text, feature text, bucket timestamptz))
