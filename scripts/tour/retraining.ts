@@ -19,9 +19,9 @@ import type { MonitorClient } from "../../monitor/client.ts";
 import type { Annotation, MonitorRecord } from "../../monitor/wire.ts";
 import { evalJobName, trainJobName } from "../../operator/retrainjob/job.ts";
 import { medModelManifest } from "../../operator/medmodel/fixtures.ts";
-import { restClientFromKubeConfig } from "../../operator/runtime/rest.ts";
+import { type RestClient, restClientFromKubeConfig } from "../../operator/runtime/rest.ts";
 import { linearModel } from "../../retrain/testing/linear-model.ts";
-import { pseudonym } from "../../retrain/testing/ledger.ts";
+import { ledgerCases } from "../../retrain/testing/ledger.ts";
 import { kubectlOk, testKubeConfig, waitFor } from "../../test/cluster/client.ts";
 import { repoRoot } from "../../test/cluster/paths.ts";
 import { type ImageMap, type PodObject, runPod } from "../../test/support/process-kubelet.ts";
@@ -52,46 +52,40 @@ export interface RetrainingIO {
 }
 
 const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
-/** Deterministic pseudo-random in [0, 1), so every tour shows the same numbers. */
-const rand = (i: number) => {
-  const x = Math.sin(i * 12.9898 + 78.233) * 43758.5453;
-  return x - Math.floor(x);
-};
 
-/** Two annotated CR cases per patient at two sites; feature f1 separates the classes (a model can learn it). */
+/** The retrain tests' seeded ledger (retrain/testing/ledger.ts) as API records and reader annotations: two CR cases
+ * per patient at two sites, feature f1 separating the classes (a model can learn it). */
 function ledger(namespace: string): { records: MonitorRecord[]; annotations: Annotation[] } {
-  const records: MonitorRecord[] = [];
-  const annotations: Annotation[] = [];
-  const t0 = Date.now() - 2 * 86_400_000;
-  let k = 0;
-  for (let p = 0; p < PATIENTS; p++) {
-    for (let c = 0; c < 2; c++, k++) {
-      const caseId = `cr-${p}-${c}`;
-      const positive = rand(k * 3 + 1) < 0.4;
-      const time = new Date(t0 + k * 60_000).toISOString();
-      records.push({
-        time,
-        namespace,
-        model: MODEL,
-        version: "v1",
-        caseId,
-        patient: pseudonym(p + 10_000),
-        site: p % 2 ? "site-a" : "site-b",
-        metadata: { Modality: "CR" },
-        inputs: {
-          "image:f1": (positive ? 0.8 : -0.8) + rand(k * 3 + 2) - 0.5,
-          "image:f2": rand(k * 3 + 3) - 0.5,
-        },
-        outputs: {},
-      });
-      annotations.push({ namespace, model: MODEL, caseId, positive, time, source: "reader" });
-    }
-  }
-  return { records, annotations };
+  const cases = ledgerCases({
+    patients: PATIENTS,
+    at: new Date(Date.now() - 2 * 86_400_000).toISOString(),
+    firstPatient: 10_000,
+  });
+  return {
+    records: cases.map((c) => ({
+      time: c.time,
+      namespace,
+      model: MODEL,
+      version: "v1",
+      caseId: c.caseId,
+      patient: c.patient,
+      site: c.site,
+      metadata: { Modality: "CR" },
+      inputs: c.inputs,
+      outputs: {},
+    })),
+    annotations: cases.map((c) => ({
+      namespace,
+      model: MODEL,
+      caseId: c.caseId,
+      positive: c.positive,
+      time: c.time,
+      source: "reader" as const,
+    })),
+  };
 }
 
-async function getRJ(namespace: string): Promise<RJ | undefined> {
-  const rest = restClientFromKubeConfig(testKubeConfig());
+async function getRJ(rest: RestClient, namespace: string): Promise<RJ | undefined> {
   return rest
     .request<RJ>("GET", `/apis/medmlops.io/v1alpha1/namespaces/${namespace}/retrainjobs/${RUN}`)
     .catch(() => undefined);
@@ -165,7 +159,7 @@ export async function retrainingTour(
   const inPhase = (want: string) =>
     waitFor(
       async () => {
-        const rj = await getRJ(namespace);
+        const rj = await getRJ(rest, namespace);
         const phase = rj?.status?.phase;
         if (phase && phases.at(-1) !== phase) phases.push(phase);
         if (phase === "Failed" || phase === "Rejected")
