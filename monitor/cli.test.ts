@@ -23,6 +23,14 @@ describe("medmlops monitor flags", () => {
     expect(() => parseFlags(["--port", "70000"], {})).toThrow(/--port/);
     expect(() => parseFlags(["--bogus"], {})).toThrow();
   });
+  it("takes --retention-days from the flag or MEDMLOPS_MONITOR_RETENTION_DAYS, whole days ≥ 1", () => {
+    expect(parseFlags([], {})).not.toHaveProperty("retention-days");
+    expect(parseFlags(["--retention-days", "30"], {})).toMatchObject({ "retention-days": 30 });
+    expect(parseFlags([], { MEDMLOPS_MONITOR_RETENTION_DAYS: "90" })).toMatchObject({ "retention-days": 90 });
+    expect(() => parseFlags(["--retention-days", "0"], {})).toThrow(/--retention-days/);
+    expect(() => parseFlags(["--retention-days", "1.5"], {})).toThrow(/--retention-days/);
+  });
+
   it("reads the log level from the environment", () => {
     expect(parseFlags([], { MEDMLOPS_LOG_LEVEL: "debug" })).toMatchObject({ "log-level": "debug" });
   });

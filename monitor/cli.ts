@@ -30,6 +30,9 @@ Options:
   --data-dir DIR        embedded storage (PGlite) in DIR (default: $MEDMLOPS_MONITOR_DATA_DIR, else ./medmlops-monitor-data)
   --database-url URL    PostgreSQL instead, postgres://user:pass@host:5432/db (default: $MEDMLOPS_DATABASE_URL)
   --log-level L         trace|debug|info|warn|error (default: $MEDMLOPS_LOG_LEVEL, else info)
+  --retention-days N    delete raw records (and their cases' annotations) whose time is older than N days,
+                        hourly, in batches; roll-ups are kept (default: $MEDMLOPS_MONITOR_RETENTION_DAYS,
+                        else keep until erased)
 ${SERVER_SECURITY_USAGE}
                         (open without a credential: /healthz, /readyz, /metrics; every /v1 route, reads too, needs it)
   -h, --help            show this help
@@ -45,6 +48,7 @@ const Flags = z
       .regex(/^postgres(ql)?:\/\//, "--database-url must start with postgres:// or postgresql://")
       .optional(),
     "log-level": z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+    "retention-days": z.coerce.number().int().min(1).max(36_500).optional(),
   })
   .refine((f) => !(f["data-dir"] && f["database-url"]), {
     message: "give --data-dir or --database-url, not both",
@@ -62,6 +66,7 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv = process.env)
       "data-dir": { type: "string" },
       "database-url": { type: "string" },
       "log-level": { type: "string" },
+      "retention-days": { type: "string" },
       ...SERVER_SECURITY_OPTIONS,
       help: { type: "boolean", short: "h" },
     },
@@ -96,6 +101,8 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv = process.env)
     else merged["data-dir"] = env["MEDMLOPS_MONITOR_DATA_DIR"] || "./medmlops-monitor-data";
   }
   if (!merged["log-level"] && env["MEDMLOPS_LOG_LEVEL"]) merged["log-level"] = env["MEDMLOPS_LOG_LEVEL"];
+  if (!merged["retention-days"] && env["MEDMLOPS_MONITOR_RETENTION_DAYS"])
+    merged["retention-days"] = env["MEDMLOPS_MONITOR_RETENTION_DAYS"];
   const parsed = Flags.safeParse(merged);
   if (!parsed.success) {
     throw new Error(
@@ -143,7 +150,13 @@ export async function main(argv: string[]): Promise<number> {
   log.info({ engine: db.engine }, "storage open, migrations applied");
   let app: Awaited<ReturnType<typeof buildServer>>["app"];
   try {
-    ({ app } = await buildServer({ db, log, security: flags.security }));
+    const retentionDays = flags["retention-days"];
+    ({ app } = await buildServer({
+      db,
+      log,
+      security: flags.security,
+      ...(retentionDays !== undefined ? { retention: { days: retentionDays } } : {}),
+    }));
   } catch (err) {
     // an unreadable certificate, key or token file: named, never printed
     log.error({ err: err instanceof Error ? err.message : String(err) }, "cannot set up transport security");
@@ -163,6 +176,7 @@ export async function main(argv: string[]): Promise<number> {
       port: typeof address === "object" && address ? address.port : flags.port,
       scheme: flags.security.tls ? "https" : "http",
       clientAuth: flags.security.clientAuth,
+      retentionDays: flags["retention-days"] ?? null,
     },
     "monitor listening",
   );

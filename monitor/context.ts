@@ -8,4 +8,6 @@ export interface MonitorContext {
   log: Logger;
   metrics: MonitorMetrics;
   now: () => Date;
+  /** Raw records older than this many days are deleted (retention.ts); undefined = kept until erased. */
+  retentionDays?: number | undefined;
 }

@@ -9,6 +9,7 @@ import type { MonitorContext } from "./context.ts";
 import type { Queryable } from "./db/index.ts";
 import { ApiError } from "./errors.ts";
 import { windowMs } from "./policy-store.ts";
+import { retentionCutoff, windowPastRetention } from "./retention-decision.ts";
 import { bucketOf, loadProfiles, NUMERIC_STATS_COLUMNS, type NumericStatsRow } from "./rollups.ts";
 import {
   auroc,
@@ -82,7 +83,23 @@ export async function evaluatePolicy(
   const earliest = new Date(Math.min(...[...starts.values()].map((d) => d.getTime())));
   const cases = await annotatedCases(q, namespace, model, versions, earliest, now);
   const results: EvaluateResponse["results"] = [];
+  const clock = ctx.now();
   for (const v of versions) {
+    if (windowPastRetention(starts.get(v)!, now, clock, ctx.retentionDays)) {
+      // records before the retention cutoff are deleted: metrics over this window would be partial
+      results.push({ version: v, metrics: [] });
+      for (const m of spec.metrics) {
+        insufficient.push({
+          version: v,
+          kind: "metric",
+          name: m.name,
+          reason: "PAST_RETENTION",
+          n: 0,
+          minSamples: m.minSamples,
+        });
+      }
+      continue;
+    }
     const start = starts.get(v)!.getTime();
     const mine = cases.filter((c) => c.version === v && c.time >= start);
     const out = metricsFor(v, spec.metrics, mine);
@@ -90,9 +107,13 @@ export async function evaluatePolicy(
     insufficient.push(...out.insufficient);
   }
 
+  // with retention, cases sampled before the cutoff are deleted and can no longer be annotated
+  const keptFrom =
+    ctx.retentionDays === undefined ? new Date(0) : bucketOf(retentionCutoff(clock, ctx.retentionDays));
   const backlog = await q.query<{ n: number }>(
-    "SELECT (coalesce(sum(sampled), 0) - coalesce(sum(annotated), 0))::float8 AS n FROM traffic WHERE namespace = $1 AND model = $2",
-    [namespace, model],
+    `SELECT (coalesce(sum(sampled), 0) - coalesce(sum(annotated), 0))::float8 AS n FROM traffic
+     WHERE namespace = $1 AND model = $2 AND bucket >= $3`,
+    [namespace, model, keptFrom.toISOString()],
   );
   recordGauges(ctx, namespace, name, model, results, drift, backlog.rows[0]?.n ?? 0);
   ctx.metrics.evaluationDuration.observe((performance.now() - started) / 1000);

@@ -74,6 +74,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       labelNames: ["namespace", "policy", "model", "version", "metric"] as const,
       registers: [registry],
     }),
+    retentionDeleted: new Counter({
+      name: "medmlops_monitor_retention_deleted_total",
+      help: "Rows deleted by the retention sweep (--retention-days), by table (records, annotations).",
+      labelNames: ["table"] as const,
+      registers: [registry],
+    }),
     evaluationDuration: new Histogram({
       name: "medmlops_monitor_evaluation_duration_seconds",
       help: "Time to evaluate one policy.",

@@ -5,6 +5,8 @@ import type { MonitorContext } from "./context.ts";
 import type { Db } from "./db/index.ts";
 import { ApiError, errorHandler } from "./errors.ts";
 import { createMetrics, type MonitorMetrics } from "./metrics.ts";
+import type { RetentionConfig } from "./retention-decision.ts";
+import { type RetentionRunner, startRetention } from "./retention.ts";
 import { type RouteModule, routeModules } from "./routes/index.ts";
 
 export interface MonitorServerOptions {
@@ -17,12 +19,16 @@ export interface MonitorServerOptions {
   bodyLimitBytes?: number;
   /** TLS and client authentication (docs/security.md); default plain HTTP, no credential. */
   security?: ServerSecurity;
+  /** Delete raw records older than `days` (retention.ts); the sweep stops when the app closes. */
+  retention?: RetentionConfig;
 }
 
 export interface MonitorServer {
   app: FastifyInstance;
   ctx: MonitorContext;
   guard: ServerGuard;
+  /** The retention sweep, when configured. */
+  retention?: RetentionRunner;
 }
 
 /** Routes anyone who can reach the port may call: probes and the Prometheus scrape. Everything else needs the credential. */
@@ -39,6 +45,7 @@ export async function buildServer(opts: MonitorServerOptions): Promise<MonitorSe
     log,
     metrics: opts.metrics ?? createMetrics(),
     now: opts.now ?? (() => new Date()),
+    retentionDays: opts.retention?.days,
   };
   const guard = new ServerGuard(opts.security ?? { clientAuth: "none" }, (message) =>
     log.error({ message }, "rotated TLS or token files not applied; the previous ones stay in use"),
@@ -63,8 +70,13 @@ export async function buildServer(opts: MonitorServerOptions): Promise<MonitorSe
     reply.code(404).send({ error: "no such route", code: "NOT_FOUND" }),
   );
   for (const m of opts.routes ?? routeModules) await m.register(app, ctx);
+  let retention: RetentionRunner | undefined;
+  app.addHook("onClose", async () => {
+    await retention?.stop();
+  });
   await app.ready();
-  return { app, ctx, guard };
+  if (opts.retention) retention = startRetention(ctx, opts.retention);
+  return { app, ctx, guard, ...(retention ? { retention } : {}) };
 }
 
 export { ApiError };

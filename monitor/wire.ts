@@ -270,7 +270,14 @@ export const InsufficientSchema = z.object({
   kind: z.enum(["metric", "drift"]),
   name: z.string(),
   subgroup: z.string().optional(),
-  reason: z.enum(["TOO_FEW_SAMPLES", "UNDEFINED", "NO_REFERENCE", "NO_TRAFFIC", "FEATURE_NOT_IN_REFERENCE"]),
+  reason: z.enum([
+    "TOO_FEW_SAMPLES",
+    "UNDEFINED",
+    "NO_REFERENCE",
+    "NO_TRAFFIC",
+    "FEATURE_NOT_IN_REFERENCE",
+    "PAST_RETENTION",
+  ]),
   n: z.number().int(),
   minSamples: z.number().int().optional(),
 });

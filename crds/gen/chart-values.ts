@@ -156,6 +156,14 @@ export const ChartValuesSchema = z.strictObject({
     enabled: z.boolean().describe("Deploy the monitor and hand its URL to the operator (--monitor-url)."),
     port: z.number().int().min(1024).max(65535).describe("Port of the monitor's HTTP API."),
     logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace"]).describe("pino log level."),
+    retentionDays: z
+      .number()
+      .int()
+      .min(0)
+      .max(36500)
+      .describe(
+        "Delete raw records (and their cases' annotations) whose time is older than this many days, hourly (MEDMLOPS_MONITOR_RETENTION_DAYS); roll-ups are kept. 0 = keep until erased.",
+      ),
     tls: MonitorTls,
     storage: z.strictObject({
       type: z

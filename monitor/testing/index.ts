@@ -17,6 +17,8 @@ import { type ClientTlsFiles, MonitorClient } from "../client.ts";
 import type { Db } from "../db/index.ts";
 import { openDb } from "../db/index.ts";
 import type { MonitorContext } from "../context.ts";
+import type { RetentionConfig } from "../retention-decision.ts";
+import type { RetentionRunner } from "../retention.ts";
 import { buildServer } from "../server.ts";
 import { freshPgliteDir } from "./pglite-template.ts";
 
@@ -29,6 +31,8 @@ export interface StartedMonitor {
   ctx: MonitorContext;
   /** The PGlite directory (undefined on PostgreSQL). */
   dataDir: string | undefined;
+  /** The retention sweep, when `retention` was given. */
+  retention?: RetentionRunner;
   stop(): Promise<void>;
 }
 
@@ -43,15 +47,18 @@ export interface StartMonitorOptions {
   clientTls?: ClientTlsFiles;
   /** Loopback port; default a free one. Given with dataDir, a stopped monitor comes back where it was (outage tests). */
   port?: number;
+  /** Retention sweep (--retention-days); tests call `retention.sweepNow()`. */
+  retention?: RetentionConfig;
 }
 
 export async function startMonitor(opts: StartMonitorOptions = {}): Promise<StartedMonitor> {
   const ownDir = !opts.databaseUrl && !opts.dataDir;
   const dataDir = opts.databaseUrl ? undefined : (opts.dataDir ?? (await freshPgliteDir()));
   const db = await openDb({ databaseUrl: opts.databaseUrl, dataDir });
-  const { app, ctx } = await buildServer({
+  const { app, ctx, retention } = await buildServer({
     db,
     ...(opts.now ? { now: opts.now } : {}),
+    ...(opts.retention ? { retention: opts.retention } : {}),
     ...(opts.security ? { security: opts.security } : {}),
   });
   await app.listen({ port: opts.port ?? 0, host: "127.0.0.1" });
@@ -64,6 +71,7 @@ export async function startMonitor(opts: StartMonitorOptions = {}): Promise<Star
     db,
     ctx,
     dataDir,
+    ...(retention ? { retention } : {}),
     async stop() {
       await app.close();
       await db.close();

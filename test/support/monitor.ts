@@ -3,6 +3,7 @@
  *   describe.each(MONITOR_ENGINES)("… (%s)", (engine) => { … await startTestMonitor(engine) … })
  */
 import { type StartedMonitor, startMonitor } from "../../monitor/testing/index.ts";
+import type { RetentionConfig } from "../../monitor/retention-decision.ts";
 import { freshPostgresDatabase } from "./postgres.ts";
 
 export const MONITOR_ENGINES = ["pglite", "postgres"] as const;
@@ -10,7 +11,7 @@ export type MonitorEngine = (typeof MONITOR_ENGINES)[number];
 
 export async function startTestMonitor(
   engine: MonitorEngine,
-  opts: { now?: () => Date } = {},
+  opts: { now?: () => Date; retention?: RetentionConfig } = {},
 ): Promise<StartedMonitor> {
   if (engine === "pglite") return startMonitor(opts);
   const database = await freshPostgresDatabase();
