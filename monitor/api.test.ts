@@ -225,7 +225,7 @@ describe.each(MONITOR_ENGINES)("monitor API on %s", (engine) => {
     expect(e.insufficientData).toBe(true);
 
     // the window excludes the reference period: v1's live window holds its 1,500 live records only
-    const text = await fetch(`${m.url}/metrics`).then((x) => x.text());
+    const text = await fetch(`${m.metricsUrl}/metrics`).then((x) => x.text());
     expect(text).toMatch(
       /medmlops_monitor_drifted\{[^}]*version="v2"[^}]*feature="image:f0"[^}]*test="psi"[^}]*\} 1/,
     );
@@ -300,7 +300,7 @@ describe.each(MONITOR_ENGINES)("monitor API on %s", (engine) => {
         minSamples: 500,
       }),
     );
-    const text = await fetch(`${m.url}/metrics`).then((x) => x.text());
+    const text = await fetch(`${m.metricsUrl}/metrics`).then((x) => x.text());
     expect(text).toMatch(/medmlops_monitor_metric_ci_low\{[^}]*metric="sensitivity"[^}]*\} 0\.\d+/);
     expect(text).toMatch(/medmlops_monitor_annotation_backlog\{[^}]*policy="metrics-policy"[^}]*\} 0/);
   });

@@ -31,6 +31,18 @@ describe("medmlops monitor flags", () => {
     expect(() => parseFlags(["--retention-days", "1.5"], {})).toThrow(/--retention-days/);
   });
 
+  it("serves metrics on a port of its own: 9091 by default, validated, never the API port", () => {
+    expect(parseFlags([], {})).toMatchObject({ "metrics-port": 9091 });
+    expect(parseFlags(["--metrics-port", "0"], {})).toMatchObject({ "metrics-port": 0 });
+    expect(parseFlags(["--port", "0", "--metrics-port", "0"], {})).toMatchObject({ port: 0 });
+    expect(() => parseFlags(["--metrics-port", "65536"], {})).toThrow(
+      /--metrics-port: must be a port number/,
+    );
+    expect(() => parseFlags(["--metrics-port", "nine"], {})).toThrow(/--metrics-port/);
+    expect(() => parseFlags(["--port", "9000", "--metrics-port", "9000"], {})).toThrow(
+      /--metrics-port must differ from --port/,
+    );
+  });
   it("reads the log level from the environment", () => {
     expect(parseFlags([], { MEDMLOPS_LOG_LEVEL: "debug" })).toMatchObject({ "log-level": "debug" });
   });

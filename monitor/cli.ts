@@ -8,6 +8,7 @@ import { parseArgs } from "node:util";
 import { pino } from "pino";
 import { z } from "zod";
 import { EXIT } from "../common/exit-codes.ts";
+import { DEFAULT_METRICS_PORT } from "./metrics-server.ts";
 import {
   SERVER_SECURITY_OPTIONS,
   ServerGuard,
@@ -25,7 +26,9 @@ Stores inference records, annotations, reference profiles, policies and consent 
 ValidationPolicies (drift and metrics with confidence intervals). See docs/monitor.md.
 
 Options:
-  --port P              listen port (default 8090)
+  --port P              API port: /v1 and the probes, no /metrics (default 8090)
+  --metrics-port P      metrics port: GET /metrics only, never a client credential; HTTPS with the API's
+                        --tls-cert/--tls-key when given (default 9091; 0 = any free port)
   --host H              listen address (default 0.0.0.0)
   --data-dir DIR        embedded storage (PGlite) in DIR (default: $MEDMLOPS_MONITOR_DATA_DIR, else ./medmlops-monitor-data)
   --database-url URL    PostgreSQL instead, postgres://user:pass@host:5432/db (default: $MEDMLOPS_DATABASE_URL)
@@ -34,13 +37,21 @@ Options:
                         hourly, in batches; roll-ups are kept (default: $MEDMLOPS_MONITOR_RETENTION_DAYS,
                         else keep until erased)
 ${SERVER_SECURITY_USAGE}
-                        (open without a credential: /healthz, /readyz, /metrics; every /v1 route, reads too, needs it)
+                        (open without a credential: /healthz, /readyz and the metrics port; every /v1 route, reads
+                        too, needs it)
   -h, --help            show this help
 Exit codes: 0 stopped cleanly, 1 storage or listen failure, 2 usage error.`;
 
+const portNumber = z.coerce
+  .number({ error: "must be a port number from 0 to 65535" })
+  .int("must be a port number from 0 to 65535")
+  .min(0, "must be a port number from 0 to 65535")
+  .max(65535, "must be a port number from 0 to 65535");
+
 const Flags = z
   .object({
-    port: z.coerce.number().int().min(0).max(65535).default(8090),
+    port: portNumber.default(8090),
+    "metrics-port": portNumber.default(DEFAULT_METRICS_PORT),
     host: z.string().min(1).default("0.0.0.0"),
     "data-dir": z.string().min(1).optional(),
     "database-url": z
@@ -52,6 +63,9 @@ const Flags = z
   })
   .refine((f) => !(f["data-dir"] && f["database-url"]), {
     message: "give --data-dir or --database-url, not both",
+  })
+  .refine((f) => f.port === 0 || f["metrics-port"] !== f.port, {
+    message: "--metrics-port must differ from --port",
   });
 export type MonitorFlags = z.infer<typeof Flags> & { security: ServerSecurity };
 
@@ -62,6 +76,7 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv = process.env)
     allowPositionals: false,
     options: {
       port: { type: "string" },
+      "metrics-port": { type: "string" },
       host: { type: "string" },
       "data-dir": { type: "string" },
       "database-url": { type: "string" },
@@ -149,9 +164,10 @@ export async function main(argv: string[]): Promise<number> {
   }
   log.info({ engine: db.engine }, "storage open, migrations applied");
   let app: Awaited<ReturnType<typeof buildServer>>["app"];
+  let metricsApp: Awaited<ReturnType<typeof buildServer>>["metricsApp"];
   try {
     const retentionDays = flags["retention-days"];
-    ({ app } = await buildServer({
+    ({ app, metricsApp } = await buildServer({
       db,
       log,
       security: flags.security,
@@ -164,16 +180,22 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.failure;
   }
   try {
+    // The metrics port first: a taken metrics port fails before the API answers anything.
+    await metricsApp.listen({ port: flags["metrics-port"], host: flags.host });
     await app.listen({ port: flags.port, host: flags.host });
   } catch (err) {
     log.error({ err: err instanceof Error ? err.message : String(err) }, "cannot listen");
+    await app.close();
     await db.close();
     return EXIT.failure;
   }
   const address = app.server.address();
+  const metricsAddress = metricsApp.server.address();
   log.info(
     {
       port: typeof address === "object" && address ? address.port : flags.port,
+      metricsPort:
+        typeof metricsAddress === "object" && metricsAddress ? metricsAddress.port : flags["metrics-port"],
       scheme: flags.security.tls ? "https" : "http",
       clientAuth: flags.security.clientAuth,
       retentionDays: flags["retention-days"] ?? null,

@@ -132,7 +132,7 @@ describe.each(MONITOR_ENGINES)("retention on %s", (engine) => {
     expect(short.results[0]!.metrics).toEqual([expect.objectContaining({ metric: "sensitivity" })]);
     expect(short.insufficient.filter((i) => i.reason === "PAST_RETENTION")).toEqual([]);
 
-    const metrics = await (await fetch(`${m.url}/metrics`)).text();
+    const metrics = await (await fetch(`${m.metricsUrl}/metrics`)).text();
     expect(metrics).toMatch(/medmlops_monitor_retention_deleted_total\{table="records"\} 500/);
     expect(metrics).toMatch(/medmlops_monitor_retention_deleted_total\{table="annotations"\} 101/);
 

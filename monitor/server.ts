@@ -7,6 +7,7 @@ import { ApiError, errorHandler } from "./errors.ts";
 import { createMetrics, type MonitorMetrics } from "./metrics.ts";
 import type { RetentionConfig } from "./retention-decision.ts";
 import { type RetentionRunner, startRetention } from "./retention.ts";
+import { buildMetricsServer } from "./metrics-server.ts";
 import { type RouteModule, routeModules } from "./routes/index.ts";
 
 export interface MonitorServerOptions {
@@ -24,15 +25,18 @@ export interface MonitorServerOptions {
 }
 
 export interface MonitorServer {
+  /** The API: probes and /v1 (no /metrics). Closing it closes metricsApp too. */
   app: FastifyInstance;
+  /** The metrics listener: GET /metrics only (metrics-server.ts); listen on it separately. */
+  metricsApp: FastifyInstance;
   ctx: MonitorContext;
   guard: ServerGuard;
   /** The retention sweep, when configured. */
   retention?: RetentionRunner;
 }
 
-/** Routes anyone who can reach the port may call: probes and the Prometheus scrape. Everything else needs the credential. */
-const OPEN_ROUTES = new Set(["/healthz", "/readyz", "/metrics"]);
+/** Routes anyone who can reach the API port may call: the probes. Everything else needs the credential. */
+const OPEN_ROUTES = new Set(["/healthz", "/readyz"]);
 
 /**
  * Builds the monitor's HTTP app from the route modules. No request logging by fastify (logger off): URLs can carry a
@@ -70,13 +74,20 @@ export async function buildServer(opts: MonitorServerOptions): Promise<MonitorSe
     reply.code(404).send({ error: "no such route", code: "NOT_FOUND" }),
   );
   for (const m of opts.routes ?? routeModules) await m.register(app, ctx);
+  const metrics = buildMetricsServer({
+    registry: ctx.metrics.registry,
+    log,
+    ...(opts.security ? { security: opts.security } : {}),
+  });
   let retention: RetentionRunner | undefined;
   app.addHook("onClose", async () => {
     await retention?.stop();
+    await metrics.app.close();
   });
   await app.ready();
+  await metrics.app.ready();
   if (opts.retention) retention = startRetention(ctx, opts.retention);
-  return { app, ctx, guard, ...(retention ? { retention } : {}) };
+  return { app, metricsApp: metrics.app, ctx, guard, ...(retention ? { retention } : {}) };
 }
 
 export { ApiError };

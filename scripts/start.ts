@@ -34,6 +34,7 @@ const OPERATOR_METRICS_PORT = Number(process.env.MEDMLOPS_DEMO_METRICS_PORT ?? 8
 const MONITOR_PORT = Number(process.env.MEDMLOPS_DEMO_MONITOR_PORT ?? 8092);
 const PROMETHEUS_PORT = Number(process.env.MEDMLOPS_DEMO_PROMETHEUS_PORT ?? 8093);
 const SIDECAR_METRICS_PORT = Number(process.env.MEDMLOPS_DEMO_SIDECAR_METRICS_PORT ?? 8094);
+const MONITOR_METRICS_PORT = Number(process.env.MEDMLOPS_DEMO_MONITOR_METRICS_PORT ?? 8095);
 const children: ChildProcess[] = [];
 
 function say(line: string): void {
@@ -191,7 +192,7 @@ async function main(): Promise<number> {
   const { kubeconfig } = await up({ log: (line: string) => process.stdout.write(`   ${line}\n`) });
   process.stdout.write(`   KUBECONFIG=${kubeconfig}\n`);
   const io = { say, out: (t: string) => process.stdout.write(t) };
-  const monitor = await startTourMonitor(io, demoDir, MONITOR_PORT);
+  const monitor = await startTourMonitor(io, demoDir, MONITOR_PORT, MONITOR_METRICS_PORT);
   children.push(monitor.process);
   await controlPlaneTour(kubeconfig, monitor);
   if (!(await realNodeTour({ say, out: (t) => process.stdout.write(t) }, join(demoDir, "models"))))

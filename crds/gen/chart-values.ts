@@ -154,7 +154,20 @@ export const ChartValuesSchema = z.strictObject({
   }),
   monitor: z.strictObject({
     enabled: z.boolean().describe("Deploy the monitor and hand its URL to the operator (--monitor-url)."),
-    port: z.number().int().min(1024).max(65535).describe("Port of the monitor's HTTP API."),
+    port: z
+      .number()
+      .int()
+      .min(1024)
+      .max(65535)
+      .describe("Port of the monitor's HTTP API (/v1 and the probes; no /metrics)."),
+    metricsPort: z
+      .number()
+      .int()
+      .min(1024)
+      .max(65535)
+      .describe(
+        "Port of the monitor's /metrics (GET /metrics only, TLS like the API, no credential); must differ from port.",
+      ),
     logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace"]).describe("pino log level."),
     retentionDays: z
       .number()
@@ -191,7 +204,7 @@ export const ChartValuesSchema = z.strictObject({
       .strictObject({
         enabled: z
           .boolean()
-          .describe("ServiceMonitor for the monitor's /metrics (Prometheus Operator CRDs)."),
+          .describe("ServiceMonitor for the monitor's /metrics on metricsPort (Prometheus Operator CRDs)."),
         interval: z.string().regex(/^[0-9]+(ms|s|m|h)$/),
         labels: Labels,
       })

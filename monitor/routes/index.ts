@@ -3,7 +3,6 @@ import { audit } from "./audit.ts";
 import { datasets } from "./datasets.ts";
 import { consent } from "./consent.ts";
 import { health } from "./health.ts";
-import { metrics } from "./metrics.ts";
 import { policies } from "./policies.ts";
 import { records } from "./records.ts";
 import { references } from "./references.ts";
@@ -15,7 +14,6 @@ export type { RouteModule } from "./types.ts";
 /** Every route module of the monitor, in registration order. Add yours here (one line, one file). */
 export const routeModules: RouteModule[] = [
   health,
-  metrics,
   records,
   annotations,
   references,

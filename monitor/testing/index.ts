@@ -25,7 +25,10 @@ import { freshPgliteDir } from "./pglite-template.ts";
 export { freshPgliteDir, pgliteTemplateDir } from "./pglite-template.ts";
 
 export interface StartedMonitor {
+  /** The API (/v1, probes). */
   url: string;
+  /** The metrics listener (GET /metrics only), same scheme as url. */
+  metricsUrl: string;
   client: MonitorClient;
   db: Db;
   ctx: MonitorContext;
@@ -55,18 +58,20 @@ export async function startMonitor(opts: StartMonitorOptions = {}): Promise<Star
   const ownDir = !opts.databaseUrl && !opts.dataDir;
   const dataDir = opts.databaseUrl ? undefined : (opts.dataDir ?? (await freshPgliteDir()));
   const db = await openDb({ databaseUrl: opts.databaseUrl, dataDir });
-  const { app, ctx, retention } = await buildServer({
+  const { app, metricsApp, ctx, retention } = await buildServer({
     db,
     ...(opts.now ? { now: opts.now } : {}),
     ...(opts.retention ? { retention: opts.retention } : {}),
     ...(opts.security ? { security: opts.security } : {}),
   });
   await app.listen({ port: opts.port ?? 0, host: "127.0.0.1" });
-  const addr = app.server.address();
-  const port = typeof addr === "object" && addr ? addr.port : 0;
-  const url = `${opts.security?.tls ? "https" : "http"}://127.0.0.1:${port}`;
+  await metricsApp.listen({ port: 0, host: "127.0.0.1" });
+  const portOf = (a: ReturnType<typeof app.server.address>) => (typeof a === "object" && a ? a.port : 0);
+  const scheme = opts.security?.tls ? "https" : "http";
+  const url = `${scheme}://127.0.0.1:${portOf(app.server.address())}`;
   return {
     url,
+    metricsUrl: `${scheme}://127.0.0.1:${portOf(metricsApp.server.address())}`,
     client: new MonitorClient(url, opts.clientTls ? { tls: opts.clientTls } : {}),
     db,
     ctx,
@@ -81,7 +86,10 @@ export async function startMonitor(opts: StartMonitorOptions = {}): Promise<Star
 }
 
 export interface SpawnedMonitor {
+  /** The API (/v1, probes). */
   url: string;
+  /** The metrics listener (GET /metrics only), same scheme as url. */
+  metricsUrl: string;
   client: MonitorClient;
   process: ChildProcess;
   exited: Promise<number | null>;
@@ -110,6 +118,8 @@ export async function spawnMonitor(
     "monitor",
     "--port",
     "0",
+    "--metrics-port",
+    "0",
     "--host",
     "127.0.0.1",
     "--log-level",
@@ -128,6 +138,7 @@ export async function spawnMonitor(
     stderr = (stderr + d.toString()).slice(-4000);
   });
   let scheme = "http";
+  let metricsPort = 0;
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`monitor did not listen in time; stderr: ${stderr}`)),
@@ -136,10 +147,11 @@ export async function spawnMonitor(
     const lines = createInterface({ input: child.stdout! });
     lines.on("line", (line) => {
       try {
-        const j = JSON.parse(line) as { msg?: string; port?: number; scheme?: string };
+        const j = JSON.parse(line) as { msg?: string; port?: number; metricsPort?: number; scheme?: string };
         if (j.msg === "monitor listening" && typeof j.port === "number") {
           clearTimeout(timer);
           if (j.scheme === "https") scheme = "https";
+          metricsPort = j.metricsPort ?? 0;
           resolve(j.port);
         }
       } catch {
@@ -154,6 +166,7 @@ export async function spawnMonitor(
   const url = `${scheme}://127.0.0.1:${port}`;
   return {
     url,
+    metricsUrl: `${scheme}://127.0.0.1:${metricsPort}`,
     client: new MonitorClient(url, opts.clientTls ? { tls: opts.clientTls } : {}),
     process: child,
     exited,

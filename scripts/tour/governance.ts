@@ -40,6 +40,8 @@ export interface GovernanceIO {
 
 export interface TourMonitor {
   url: string;
+  /** Its metrics port (GET /metrics only; the API port serves none). */
+  metricsUrl: string;
   /** Flags for `medmlops operator`: the monitor and a short reference freeze (20 records instead of 500). */
   operatorArgs: string[];
   process: ChildProcess;
@@ -60,23 +62,29 @@ export async function startTourMonitor(
   io: GovernanceIO,
   demoDir: string,
   port: number,
+  metricsPort: number,
 ): Promise<TourMonitor> {
   const dataDir = join(demoDir, "monitor-data");
   rmSync(dataDir, { recursive: true, force: true });
   mkdirSync(demoDir, { recursive: true });
   io.say(
-    `starting the monitor on :${port} (PGlite in .medmlops/demo/monitor-data; log: .medmlops/demo/monitor.log)`,
+    `starting the monitor on :${port}, metrics on :${metricsPort} (PGlite in .medmlops/demo/monitor-data; log: .medmlops/demo/monitor.log)`,
   );
   const log = openSync(join(demoDir, "monitor.log"), "a");
   const child = spawn(
     process.execPath,
-    [bin, "monitor", "--port", String(port), "--host", "127.0.0.1", "--data-dir", dataDir],
+    [
+      ...[bin, "monitor", "--port", String(port), "--metrics-port", String(metricsPort)],
+      ...["--host", "127.0.0.1", "--data-dir", dataDir],
+    ],
     { stdio: ["ignore", log, log] },
   );
   const url = `http://127.0.0.1:${port}`;
-  await waitFor(() => ok(`${url}/healthz`).then((a) => a || ok(`${url}/metrics`)), 120_000, 500);
+  const metricsUrl = `http://127.0.0.1:${metricsPort}`;
+  await waitFor(() => ok(`${url}/healthz`), 120_000, 500);
   return {
     url,
+    metricsUrl,
     process: child,
     operatorArgs: [
       "--monitor-url",
@@ -358,7 +366,7 @@ export async function governanceTour(io: GovernanceIO, opts: GovernanceOptions):
   ))
     io.out(`   event: ${e}\n`);
 
-  const monitorHost = new URL(opts.monitor.url).host;
+  const monitorHost = new URL(opts.monitor.metricsUrl).host;
   await showAlerts(
     io,
     opts.demoDir,

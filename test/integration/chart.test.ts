@@ -114,7 +114,7 @@ describe("Helm chart on the real API server", () => {
     const pod = monitor.spec.template.spec;
     expect(pod.automountServiceAccountToken).toBe(false);
     expect(pod.containers[0].args).toEqual([
-      ...["monitor", "--port", "8090", "--data-dir", "/data/pglite"],
+      ...["monitor", "--port", "8090", "--metrics-port", "9091", "--data-dir", "/data/pglite"],
       ...["--tls-cert", "/etc/medmlops/tls/tls.crt", "--tls-key", "/etc/medmlops/tls/tls.key"],
     ]);
     expect(monitor.spec.strategy).toEqual({ type: "Recreate" });
@@ -343,7 +343,7 @@ describe("least privilege with watchNamespaces (kubectl auth can-i --list as the
     for (const n of namespaces) await n.delete();
   });
 
-  it("renders NetworkPolicies: models per watched namespace, the monitor only from models and the operator", () => {
+  it("renders NetworkPolicies: models per watched namespace, the monitor's API only from its callers, its metrics only from monitoring", () => {
     const policies = objects(rendered).filter((o) => o.kind === "NetworkPolicy");
     const models = policies.filter((o) => o.metadata.name.endsWith("-models"));
     expect(models.map((o) => o.metadata.namespace).sort()).toEqual([...watched].sort());
@@ -355,10 +355,18 @@ describe("least privilege with watchNamespaces (kubectl auth can-i --list as the
         from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } } }],
       },
     ]);
+    // (the monitor's rules against the pods the operator builds: test/unit/chart-networkpolicy.test.ts)
     const monitor = policies.find((o) => o.metadata.name.endsWith("-monitor"))!;
-    const from = monitor.spec.ingress[0].from;
-    expect(from[0].podSelector.matchLabels["app.kubernetes.io/component"]).toBe("operator");
-    expect(from[1].namespaceSelector.matchExpressions[0].values.sort()).toEqual([...watched].sort());
+    expect(monitor.spec.ingress.map((r: { ports: { port: number }[] }) => r.ports[0]!.port)).toEqual([
+      8090, 9091,
+    ]);
+    const [api, metrics] = monitor.spec.ingress;
+    expect(api.from[0].podSelector.matchLabels["app.kubernetes.io/component"]).toBe("operator");
+    for (const peer of api.from.slice(1))
+      expect(peer.namespaceSelector.matchExpressions[0].values.sort()).toEqual([...watched].sort());
+    expect(metrics.from).toEqual([
+      { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } } },
+    ]);
   });
 
   it("renders Roles in the watched namespaces and the lease namespace, no ClusterRole", () => {

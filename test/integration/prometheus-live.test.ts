@@ -277,7 +277,8 @@ describe("alerts and dashboards on a real Prometheus", () => {
       new Set([`127.0.0.1:${sidecars.v1!.metricsPort}`, `127.0.0.1:${sidecars.v2!.metricsPort}`]),
     );
     const sm = (suffix: string) => serviceMonitors.find((d) => d.metadata.name.endsWith(suffix))!;
-    const monitorPort = Number(new URL(monitor.url).port);
+    // the monitor's metrics port (its API port serves no /metrics)
+    const monitorPort = Number(new URL(monitor.metricsUrl).port);
     const config = {
       global: { scrape_interval: "1s", evaluation_interval: "1s" },
       rule_files: ["rules.yaml"],

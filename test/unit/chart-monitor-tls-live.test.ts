@@ -4,7 +4,8 @@
 // the rendered env, its MonitorClient built from them — at the rendered https:// Service URL. The Service name is
 // resolved to 127.0.0.1 here (a patched dns.lookup), so the TLS handshake verifies the certificate against the
 // real Service DNS name: trusted with the rendered CA, refused without it and under any other name. A real
-// Prometheus scrapes it with the rendered ServiceMonitor's scheme, CA and server name.
+// Prometheus scrapes it with the rendered ServiceMonitor's scheme, CA and server name, on the metrics port (the API
+// port serves no /metrics).
 import dns from "node:dns";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { get } from "node:https";
@@ -29,6 +30,7 @@ describe("chart helm-mode TLS between a real monitor process and the operator's 
   let monitor: SpawnedMonitor;
   let operatorEnv: Record<string, string>;
   let port = 0;
+  let metricsPort = 0;
   let caPem = "";
   let secrets: Rendered[] = [];
   let serviceMonitor: Rendered;
@@ -63,12 +65,13 @@ describe("chart helm-mode TLS between a real monitor process and the operator's 
     const c = mon.spec.template.spec.containers[0];
     const monMounts = materializeMounts(mon, secrets);
     const opMounts = materializeMounts(op, secrets);
-    // The rendered args, minus what a test machine must choose itself: the port and the data directory.
+    // The rendered args, minus what a test machine must choose itself: the ports and the data directory.
     const args: string[] = [];
     const rendered = (c.args as string[]).slice(1);
     expect(c.args[0]).toBe("monitor");
+    expect(rendered).toContain("--metrics-port");
     for (let i = 0; i < rendered.length; i++) {
-      if (rendered[i] === "--port" || rendered[i] === "--data-dir") i++;
+      if (["--port", "--metrics-port", "--data-dir"].includes(rendered[i]!)) i++;
       else args.push(remap(rendered[i]!, monMounts));
     }
     expect(args).toContain("--tls-cert");
@@ -82,6 +85,8 @@ describe("chart helm-mode TLS between a real monitor process and the operator's 
     monitor = await spawnMonitor({ dataDir, args, env });
     expect(monitor.url).toMatch(/^https:/);
     port = Number(new URL(monitor.url).port);
+    metricsPort = Number(new URL(monitor.metricsUrl).port);
+    expect(monitor.metricsUrl).toMatch(/^https:/);
 
     const opEnv = Object.fromEntries(
       (op.spec.template.spec.containers[0].env as { name: string; value?: string }[])
@@ -149,19 +154,20 @@ describe("chart helm-mode TLS between a real monitor process and the operator's 
     expect(await byIp.ready()).toBe(false);
   });
 
-  it("a real Prometheus scrapes it with the rendered ServiceMonitor's scheme, CA and server name — and fails without the CA", async () => {
+  it("a real Prometheus scrapes its metrics port with the rendered ServiceMonitor's scheme, CA and server name — and fails without the CA, or on the API port", async () => {
     const ep = serviceMonitor.spec.endpoints[0];
     expect(ep.scheme).toBe("https");
+    expect(ep.port).toBe("metrics");
     const ref = ep.tlsConfig.ca.secret as { name: string; key: string };
     const ca = Buffer.from(secrets.find((s) => s.metadata.name === ref.name)!.data[ref.key], "base64");
     // What the Prometheus Operator makes of the endpoint (target: the pod, i.e. this machine's port).
-    const job = (name: string, tls: Record<string, string>) => ({
+    const job = (name: string, tls: Record<string, string>, target = metricsPort) => ({
       job_name: name,
       scheme: ep.scheme,
       metrics_path: ep.path,
       honor_labels: ep.honorLabels,
       tls_config: tls,
-      static_configs: [{ targets: [`127.0.0.1:${port}`] }],
+      static_configs: [{ targets: [`127.0.0.1:${target}`] }],
     });
     const prom = await startPrometheus(
       stringify({
@@ -169,6 +175,7 @@ describe("chart helm-mode TLS between a real monitor process and the operator's 
         scrape_configs: [
           job("chart", { ca_file: "ca.crt", server_name: ep.tlsConfig.serverName }),
           job("without-ca", { server_name: ep.tlsConfig.serverName }),
+          job("api-port", { ca_file: "ca.crt", server_name: ep.tlsConfig.serverName }, port),
         ],
       }),
       { "ca.crt": ca.toString() },
@@ -177,9 +184,9 @@ describe("chart helm-mode TLS between a real monitor process and the operator's 
       const up = async () =>
         Object.fromEntries((await prom.query("up")).map((r) => [r.metric.job, r.value?.[1]]));
       const end = Date.now() + 30_000;
-      while (Object.keys(await up()).length < 2 && Date.now() < end)
+      while (Object.keys(await up()).length < 3 && Date.now() < end)
         await new Promise((r) => setTimeout(r, 500));
-      expect(await up()).toEqual({ chart: "1", "without-ca": "0" });
+      expect(await up()).toEqual({ chart: "1", "without-ca": "0", "api-port": "0" });
       const scraped = await prom.query('count({job="chart", __name__!~"up|scrape_.*"})');
       expect(Number(scraped[0]?.value?.[1])).toBeGreaterThan(10);
     } finally {

@@ -62,6 +62,13 @@ function expectServesTls(p: Awaited<ReturnType<typeof parts>>, secret: string, c
   }
   expect(c.ports[0].name).toBe("https");
   expect(p.service.spec.ports[0]).toMatchObject({ name: "https", targetPort: "https", appProtocol: "https" });
+  // The metrics port serves the same certificate (the monitor gives both listeners --tls-cert/--tls-key).
+  expect(c.ports[1]).toMatchObject({ name: "metrics", containerPort: 9091 });
+  expect(p.service.spec.ports[1]).toMatchObject({
+    name: "metrics",
+    targetPort: "metrics",
+    appProtocol: "https",
+  });
 
   const env = envOf(p.operator);
   expect(env.MEDMLOPS_MONITOR_URL).toBe(`https://${HOST}:8090`);
@@ -81,7 +88,7 @@ function expectServesTls(p: Awaited<ReturnType<typeof parts>>, secret: string, c
   expect(flags.monitorTls?.caFile).toBe(caKey ? env.MEDMLOPS_MONITOR_CA : undefined);
 
   const ep = p.serviceMonitor.spec.endpoints[0];
-  expect(ep).toMatchObject({ port: "https", scheme: "https", tlsConfig: { serverName: HOST } });
+  expect(ep).toMatchObject({ port: "metrics", scheme: "https", tlsConfig: { serverName: HOST } });
   if (caKey) expect(ep.tlsConfig.ca).toEqual({ secret: { name: secret, key: caKey } });
   else expect(ep.tlsConfig).not.toHaveProperty("ca");
 }
@@ -170,7 +177,8 @@ describe("chart: monitor TLS", () => {
     const c = container(p.monitor);
     expect(c.args).not.toContain("--tls-cert");
     expect(c.livenessProbe.httpGet).not.toHaveProperty("scheme");
-    expect(p.service.spec.ports[0].name).toBe("http");
+    expect(p.service.spec.ports.map((x: { name: string }) => x.name)).toEqual(["http", "metrics"]);
+    expect(p.service.spec.ports[1]).not.toHaveProperty("appProtocol");
     expect(envOf(p.operator).MEDMLOPS_MONITOR_URL).toBe(`http://${HOST}:8090`);
     expect(envOf(p.operator)).not.toHaveProperty("MEDMLOPS_MONITOR_CA");
     expect(p.serviceMonitor.spec.endpoints[0]).toEqual(expect.not.objectContaining({ scheme: "https" }));

@@ -44,7 +44,7 @@ describe("chart ServiceMonitors", () => {
     expect((await render([])).monitors).toEqual([]);
   });
 
-  it("the monitor's selects only the monitor Service, on its https port with the chart's CA, honouring its labels", async () => {
+  it("the monitor's selects only the monitor Service, on its metrics port over https with the chart's CA, honouring its labels", async () => {
     const { monitors, services } = await render([
       "monitor.serviceMonitor.enabled=true",
       "monitor.serviceMonitor.interval=15s",
@@ -57,7 +57,7 @@ describe("chart ServiceMonitors", () => {
     const svc = services.find((s) => s.metadata.name === "x-medmlops-monitor")!;
     expect(m.spec.endpoints).toEqual([
       {
-        port: "https",
+        port: "metrics",
         path: "/metrics",
         interval: "15s",
         honorLabels: true,
@@ -68,19 +68,19 @@ describe("chart ServiceMonitors", () => {
         },
       },
     ]);
-    expect(svc.spec.ports?.map((p) => p.name)).toContain("https");
+    expect(svc.spec.ports?.map((p) => p.name)).toEqual(["https", "metrics"]);
   });
 
-  it("with monitor.tls.mode none (a mesh): plain http on the http port", async () => {
+  it("with monitor.tls.mode none (a mesh): plain http on the metrics port", async () => {
     const { monitors, services } = await render([
       "monitor.serviceMonitor.enabled=true",
       "monitor.tls.mode=none",
     ]);
     expect(monitors[0]!.spec.endpoints).toEqual([
-      { port: "http", path: "/metrics", interval: "30s", honorLabels: true },
+      { port: "metrics", path: "/metrics", interval: "30s", honorLabels: true },
     ]);
     const svc = services.find((s) => s.metadata.name === "x-medmlops-monitor")!;
-    expect(svc.spec.ports?.map((p) => p.name)).toContain("http");
+    expect(svc.spec.ports?.map((p) => p.name)).toEqual(["http", "metrics"]);
   });
 
   it("the operator's selects only the operator's metrics Service, honouring its labels", async () => {
