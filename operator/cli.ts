@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { KubeConfig } from "@kubernetes/client-node";
-import pino from "pino";
+import pino, { type Logger } from "pino";
 import { z } from "zod";
 import { EXIT } from "../common/exit-codes.ts";
 import {
@@ -13,6 +13,7 @@ import {
 import { controllersFor, registry } from "./controllers.ts";
 import type { AdmissionAllowLists } from "./runtime/index.ts";
 import { Manager, defaultIdentity } from "./manager.ts";
+import { MonitorCaFile } from "./runtime/monitor-ca.ts";
 
 export const HELP = `Usage: medmlops operator [options]
 
@@ -32,7 +33,8 @@ Options:
                            (default: $MEDMLOPS_MONITOR_URL; unset = no monitor)
 ${MONITOR_CLIENT_USAGE}
                            The operator presents them to the monitor; with an https:// --monitor-url the
-                           --monitor-ca bundle also goes into each model's ConfigMap, and its sidecars trust it
+                           --monitor-ca bundle also goes into each model's ConfigMap, and its sidecars trust it.
+                           All four are re-read every 2 s: a rotated file is used without a restart
   --workers N              parallel reconciles per controller (default: $MEDMLOPS_WORKERS, else the controller's own)
   --reference-first-records N
                            freeze a version's drift reference from its first N served records when it has no
@@ -205,6 +207,35 @@ function leaseNamespace(flags: OperatorFlags): string {
   }
 }
 
+/**
+ * The controllers that copy the monitor CA into what they build, re-queued when it changes: the MedModel controller
+ * re-applies every model's ConfigMap now rather than at the next resync (up to ~10 min); the kubelet then updates
+ * the mounted file and the sidecars re-read it. (A RetrainJob reads the CA when it creates each Job.)
+ */
+export const CA_CONSUMERS = ["medmodel"] as const;
+
+/**
+ * The CA bundle model and RetrainJob pods get (only with an https:// monitor and --monitor-ca): read from the
+ * operator's own mounted file now (throws, naming it, when unreadable) and re-read when it changes; a change calls
+ * `requeue` (the CA consumers) and is logged without the PEM.
+ */
+export function watchMonitorCa(
+  flags: Pick<OperatorFlags, "monitor-url" | "monitorTls">,
+  log: Logger,
+  requeue: () => number,
+  intervalMs?: number,
+): MonitorCaFile | undefined {
+  const file = flags.monitorTls?.caFile;
+  if (!file || !flags["monitor-url"]?.startsWith("https://")) return undefined;
+  return new MonitorCaFile(file, {
+    ...(intervalMs ? { intervalMs } : {}),
+    onChange: () =>
+      log.info({ file, requeued: requeue() }, "--monitor-ca changed: re-applying it to the models"),
+    onError: (message) =>
+      log.error({ err: message }, "rotated --monitor-ca not applied; the previous CA stays in use"),
+  });
+}
+
 export async function main(argv: string[]): Promise<number> {
   let flags: OperatorFlags | "help";
   try {
@@ -222,18 +253,16 @@ export async function main(argv: string[]): Promise<number> {
     level: flags["log-level"] ?? "info",
     base: { service: "medmlops-operator" },
   });
-  // The CA bundle model pods get (only for an https:// monitor); read from the operator's own mounted file.
-  let monitorCa: string | undefined;
-  if (flags.monitorTls?.caFile && flags["monitor-url"]?.startsWith("https://")) {
-    try {
-      monitorCa = readFileSync(flags.monitorTls.caFile, "utf8");
-    } catch (err) {
-      log.error(
-        { file: flags.monitorTls.caFile, err: err instanceof Error ? err.message : String(err) },
-        "cannot read --monitor-ca",
-      );
-      return EXIT.failure;
-    }
+  let manager: Manager | undefined;
+  let monitorCa: MonitorCaFile | undefined;
+  try {
+    monitorCa = watchMonitorCa(flags, log, () => manager?.requeueAll(CA_CONSUMERS) ?? 0);
+  } catch (err) {
+    log.error(
+      { file: flags.monitorTls?.caFile, err: err instanceof Error ? err.message : String(err) },
+      "cannot read --monitor-ca",
+    );
+    return EXIT.failure;
   }
   const kc = new KubeConfig();
   try {
@@ -248,7 +277,7 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.failure;
   }
 
-  const manager = new Manager({
+  manager = new Manager({
     kubeConfig: kc,
     log,
     controllers: controllersFor({
@@ -262,7 +291,7 @@ export async function main(argv: string[]): Promise<number> {
       sidecarImage: flags["sidecar-image"] ?? process.env["MEDMLOPS_SIDECAR_IMAGE"] ?? DEFAULT_SIDECAR_IMAGE,
       ...(flags["monitor-url"] ? { monitorUrl: flags["monitor-url"] } : {}),
       ...(flags.monitorTls ? { monitorTls: flags.monitorTls } : {}),
-      ...(monitorCa ? { monitorCa } : {}),
+      ...(monitorCa ? { monitorCa: () => monitorCa?.current() } : {}),
       identity: defaultIdentity(),
       ...(admissionOf(flags) ? { admission: admissionOf(flags) } : {}),
       ...(flags.workers ? { workers: flags.workers } : {}),
@@ -289,5 +318,6 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.failure;
   }
   const code = await manager.done;
+  monitorCa?.stop();
   return code === 0 ? EXIT.ok : EXIT.failure;
 }

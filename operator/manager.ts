@@ -12,7 +12,7 @@ import { LeaderElector } from "./runtime/leader-elector.ts";
 import { OperatorMetrics } from "./runtime/metrics.ts";
 import { registerStatusMetrics } from "./status-metrics.ts";
 import { type RestClient, restClientFromKubeConfig } from "./runtime/rest.ts";
-import { gvkId } from "./runtime/gvk.ts";
+import { gvkId, keyOf } from "./runtime/gvk.ts";
 import { RestMapper } from "./runtime/rest-mapper.ts";
 import type { ControllerDeps, ControllerFactory, OperatorConfig } from "./runtime/types.ts";
 
@@ -195,6 +195,24 @@ export class Manager {
         c.watchOwned(gvk);
       }
     }
+  }
+
+  /**
+   * Enqueues every cached object of the named controllers' primary kinds, as a resync would, now: for a change
+   * outside the cluster that their children depend on (the monitor CA the operator hands to models). Before the
+   * caches synced it does nothing — their first list enqueues every object anyway. Returns the keys enqueued.
+   */
+  requeueAll(controllers: readonly string[]): number {
+    if (!this.cache.hasSynced()) return 0;
+    let n = 0;
+    for (const c of this.controllers) {
+      if (!controllers.includes(c.spec.name)) continue;
+      for (const obj of this.cache.list(c.spec.for)) {
+        c.enqueue(keyOf(obj));
+        n++;
+      }
+    }
+    return n;
   }
 
   private startWorkers(): void {

@@ -214,7 +214,7 @@ export function medModelControllerWith(options: MedModelControllerOptions = {}):
           const desired = buildDesired(model, decision, {
             sidecarImage: config.sidecarImage,
             monitorUrl: config.monitorUrl,
-            monitorCa: config.monitorCa,
+            monitorCa: config.monitorCa?.(),
             gatewayApiServed: gatewayApiServed(),
           });
           await applyDesired(key, model, desired);

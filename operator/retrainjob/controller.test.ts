@@ -14,7 +14,7 @@ const CA = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
 function setup(freeze: () => Promise<unknown> = async () => summary, o: { https?: boolean } = {}) {
   const t = fakeDeps({
     now: new Date("2026-12-04T12:00:00Z"),
-    config: { sidecarImage: "medmlops:1", ...(o.https ? { monitorCa: CA } : {}) },
+    config: { sidecarImage: "medmlops:1", ...(o.https ? { monitorCa: () => CA } : {}) },
   });
   const audit: { action: string; details: Record<string, unknown> }[] = [];
   let report: EvaluationReport | undefined;

@@ -303,12 +303,13 @@ export function retrainJobController(
     datasetId: string,
   ): Promise<void> {
     const sourceOf = (v: string) => model?.spec?.versions?.find((x) => x.name === v)?.source;
+    const monitorCa = deps.config.monitorCa?.();
     const jobOpts = {
       image: deps.config.sidecarImage,
       monitorUrl: opts.monitorUrl,
       outputClaim: opts.outputClaim,
       datasetId,
-      ...(deps.config.monitorCa ? { monitorCa: deps.config.monitorCa } : {}),
+      ...(monitorCa ? { monitorCa } : {}),
     };
     // The Jobs' pods trust an https:// monitor with the operator's CA, from a ConfigMap the RetrainJob owns.
     const ca = jobMonitorCa(jobOpts);

@@ -215,10 +215,11 @@ export interface OperatorConfig {
    */
   monitorTls?: ClientTlsFiles;
   /**
-   * The PEM CA bundle of an https:// monitor (the content of `--monitor-ca`, read by the operator from its own
-   * mounted file — never from a Secret): model pods get it in their ConfigMap and trust the monitor with it.
+   * The PEM CA bundle of an https:// monitor as it is now (the content of `--monitor-ca`, read by the operator from
+   * its own mounted file — never from a Secret — and re-read when it changes, runtime/monitor-ca.ts): model pods
+   * get it in their ConfigMap and trust the monitor with it, RetrainJob pods in theirs. Called at each reconcile.
    */
-  monitorCa?: string;
+  monitorCa?: () => string | undefined;
   /** Pod name (reportingInstance of events, leader identity). */
   identity: string;
   /** Parallel reconciles per controller (`--workers`); undefined = each controller's own `workers`. */

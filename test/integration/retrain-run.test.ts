@@ -164,7 +164,7 @@ beforeAll(async () => {
       namespace: ns.name,
       sidecarImage: IMAGE,
       identity: `retrain-run-test-${process.pid}`,
-      monitorCa: readFileSync(pki.caCert, "utf8"),
+      monitorCa: () => readFileSync(pki.caCert, "utf8"),
     },
   });
   await manager.start();
