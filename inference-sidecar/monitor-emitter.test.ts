@@ -201,6 +201,34 @@ describe("sidecar → monitor records", () => {
     }
   });
 
+  it("never puts a tensor request's own id in the record: a client may send an accession number there", async () => {
+    await start();
+    const accession = "ACC-2026-000123";
+    const res = await h.sidecar.app.inject({
+      method: "POST",
+      url: "/v2/models/cnn/infer",
+      // also as the request-id headers a gateway might add: the sidecar takes its request id from neither
+      headers: { "request-id": accession, "x-request-id": accession },
+      payload: {
+        id: accession,
+        inputs: [
+          { name: "image", shape: [1, 1, 16, 16], datatype: "FP32", data: Array.from(randomFloats(256, 5)) },
+        ],
+      },
+    });
+    expect(res.statusCode).toBe(200);
+    // OIP v2: the response echoes the client's id to the client...
+    expect((res.json() as { id: string }).id).toBe(accession);
+    await monitor.emitter.flush();
+    await monitor.emitter.drained();
+    expect(receiver.records).toHaveLength(1);
+    // ...but the record's case id is the sidecar's own request id (a random UUID), and the id is nowhere in it.
+    expect(receiver.records[0]!.caseId).toMatch(
+      /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+    );
+    expect(receiver.bodies.join("\n")).not.toContain(accession);
+  });
+
   it("carries non-PHI DICOM metadata and the patient pseudonym, and nothing identifying", async () => {
     await start();
     const extra = {
