@@ -6,11 +6,12 @@
 //   evaluate — one policy (5 metrics by 3 subgroups, 10 drift checks) over a window of --small vs --big records
 //              (both spread over the same 144 hourly buckets; 2,000 annotated cases each — annotation effort
 //              does not grow with traffic), interleaved rounds, medians; ratio big/small.
-//   peer     — SciPy's ks_2samp on the raw arrays of the big window (10 features vs the reference's raw
-//              values), timed inside Python (what a data scientist would run without roll-ups), same data.
+//   peer     — SciPy's ks_2samp (+ a numpy PSI) on the raw arrays of the big window (5 features vs the
+//              reference's raw values), timed inside Python (what a data scientist would run without roll-ups),
+//              and Evidently's data drift report on the same arrays when its venv exists (bench/evidently-venv.sh).
 //   rss      — the process's RSS before and after ingesting the big window.
 import { execFileSync } from "node:child_process";
-import { rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -114,17 +115,23 @@ async function load(m: StartedMonitor, model: string, n: number): Promise<number
   return (performance.now() - started) / 1000;
 }
 
-function scipyPeer(n: number): number {
-  const python = process.env["MEDMLOPS_ORACLE_PYTHON"] ?? join(process.cwd(), ".medmlops/venv/bin/python"); // .ci/setup.d/30-python-oracles.sh
+/** The raw arrays a data scientist would have: the reference's 5,000 values and the window's n values per
+ * feature (same generator, seeds and shift as the ingested records), as float64 files in a temp dir. */
+function peerArrays(n: number): { dir: string; ref: string; live: string } {
   const dir = join(tmpdir(), `medmlops-bench-${process.pid}`);
   const ref = syntheticCases({ n: 5000, start: NOW, seed: 1 });
   const live = syntheticCases({ n, start: NOW, seed: 2, shift: 0.2 });
   const cols = (cs: typeof ref) => FEATURES.map((f) => Float64Array.from(cs, (c) => c.record.inputs![f]!));
   const write = (name: string, arrays: Float64Array[]) =>
     writeFileSync(join(dir, name), Buffer.concat(arrays.map((a) => Buffer.from(a.buffer))));
-  execFileSync("mkdir", ["-p", dir]);
+  mkdirSync(dir, { recursive: true });
   write("ref.f64", cols(ref));
   write("live.f64", cols(live));
+  return { dir, ref: join(dir, "ref.f64"), live: join(dir, "live.f64") };
+}
+
+function scipyPeer(files: { ref: string; live: string }): number {
+  const python = process.env["MEDMLOPS_ORACLE_PYTHON"] ?? join(process.cwd(), ".medmlops/venv/bin/python"); // .ci/setup.d/30-python-oracles.sh
   const script = `
 import numpy as np, time, sys
 from scipy.stats import ks_2samp
@@ -143,15 +150,55 @@ for _ in range(${ROUNDS}):
     ts.append(time.perf_counter() - t)
 print(sorted(ts)[len(ts)//2])
 `;
-  try {
-    return Number(
-      execFileSync(python, ["-c", script, join(dir, "ref.f64"), join(dir, "live.f64")], {
-        encoding: "utf8",
-      }).trim(),
-    );
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+  return Number(execFileSync(python, ["-c", script, files.ref, files.live], { encoding: "utf8" }).trim());
+}
+
+/**
+ * Evidently (bench/evidently-venv.sh: its own venv, not the CI oracle venv) on the same raw arrays, as pandas
+ * DataFrames: its data drift report with its defaults (DataDriftPreset: for > 1,000 rows, Wasserstein distance
+ * normed by the reference's std on numeric columns) and the bench's own tests (ValueDrift per feature with
+ * method "ks" and "psi", Evidently's implementations and thresholds). Timed inside Python from the DataFrames
+ * to the computed snapshot (Dataset.from_pandas + Report.run), after one untimed warm-up run; medians of ROUNDS.
+ * Returns undefined (and says why) when that venv is not there.
+ */
+function evidentlyPeer(files: {
+  ref: string;
+  live: string;
+}): { presetMs: number; ksPsiMs: number } | undefined {
+  const python =
+    process.env["MEDMLOPS_EVIDENTLY_PYTHON"] ?? join(process.cwd(), ".medmlops/evidently-venv/bin/python");
+  if (!existsSync(python)) {
+    out({ bench: "peer-evidently", skipped: `${python} not found: run bash bench/evidently-venv.sh` });
+    return undefined;
   }
+  const script = `
+import numpy as np, pandas as pd, time, sys, json, warnings
+warnings.filterwarnings("ignore")
+from evidently import Report, Dataset, DataDefinition
+from evidently.presets import DataDriftPreset
+from evidently.metrics import ValueDrift
+names = ${JSON.stringify(FEATURES)}
+k = len(names)
+ref = np.fromfile(sys.argv[1]).reshape(k, -1); live = np.fromfile(sys.argv[2]).reshape(k, -1)
+ref = pd.DataFrame({c: ref[j] for j, c in enumerate(names)}); live = pd.DataFrame({c: live[j] for j, c in enumerate(names)})
+dd = DataDefinition(numerical_columns=names)
+def run(metrics):
+    t = time.perf_counter()
+    Report(metrics).run(Dataset.from_pandas(live, data_definition=dd), Dataset.from_pandas(ref, data_definition=dd))
+    return time.perf_counter() - t
+preset = lambda: [DataDriftPreset()]
+kspsi = lambda: [ValueDrift(column=c, method=m) for c in names for m in ("ks", "psi")]
+run(preset()); run(kspsi())
+a = []; b = []
+for _ in range(${ROUNDS}):
+    a.append(run(preset())); b.append(run(kspsi()))
+med = lambda xs: sorted(xs)[len(xs)//2]
+print(json.dumps({"presetMs": med(a) * 1000, "ksPsiMs": med(b) * 1000}))
+`;
+  return JSON.parse(execFileSync(python, ["-c", script, files.ref, files.live], { encoding: "utf8" })) as {
+    presetMs: number;
+    ksPsiMs: number;
+  };
 }
 
 const summary: string[] = [];
@@ -186,10 +233,22 @@ for (const engine of values.engines!.split(",")) {
       }
     }
     out({ engine, bench: "evaluate", smallMs: small, bigMs: big });
-    const peer = scipyPeer(BIG) * 1000;
+    const files = peerArrays(BIG);
+    let peer: number;
+    let evidently: ReturnType<typeof evidentlyPeer>;
+    try {
+      peer = scipyPeer(files) * 1000;
+      evidently = evidentlyPeer(files);
+    } finally {
+      rmSync(files.dir, { recursive: true, force: true });
+    }
     out({ engine, bench: "peer-scipy", bigMs: peer });
+    if (evidently) out({ engine, bench: "peer-evidently", bigMs: evidently });
+    const ev = evidently
+      ? `; Evidently (${BIG}) data drift preset ${evidently.presetMs.toFixed(0)} ms, ks+psi ${evidently.ksPsiMs.toFixed(0)} ms (ratio to the monitor's ${(evidently.presetMs / median(big)).toFixed(1)}× / ${(evidently.ksPsiMs / median(big)).toFixed(1)}×)`
+      : "";
     summary.push(
-      `${engine}: ingest ${Math.round(ingestRate)} records/s; evaluate median ${median(small).toFixed(0)} ms (${SMALL} records) vs ${median(big).toFixed(0)} ms (${BIG}): ratio ${(median(big) / median(small)).toFixed(2)} (spread ${Math.min(...big).toFixed(0)}–${Math.max(...big).toFixed(0)} ms); SciPy on raw arrays (${BIG}, drift only) ${peer.toFixed(0)} ms; RSS ${Math.round(rss0 / 1e6)} → ${Math.round(rss1 / 1e6)} MB`,
+      `${engine}: ingest ${Math.round(ingestRate)} records/s; evaluate median ${median(small).toFixed(0)} ms (${SMALL} records) vs ${median(big).toFixed(0)} ms (${BIG}): ratio ${(median(big) / median(small)).toFixed(2)} (spread ${Math.min(...big).toFixed(0)}–${Math.max(...big).toFixed(0)} ms); SciPy on raw arrays (${BIG}, drift only) ${peer.toFixed(0)} ms${ev}; RSS ${Math.round(rss0 / 1e6)} → ${Math.round(rss1 / 1e6)} MB`,
     );
   } finally {
     await close();
