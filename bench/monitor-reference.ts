@@ -4,7 +4,7 @@ import type { StartedMonitor } from "../monitor/testing/index.ts";
 import { syntheticCases } from "../monitor/testing/records.ts";
 
 export async function freezeSyntheticReference(
-  m: StartedMonitor,
+  m: Pick<StartedMonitor, "client">,
   o: { namespace: string; model: string; now: Date; spanMs: number },
 ): Promise<void> {
   const ref = syntheticCases({

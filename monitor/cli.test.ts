@@ -43,6 +43,18 @@ describe("medmlops monitor flags", () => {
       /--metrics-port must differ from --port/,
     );
   });
+
+  it("takes Postgres settings for PGlite from MEDMLOPS_PGLITE_SETTINGS and refuses anything else", () => {
+    expect(parseFlags([], {})).toMatchObject({ pgliteSettings: {} });
+    expect(parseFlags([], { MEDMLOPS_PGLITE_SETTINGS: "shared_buffers=32MB, work_mem=2MB" })).toMatchObject({
+      pgliteSettings: { shared_buffers: "32MB", work_mem: "2MB" },
+    });
+    expect(() => parseFlags([], { MEDMLOPS_PGLITE_SETTINGS: "shared_buffers" })).toThrow(/name=value/);
+    expect(() => parseFlags([], { MEDMLOPS_PGLITE_SETTINGS: "x=1;DROP" })).toThrow(
+      /MEDMLOPS_PGLITE_SETTINGS/,
+    );
+  });
+
   it("reads the log level from the environment", () => {
     expect(parseFlags([], { MEDMLOPS_LOG_LEVEL: "debug" })).toMatchObject({ "log-level": "debug" });
   });

@@ -8,6 +8,7 @@ import { parseArgs } from "node:util";
 import { pino } from "pino";
 import { z } from "zod";
 import { EXIT } from "../common/exit-codes.ts";
+import { parsePgliteSettings } from "./db/pglite-settings.ts";
 import { DEFAULT_METRICS_PORT } from "./metrics-server.ts";
 import {
   SERVER_SECURITY_OPTIONS,
@@ -40,6 +41,8 @@ ${SERVER_SECURITY_USAGE}
                         (open without a credential: /healthz, /readyz and the metrics port; every /v1 route, reads
                         too, needs it)
   -h, --help            show this help
+Environment: MEDMLOPS_PGLITE_SETTINGS=name=value,… Postgres settings for the embedded engine over its
+  defaults (shared_buffers=16MB; docs/monitor.md, "Sizing").
 Exit codes: 0 stopped cleanly, 1 storage or listen failure, 2 usage error.`;
 
 const portNumber = z.coerce
@@ -67,7 +70,11 @@ const Flags = z
   .refine((f) => f.port === 0 || f["metrics-port"] !== f.port, {
     message: "--metrics-port must differ from --port",
   });
-export type MonitorFlags = z.infer<typeof Flags> & { security: ServerSecurity };
+export type MonitorFlags = z.infer<typeof Flags> & {
+  security: ServerSecurity;
+  /** MEDMLOPS_PGLITE_SETTINGS over the embedded engine's defaults (monitor/db/pglite-settings.ts). */
+  pgliteSettings: Record<string, string>;
+};
 
 export function parseFlags(argv: string[], env: NodeJS.ProcessEnv = process.env): MonitorFlags | "help" {
   const { values } = parseArgs({
@@ -126,7 +133,8 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv = process.env)
         .join("; "),
     );
   }
-  return { ...parsed.data, security: serverSecurity(sec.data) };
+  const pgliteSettings = parsePgliteSettings(env["MEDMLOPS_PGLITE_SETTINGS"] ?? "");
+  return { ...parsed.data, security: serverSecurity(sec.data), pgliteSettings };
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -156,7 +164,11 @@ export async function main(argv: string[]): Promise<number> {
   const { buildServer } = await import("./server.ts");
   let db: Awaited<ReturnType<typeof openDb>>;
   try {
-    db = await openDb({ databaseUrl: flags["database-url"], dataDir: flags["data-dir"] });
+    db = await openDb({
+      databaseUrl: flags["database-url"],
+      dataDir: flags["data-dir"],
+      pgliteSettings: flags.pgliteSettings,
+    });
   } catch (err) {
     // pg's connection errors name host and port, never the password
     log.error({ err: err instanceof Error ? err.message : String(err) }, "cannot open storage");

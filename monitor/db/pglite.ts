@@ -1,14 +1,20 @@
 import { mkdirSync } from "node:fs";
 import { PGlite, type Transaction } from "@electric-sql/pglite";
+import { PGLITE_SETTINGS, settingsStartParams } from "./pglite-settings.ts";
 import type { Db, Queryable, QueryResult } from "./types.ts";
 
 /**
  * The embedded engine. PGlite is a single connection: statements and transactions are serialised by
  * PGlite itself, which is what a one-replica monitor on a PVC needs. `dataDir` undefined = in memory (tests).
+ * `settings` (default PGLITE_SETTINGS) are passed as `-c` start parameters after PGlite's own.
  */
-export async function openPglite(dataDir: string | undefined): Promise<Db> {
+export async function openPglite(
+  dataDir: string | undefined,
+  settings: Readonly<Record<string, string>> = PGLITE_SETTINGS,
+): Promise<Db> {
   if (dataDir !== undefined) mkdirSync(dataDir, { recursive: true });
-  const pg = await PGlite.create(dataDir === undefined ? {} : { dataDir });
+  const startParams = [...PGlite.defaultStartParams, ...settingsStartParams(settings)];
+  const pg = await PGlite.create({ ...(dataDir === undefined ? {} : { dataDir }), startParams });
   return new PgliteDb(pg);
 }
 
