@@ -87,6 +87,22 @@ export const invalidCases: InvalidCase[] = [
       "spec.serving.tls.clientAuth",
       /none|mtls|token|Invalid/,
     ],
+    [
+      "serving.plainHttp with serving.tls",
+      (m) => (m.spec.serving = { ...m.spec.serving, plainHttp: true, tls: { clientAuth: "none" } }),
+      "spec.serving.plainHttp",
+      /exclude each other/,
+    ],
+    [
+      "serving.tls without secretName, token from the de-identification key Secret",
+      (m) =>
+        (m.spec.serving = {
+          ...m.spec.serving,
+          tls: { clientAuth: "token", tokenSecretRef: { name: "medmlops-deid-key", key: "hmac-key" } },
+        }),
+      "spec.serving.tls",
+      /one purpose per Secret/,
+    ],
     ["duplicate version names", (m) => (m.spec.versions[1].name = "v1"), "spec.versions", /unique/],
     [
       "version name not a DNS label",

@@ -416,8 +416,8 @@ export const SERVING_TLS_KEYS = { cert: "tls.crt", key: "tls.key", clientCa: "ca
 
 export const ServingTlsSchema = withRules(
   z.object({
-    secretName: ObjectName.describe(
-      "Secret in the MedModel's namespace with the serving certificate: tls.crt (PEM chain) and tls.key (its key), and ca.crt (the CA client certificates must chain to) for clientAuth mtls — the layout of a cert-manager Certificate's Secret (docs/security.md). Rotation needs no restart: the sidecar re-reads the mounted files every 2 s. The admission policy allows only the Secrets the hospital lists (admission.allowedTlsSecrets).",
+    secretName: ObjectName.optional().describe(
+      "Secret in the MedModel's namespace with the serving certificate: tls.crt (PEM chain) and tls.key (its key), and ca.crt (the CA client certificates must chain to) for clientAuth mtls — the layout of a cert-manager Certificate's Secret (docs/security.md). Rotation needs no restart: the sidecar re-reads the mounted files every 2 s. The admission policy allows only the Secrets the hospital lists (admission.allowedTlsSecrets). Omit to have the operator issue the certificate: a cert-manager Certificate <model>-serving-tls for the model's Services from the operator's --serving-tls-issuer (the chart's default); the model serves once it is Ready.",
     ),
     clientAuth: z
       .enum(["none", "mtls", "token"])
@@ -446,7 +446,7 @@ export const ServingTlsSchema = withRules(
     },
   ],
 ).describe(
-  "Serve HTTPS with the certificate of a Secret, and optionally require a client certificate (mtls) or a bearer token. Omit for plain HTTP (e.g. behind a service mesh that terminates mTLS). The probes use HTTPS and the Services name the port https.",
+  "Serve HTTPS with the certificate of a Secret (or one the operator has issued), and optionally require a client certificate (mtls) or a bearer token. The probes use HTTPS and the Services name the port https. Omitted: HTTPS with an issued certificate and clientAuth none when the operator runs with --serving-tls-issuer (the chart's default), plain HTTP otherwise; serving.plainHttp asks for plain HTTP explicitly.",
 );
 
 export const ServingSchema = z
@@ -497,6 +497,12 @@ export const ServingSchema = z
       "Secret key holding the HMAC key (≥ 16 bytes) for pseudonymous case ids, which join answers with later ground truth in the monitor. One purpose per key: it must not be deid.keySecretRef. Mounted optionally in every mode: when the Secret does not exist the model serves without case ids (case_id null).",
     ),
     tls: ServingTlsSchema.optional(),
+    plainHttp: z
+      .boolean()
+      .optional()
+      .describe(
+        "true: serve plain HTTP even when the operator issues serving certificates by default (--serving-tls-issuer, the chart's modelServing.tls.mode cert-manager) — for a service mesh that terminates mTLS beside each pod. Not with serving.tls.",
+      ),
   })
   .describe("How many pods serve the model, on what hardware, with which batching.");
 
@@ -564,7 +570,7 @@ export const MedModelSpecSchema = withRules(
         s.serving.caseIdKeySecretRef.key !== s.deid.keySecretRef.key,
     },
     {
-      rule: "!has(self.serving) || !has(self.serving.tls) || ([self.serving.tls.secretName] + (has(self.serving.tls.tokenSecretRef) ? [self.serving.tls.tokenSecretRef.name] : [])).all(n, (!has(self.deid) || !has(self.deid.keySecretRef) || n != self.deid.keySecretRef.name) && (!has(self.serving.caseIdKeySecretRef) || n != self.serving.caseIdKeySecretRef.name))",
+      rule: "!has(self.serving) || !has(self.serving.tls) || ((has(self.serving.tls.secretName) ? [self.serving.tls.secretName] : []) + (has(self.serving.tls.tokenSecretRef) ? [self.serving.tls.tokenSecretRef.name] : [])).all(n, (!has(self.deid) || !has(self.deid.keySecretRef) || n != self.deid.keySecretRef.name) && (!has(self.serving.caseIdKeySecretRef) || n != self.serving.caseIdKeySecretRef.name))",
       message:
         "serving.tls must not name the de-identification or case-id key Secret (deid.keySecretRef, serving.caseIdKeySecretRef): one purpose per Secret",
       field: "serving.tls",
@@ -572,10 +578,18 @@ export const MedModelSpecSchema = withRules(
         const tls = s.serving.tls;
         if (!tls) return true;
         const keys = [s.deid.keySecretRef.name, s.serving.caseIdKeySecretRef.name];
-        return [tls.secretName, ...(tls.tokenSecretRef ? [tls.tokenSecretRef.name] : [])].every(
-          (n) => !keys.includes(n),
-        );
+        return [
+          ...(tls.secretName !== undefined ? [tls.secretName] : []),
+          ...(tls.tokenSecretRef ? [tls.tokenSecretRef.name] : []),
+        ].every((n) => !keys.includes(n));
       },
+    },
+    {
+      rule: "!has(self.serving) || !has(self.serving.plainHttp) || !self.serving.plainHttp || !has(self.serving.tls)",
+      message: "serving.plainHttp and serving.tls exclude each other: plain HTTP, or HTTPS",
+      field: "serving.plainHttp",
+      reason: "FieldValueForbidden",
+      check: (s) => s.serving.plainHttp !== true || s.serving.tls === undefined,
     },
     {
       rule: "!has(self.failover) || !has(self.failover.fallbackVersion) || self.versions.exists(v, v.name == self.failover.fallbackVersion)",

@@ -150,4 +150,17 @@ describe("medmlops operator flags", () => {
     expect(admissionOf(none)).toBeUndefined();
     expect(() => parseFlags(["--allowed-key-secrets", "a b"], {})).toThrow(/allowed-key-secrets/);
   });
+
+  it("parses --serving-tls-issuer Kind/name (or MEDMLOPS_SERVING_TLS_ISSUER); unset issues nothing", () => {
+    expect(parseFlags(["--serving-tls-issuer", "ClusterIssuer/mm-serving-ca"], {})).toMatchObject({
+      "serving-tls-issuer": { kind: "ClusterIssuer", name: "mm-serving-ca", group: "cert-manager.io" },
+    });
+    expect(parseFlags([], { MEDMLOPS_SERVING_TLS_ISSUER: "Issuer/radiology-ca" })).toMatchObject({
+      "serving-tls-issuer": { kind: "Issuer", name: "radiology-ca" },
+    });
+    expect(parseFlags([], {})).not.toHaveProperty("serving-tls-issuer");
+    for (const bad of ["radiology-ca", "Secret/x", "ClusterIssuer/", "ClusterIssuer/Bad_Name", "Issuer/a/b"])
+      expect(() => parseFlags(["--serving-tls-issuer", bad], {}), bad).toThrow(/--serving-tls-issuer/);
+    expect(HELP).toContain("--serving-tls-issuer");
+  });
 });

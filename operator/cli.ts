@@ -56,6 +56,13 @@ ${MONITOR_CLIENT_USAGE}
                            (default: $MEDMLOPS_ALLOWED_IMAGE_PREFIXES, $MEDMLOPS_ALLOWED_KEY_SECRETS,
                            $MEDMLOPS_ALLOWED_CASE_ID_KEY_SECRETS, $MEDMLOPS_ALLOWED_MODEL_CLAIMS,
                            $MEDMLOPS_ALLOWED_TLS_SECRETS; unset = none)
+  --serving-tls-issuer Issuer/NAME|ClusterIssuer/NAME
+                           serve every MedModel over HTTPS by default: a MedModel without its own certificate
+                           Secret (spec.serving.tls.secretName) and without spec.serving.plainHttp gets a
+                           cert-manager Certificate <model>-serving-tls from this issuer, and its pods serve
+                           HTTPS once it is Ready (needs cert-manager and rights on certificates.cert-manager.io;
+                           the chart's modelServing.tls.mode cert-manager) (default: $MEDMLOPS_SERVING_TLS_ISSUER;
+                           unset = a MedModel without spec.serving.tls serves plain HTTP)
   --log-level LEVEL        trace|debug|info|warn|error (default: $MEDMLOPS_LOG_LEVEL, $LOG_LEVEL or info)
   -h, --help               show this help
 `;
@@ -111,6 +118,18 @@ const Flags = z.object({
   "allowed-case-id-key-secrets": allowList.optional(),
   "allowed-tls-secrets": allowList.optional(),
   "allowed-model-claims": allowList.optional(),
+  "serving-tls-issuer": z
+    .string()
+    .regex(
+      /^(Issuer|ClusterIssuer)\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/,
+      "must be Issuer/<name> or ClusterIssuer/<name> (a cert-manager.io issuer)",
+    )
+    .max(270)
+    .transform((v) => {
+      const [kind, name] = v.split("/") as ["Issuer" | "ClusterIssuer", string];
+      return { kind, name, group: "cert-manager.io" };
+    })
+    .optional(),
 });
 
 export type OperatorFlags = z.infer<typeof Flags> & { monitorTls?: ClientTlsFiles };
@@ -139,6 +158,7 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv = process.env)
       "allowed-case-id-key-secrets": { type: "string" },
       "allowed-tls-secrets": { type: "string" },
       "allowed-model-claims": { type: "string" },
+      "serving-tls-issuer": { type: "string" },
       ...MONITOR_CLIENT_OPTIONS,
       help: { type: "boolean", short: "h" },
     },
@@ -167,6 +187,7 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv = process.env)
     "allowed-case-id-key-secrets": env["MEDMLOPS_ALLOWED_CASE_ID_KEY_SECRETS"],
     "allowed-tls-secrets": env["MEDMLOPS_ALLOWED_TLS_SECRETS"],
     "allowed-model-claims": env["MEDMLOPS_ALLOWED_MODEL_CLAIMS"],
+    "serving-tls-issuer": env["MEDMLOPS_SERVING_TLS_ISSUER"] || undefined,
   };
   const parsed = Flags.safeParse({ ...dropUndefined(fromEnv), ...dropUndefined(rest) });
   if (!parsed.success) {
@@ -294,6 +315,7 @@ export async function main(argv: string[]): Promise<number> {
       ...(monitorCa ? { monitorCa: () => monitorCa?.current() } : {}),
       identity: defaultIdentity(),
       ...(admissionOf(flags) ? { admission: admissionOf(flags) } : {}),
+      ...(flags["serving-tls-issuer"] ? { servingTlsIssuer: flags["serving-tls-issuer"] } : {}),
       ...(flags.workers ? { workers: flags.workers } : {}),
       ...(flags["reference-first-records"]
         ? { referenceFirstRecords: flags["reference-first-records"] }

@@ -71,6 +71,19 @@ describe("refusals (the chart's admission rules)", () => {
     ]);
     expect(refusals(tls("payroll-tls"), LISTS)).toEqual([]);
     expect(refusals(spec(), { tlsSecrets: [] })).toEqual([]);
+    // Without secretName the certificate is issued into the operator's own <model>-serving-tls: nothing to allow,
+    // but a token Secret is still the author's choice and checked.
+    const issued = (token?: string) =>
+      spec({
+        serving: {
+          caseIdKeySecretRef: { name: "medmlops-case-id-key" },
+          tls: token ? { tokenSecretRef: { name: token } } : {},
+        },
+      });
+    expect(refusals(issued(), { tlsSecrets: [] })).toEqual([]);
+    expect(refusals(issued("payroll-token"), lists).map((x) => x.field)).toEqual([
+      "spec.serving.tls.tokenSecretRef",
+    ]);
   });
 
   it("does not re-check without lists, nor a list left unset; an empty list allows none", () => {

@@ -19,7 +19,7 @@ export interface AdmissionSpec {
   serving?: {
     image?: string | undefined;
     caseIdKeySecretRef?: { name: string } | undefined;
-    tls?: { secretName: string; tokenSecretRef?: { name: string } | undefined } | undefined;
+    tls?: { secretName?: string | undefined; tokenSecretRef?: { name: string } | undefined } | undefined;
   };
   deid?: { keySecretRef?: { name: string } | undefined };
   versions: readonly { name: string; source: { uri: string } }[];
@@ -67,7 +67,9 @@ export function refusals(spec: AdmissionSpec, lists: AdmissionAllowLists | undef
   const tls = spec.serving?.tls;
   if (lists.tlsSecrets && tls) {
     const allowed = lists.tlsSecrets;
-    if (!allowed.includes(tls.secretName))
+    // Without secretName the operator issues the certificate into a Secret of its own naming (issued-tls.ts):
+    // nothing of the author's choosing is mounted.
+    if (tls.secretName !== undefined && !allowed.includes(tls.secretName))
       out.push({
         field: "spec.serving.tls.secretName",
         rule: "must name a Secret the hospital allows (--allowed-tls-secrets, admission.allowedTlsSecrets)",

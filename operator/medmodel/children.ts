@@ -67,6 +67,8 @@ export const deploymentName = (model: string, version: string) => `${model}-${ve
 export const versionServiceName = deploymentName;
 export const configMapName = (model: string) => `${model}-signature`;
 export const signatureKey = (version: string) => `signature-${version}.json`;
+/** The Secret (and cert-manager Certificate) of a certificate the operator has issued for the model (issued-tls.ts). */
+export const issuedSecretName = (model: string) => `${model}-serving-tls`;
 export const CONTROL_KEY = "control.json";
 export const MONITOR_CA_KEY = "monitor-ca.crt";
 
@@ -417,7 +419,8 @@ export function servingTls(model: MedModel): ServingTlsPod {
       {
         name: "serving-tls",
         secret: {
-          secretName: tls.secretName,
+          // Without secretName the certificate is the one the operator has issued (issued-tls.ts).
+          secretName: tls.secretName ?? issuedSecretName(model.metadata.name!),
           items: keys.map((k) => ({ key: k, path: k })),
           defaultMode: 0o440,
           optional: false,

@@ -22,6 +22,17 @@ import { type AuditSink, MedModelAuditWriter } from "./audit-writer.ts";
 import { buildDesired, type Desired } from "./build.ts";
 import { type Refusal, refusals, refusedDecision } from "./admission.ts";
 import { CONTROL_KEY, configMapName, LABEL, modelLabels } from "./children.ts";
+import {
+  buildCertificate,
+  CertificateKind,
+  certificateName,
+  effectiveModel,
+  gatedStatus,
+  observedScheme,
+  type TlsGate,
+  tlsGate,
+  wantsIssuedCertificate,
+} from "./issued-tls.ts";
 import { stopOf } from "./phases/conditions.ts";
 import { policiesFor, policyRequestsFor } from "./validation.ts";
 import { decide } from "./decide.ts";
@@ -61,6 +72,9 @@ export function medModelControllerWith(options: MedModelControllerOptions = {}):
   return (deps) => {
     const { cache, client, events, config } = deps;
     const gatewayApiServed = () => deps.served?.(HTTPRouteKind) ?? false;
+    // Certificates are watched (and need rights) only when the operator issues serving certificates.
+    const issuer = config.servingTlsIssuer;
+    const certificatesServed = () => (issuer ? (deps.served?.(CertificateKind) ?? false) : false);
     const unavailable = new UnavailableMemos();
     const children = new OwnedChildren(cache, client);
     const statuses = new StatusWriter<DecisionStatus>(client);
@@ -76,9 +90,30 @@ export function medModelControllerWith(options: MedModelControllerOptions = {}):
      * Applies what was built; prunes the route, the Deployments/Services of versions no longer in spec and the
      * PodDisruptionBudgets of versions down to one replica or gone.
      */
-    async function applyDesired(key: ObjectKey, model: MedModel, desired: Desired): Promise<void> {
+    async function applyDesired(
+      key: ObjectKey,
+      model: MedModel,
+      desired: Desired,
+      gate: TlsGate,
+    ): Promise<void> {
       const owner = model as KubeObject;
-      await children.apply(key, desired.children);
+      // Until an issued certificate is Ready a new model gets no pods at all (fail closed): its Services,
+      // ConfigMap and Certificate only.
+      const hold = gate.serve === "hold";
+      const kept = hold
+        ? desired.children.filter(([, gvk]) => gvk !== Kinds.Deployment && gvk !== Kinds.PodDisruptionBudget)
+        : desired.children;
+      const wantsCertificate = issuer !== undefined && wantsIssuedCertificate(model.spec.serving, issuer);
+      if (wantsCertificate && certificatesServed())
+        kept.push([buildCertificate(model, issuer), CertificateKind] as const);
+      await children.apply(key, kept);
+      // The model brings its own Secret now, or opted out: the Certificate goes (cert-manager keeps its Secret).
+      if (certificatesServed() && !wantsCertificate) {
+        await children.deleteOwned(key, owner, CertificateKind, {
+          namespace: key.namespace,
+          name: certificateName(key.name),
+        });
+      }
       // gatewayAPI removed from the spec: the route goes, the stable Service carries the traffic again.
       if (gatewayApiServed() && !desired.route) {
         await children.deleteOwned(key, owner, HTTPRouteKind, {
@@ -90,6 +125,7 @@ export function medModelControllerWith(options: MedModelControllerOptions = {}):
       const named = (wanted: Set<string>) => (o: KubeObject) => wanted.has(o.metadata?.name ?? "");
       await children.prune(key, owner, Kinds.Deployment, { labels }, named(desired.wantedDeployments));
       await children.prune(key, owner, Kinds.Service, { labels }, named(desired.wantedServices));
+      if (hold) return;
       await children.prune(
         key,
         owner,
@@ -149,7 +185,7 @@ export function medModelControllerWith(options: MedModelControllerOptions = {}):
       for: MedModelKind,
       owns: [Kinds.Deployment, Kinds.Service, Kinds.ConfigMap, Kinds.PodDisruptionBudget],
       // Clusters without the Gateway API CRDs still run the operator: the route is watched only when served.
-      optionalOwns: [HTTPRouteKind],
+      optionalOwns: [HTTPRouteKind, ...(issuer ? [CertificateKind] : [])],
       // Every child and pod we make carries it: the cache holds ours, not every Deployment, Service, ConfigMap,
       // PodDisruptionBudget and Pod of the namespaces it watches (cluster-wide by default).
       ownedView: { labelSelector: MANAGED_BY_SELECTOR, transform: childForCache },
@@ -194,6 +230,26 @@ export function medModelControllerWith(options: MedModelControllerOptions = {}):
             return undefined;
           }
 
+          const stable = cache.get<KubeObject & { spec?: { ports?: { port?: number }[] } }>(
+            Kinds.Service,
+            key,
+          );
+          const gate = tlsGate({
+            serving: model.spec.serving,
+            model: key.name,
+            issuer,
+            certificatesServed: certificatesServed(),
+            certificate: certificatesServed()
+              ? cache.get(CertificateKind, { namespace: key.namespace, name: certificateName(key.name) })
+              : undefined,
+            observedScheme: observedScheme(
+              stable,
+              cache.list(Kinds.Deployment, { namespace: key.namespace, labels: { [LABEL.model]: key.name } })
+                .length,
+            ),
+          });
+          // The model as it serves now: the issued Secret as spec.serving.tls, or plain HTTP until it is Ready.
+          const serving = effectiveModel(model, gate);
           const observed = gather(cache, model, unavailable, now.getTime());
           const decision = decide({
             model: {
@@ -202,7 +258,7 @@ export function medModelControllerWith(options: MedModelControllerOptions = {}):
               generation,
               ...(cached.metadata?.annotations ? { annotations: cached.metadata.annotations } : {}),
             },
-            spec: model.spec,
+            spec: serving.spec,
             previous,
             health: observed.health,
             verdicts: observed.verdicts,
@@ -211,13 +267,14 @@ export function medModelControllerWith(options: MedModelControllerOptions = {}):
             ...(options.decision ? { options: options.decision } : {}),
             gatewayApiServed: gatewayApiServed(),
           });
-          const desired = buildDesired(model, decision, {
+          decision.status = gatedStatus(decision.status, gate, generation, now);
+          const desired = buildDesired(serving, decision, {
             sidecarImage: config.sidecarImage,
             monitorUrl: config.monitorUrl,
             monitorCa: config.monitorCa?.(),
             gatewayApiServed: gatewayApiServed(),
           });
-          await applyDesired(key, model, desired);
+          await applyDesired(key, model, desired, gate);
           // The action is applied above, never held back by the audit; the status reporting it says whether its
           // audit entry is written yet (docs/audit.md, "MedModel entries").
           const audited = audit

@@ -33,6 +33,10 @@ export const REASON = {
   VersionFailed: "VersionFailed",
   UnknownActiveVersion: "UnknownActiveVersion",
   GatewayAPIUnavailable: "GatewayAPIUnavailable",
+  // Serving TLS by default (issued-tls.ts): Progressing/Reconciling while cert-manager issues the model's
+  // certificate; Degraded/Stalled when nothing can issue it. Ready False with either while no pod may serve.
+  CertificatePending: "CertificatePending",
+  CertificateUnavailable: "CertificateUnavailable",
   // FailedOver (False; True carries the cause, a FailureReason)
   NotFailedOver: "NotFailedOver",
   // Audited (only with --monitor-url): True Recorded, False AuditPending

@@ -22,6 +22,7 @@ export type {
   ObjectMeta,
   OperatorConfig,
   AdmissionAllowLists,
+  ServingTlsIssuer,
   OwnerReference,
   ReconcileContext,
   ReconcileResult,

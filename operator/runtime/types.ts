@@ -232,6 +232,19 @@ export interface OperatorConfig {
    * allowed), each list unset is not re-checked. Undefined = no re-check at all (a dev cluster).
    */
   admission?: AdmissionAllowLists;
+  /**
+   * The cert-manager issuer of the models' serving certificates (`--serving-tls-issuer Kind/name`): a MedModel
+   * without its own certificate Secret and without serving.plainHttp gets a Certificate from it and serves HTTPS
+   * once it is Ready. Undefined = no issued certificates (a MedModel without spec.serving.tls serves plain HTTP).
+   */
+  servingTlsIssuer?: ServingTlsIssuer;
+}
+
+/** A cert-manager issuer reference (`issuerRef` of a Certificate). */
+export interface ServingTlsIssuer {
+  kind: "Issuer" | "ClusterIssuer";
+  name: string;
+  group: string;
 }
 
 /** The hospital's allow-lists for what a MedModel may name (the chart's `admission.*` values). */

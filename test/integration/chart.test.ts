@@ -458,7 +458,7 @@ describe("the MedModel admission policy (ValidatingAdmissionPolicy) on the real 
       secret?: string;
       caseIdSecret?: string;
       uri?: string;
-      tls?: { secretName: string; clientAuth?: string; tokenSecretRef?: { name: string; key: string } };
+      tls?: { secretName?: string; clientAuth?: string; tokenSecretRef?: { name: string; key: string } };
     },
   ) =>
     medModelManifest(name, ns.name, {
@@ -534,6 +534,10 @@ describe("the MedModel admission policy (ValidatingAdmissionPolicy) on the real 
         },
         "spec.serving.tls",
       ],
+      [
+        { tls: { clientAuth: "token", tokenSecretRef: { name: "someone-elses-secret", key: "token" } } },
+        "spec.serving.tls",
+      ],
     ] as const) {
       const r = await create(model("bad", over));
       expect(r.code, JSON.stringify(over)).not.toBe(0);
@@ -551,6 +555,8 @@ describe("the MedModel admission policy (ValidatingAdmissionPolicy) on the real 
       { caseIdSecret: "medmlops-case-id-key" },
       { uri: "pvc://models/chest/v1.onnx" },
       { tls: { secretName: "chest-tls", clientAuth: "mtls" } },
+      // without secretName: the operator issues the certificate into its own Secret, nothing to allow
+      { tls: { clientAuth: "mtls" } },
       {
         tls: {
           secretName: "chest-tls",

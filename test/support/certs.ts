@@ -16,7 +16,7 @@ export interface Pki {
   /** Issues a certificate signed by the CA (or the other CA); returns its cert and key paths. */
   issue(
     name: string,
-    opts?: { server?: boolean; otherCa?: boolean; cn?: string },
+    opts?: { server?: boolean; otherCa?: boolean; cn?: string; dnsNames?: string[] },
   ): { cert: string; key: string };
   /** The certificate's serial number as openssl prints it (hex), to tell two certificates apart. */
   serial(certPath: string): string;
@@ -69,7 +69,7 @@ export function makePki(): Pki {
       writeFileSync(
         ext,
         opts.server
-          ? "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n"
+          ? `subjectAltName=IP:127.0.0.1,DNS:localhost${(opts.dnsNames ?? []).map((d) => `,DNS:${d}`).join("")}\nextendedKeyUsage=serverAuth\n`
           : "extendedKeyUsage=clientAuth\n",
       );
       openssl([
