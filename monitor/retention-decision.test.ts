@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { idChunks, retentionCutoff, sweepDue, windowPastRetention } from "./retention-decision.ts";
+import {
+  idChunks,
+  pauseAfterBatch,
+  retentionCutoff,
+  sweepDue,
+  windowPastRetention,
+} from "./retention-decision.ts";
 
 const t = (s: string) => new Date(s);
 
@@ -23,6 +29,12 @@ describe("retention decisions", () => {
     // an evaluation asking about an earlier `now` still meets what the sweep (monitor's clock) deleted
     expect(windowPastRetention(t("2026-11-27T12:00:00Z"), t("2026-12-04T12:00:00Z"), clock, 7)).toBe(true);
     expect(windowPastRetention(t("2026-11-29T12:00:00Z"), t("2026-12-06T12:00:00Z"), clock, 7)).toBe(false);
+  });
+
+  it("pauses after a batch as long as it took, at least 1 ms, at most 1 s", () => {
+    expect(pauseAfterBatch(0)).toBe(1);
+    expect(pauseAfterBatch(120.4)).toBe(120);
+    expect(pauseAfterBatch(5000)).toBe(1000);
   });
 
   it("id chunks cover every id once", () => {

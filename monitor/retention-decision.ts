@@ -11,12 +11,21 @@ export interface RetentionConfig {
   days: number;
   /** How often a sweep runs (default 1 h). */
   intervalMs?: number;
-  /** Records per delete statement and transaction (default 5,000): ingest gets in between batches. */
+  /** Records per delete statement and transaction (default 2,000): ingest gets in between batches. */
   batchSize?: number;
 }
 
 export const DEFAULT_SWEEP_INTERVAL_MS = 3_600_000;
-export const DEFAULT_SWEEP_BATCH = 5_000;
+export const DEFAULT_SWEEP_BATCH = 2_000;
+
+/**
+ * The pause after a batch that took `batchMs`: as long again (capped at 1 s), so a sweep holds at most about half
+ * of a single-connection engine's time (PGlite serialises every statement) and queued ingest requests run in the
+ * gaps instead of one statement per batch.
+ */
+export function pauseAfterBatch(batchMs: number): number {
+  return Math.min(1000, Math.max(1, Math.round(batchMs)));
+}
 
 /** The first instant that is kept: records with time < cutoff are deleted. */
 export function retentionCutoff(now: Date, days: number): Date {

@@ -1,7 +1,7 @@
 /**
  * The retention sweep (`--retention-days N`): deletes raw records whose `time` is older than N days and the
- * annotations of their cases (per-record data), in batches of ids — one short transaction each, the event loop
- * free in between, so ingest gets in. Roll-ups and traffic counts (aggregates, no per-record data) are kept:
+ * annotations of their cases (per-record data), in batches of ids — one short transaction each, then a pause as long
+ * as the batch took, so ingest gets in. Roll-ups and traffic counts (aggregates, no per-record data) are kept:
  * drift over any window stays complete; per-record metrics over a window that reaches past the cutoff are
  * reported as insufficient by evaluation (retention-decision.ts). The audit log, frozen datasets and their kept
  * DICOM follow their own lifecycle (docs/security.md). On PGlite (no autovacuum) a sweep that deleted rows
@@ -13,6 +13,7 @@ import {
   DEFAULT_SWEEP_BATCH,
   DEFAULT_SWEEP_INTERVAL_MS,
   idChunks,
+  pauseAfterBatch,
   type RetentionConfig,
   retentionCutoff,
   sweepDue,
@@ -24,7 +25,7 @@ export interface SweepResult {
   batches: number;
 }
 
-const yieldToIo = () => new Promise<void>((resolve) => setImmediate(resolve));
+const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** One sweep: everything with time < cutoff, batch ids at a time. */
 export async function sweepRetention(
@@ -40,6 +41,7 @@ export async function sweepRetention(
   const at = cutoff.toISOString();
   if (lo !== null && hi !== null) {
     for (const [from, to] of idChunks(lo, hi, batch)) {
+      const started = performance.now();
       const n = await db.transaction(async (tx) => {
         const gone = await tx.query<{ namespace: string; model: string; case_id: string }>(
           "DELETE FROM records WHERE id > $1 AND id <= $2 AND time < $3 RETURNING namespace, model, case_id",
@@ -60,7 +62,7 @@ export async function sweepRetention(
       result.records += n.records;
       result.annotations += n.annotations;
       result.batches += 1;
-      await yieldToIo();
+      await pause(pauseAfterBatch(performance.now() - started));
     }
   }
   // annotations older than the cutoff whose record never arrived (or was deleted before this sweep)
@@ -75,7 +77,7 @@ export async function sweepRetention(
     );
     result.annotations += ann.rowCount;
     if (ann.rowCount < batch) break;
-    await yieldToIo();
+    await pause(1);
   }
   if (db.engine === "pglite" && result.records + result.annotations > 0) {
     await db.exec("VACUUM records");
