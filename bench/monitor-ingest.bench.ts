@@ -105,6 +105,18 @@ if (values.statements) {
         count(`(exec) ${sql.slice(0, 50)}`, w, c);
       }
     },
+    ...(q.copyIn
+      ? {
+          async copyIn(table: string, columns: readonly string[], text: string) {
+            const [w, c] = [performance.now(), cpuMs()];
+            try {
+              return await q.copyIn!(table, columns, text);
+            } finally {
+              count(`(copy) ${table}`, w, c);
+            }
+          },
+        }
+      : {}),
   });
   m.ctx.db = Object.assign(Object.create(db) as typeof db, timed(db), {
     transaction: <T>(fn: (tx: Queryable) => Promise<T>) => db.transaction((tx) => fn(timed(tx))),

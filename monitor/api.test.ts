@@ -69,6 +69,37 @@ describe.each(MONITOR_ENGINES)("monitor API on %s", (engine) => {
     expect(await count("SELECT count(*)::int AS n FROM records WHERE model = 'batch'")).toBe(3);
   });
 
+  it("stores a case once per version across repeats in a batch and partly retried batches, counted once", async () => {
+    const [a, b, c, d] = syntheticCases({ n: 4, model: "once", start: new Date(NOW.getTime() - HOUR) }).map(
+      (x) => x.record,
+    );
+    // metadata strings with the characters COPY's text format and JSON escape (and a literal \N)
+    const odd = 'GE\\Med\t"x"\n\r\\N ü';
+    const first = { ...a!, metadata: { Manufacturer: odd, Modality: "CT" }, site: "s1" };
+    const r1 = await m.client.postRecords([first, b!, { ...a!, site: "s2" }, b!]);
+    expect(r1).toEqual({ accepted: 4, excluded: 0, rejected: [] }); // accepted = valid and not excluded
+    // a retry of part of it, plus new cases and the same case id under another version
+    await m.client.postRecords([b!, c!, first, d!, { ...a!, version: "v2" }, c!]);
+    const { rows } = await m.db.query<{ version: string; case_id: string; site: string; metadata: object }>(
+      "SELECT version, case_id, site, metadata FROM records WHERE model = 'once' ORDER BY id",
+    );
+    expect(rows.map((r) => `${r.version}/${r.case_id}`)).toEqual([
+      `v1/${a!.caseId}`,
+      `v1/${b!.caseId}`,
+      `v1/${c!.caseId}`,
+      `v1/${d!.caseId}`,
+      `v2/${a!.caseId}`,
+    ]);
+    // the first occurrence is the one kept, byte for byte
+    expect(rows[0]!.site).toBe("s1");
+    expect(rows[0]!.metadata).toEqual({ Manufacturer: odd, Modality: "CT" });
+    expect(
+      await count("SELECT sum(total)::int AS n FROM traffic WHERE namespace = $1 AND model = 'once'", [
+        a!.namespace,
+      ]),
+    ).toBe(5);
+  });
+
   it("refuses oversized batches and malformed bodies as a whole, with codes", async () => {
     const one = syntheticCases({ n: 1, model: "big", start: NOW })[0]!.record;
     const tooMany = new Array(10_001).fill(one);

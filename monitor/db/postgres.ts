@@ -25,6 +25,7 @@ function wrap(q: pg.Pool | pg.PoolClient): Queryable {
 
 class PostgresDb implements Db {
   readonly engine = "postgres" as const;
+  readonly serialized = false;
   readonly #pool: pg.Pool;
   readonly #q: Queryable;
   constructor(pool: pg.Pool) {

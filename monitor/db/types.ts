@@ -17,10 +17,21 @@ export interface Queryable {
   query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<T>>;
   /** A script of several statements without parameters (migrations). */
   exec(sql: string): Promise<void>;
+  /**
+   * `COPY table (columns) FROM` the given data in COPY text format (copy-text.ts); resolves to the rows copied.
+   * Optional: only PGlite offers it today (its `/dev/blob`); callers keep an INSERT path for engines without it.
+   * COPY has no ON CONFLICT: a duplicate key fails the whole statement.
+   */
+  copyIn?(table: string, columns: readonly string[], text: string): Promise<number>;
 }
 
 export interface Db extends Queryable {
   readonly engine: "pglite" | "postgres";
+  /**
+   * Every statement and transaction runs alone (PGlite: one connection, serialised by PGlite): inside a
+   * transaction, nothing another request does can come between a read and a write. False on PostgreSQL.
+   */
+  readonly serialized: boolean;
   /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   close(): Promise<void>;
