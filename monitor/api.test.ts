@@ -100,6 +100,56 @@ describe.each(MONITOR_ENGINES)("monitor API on %s", (engine) => {
     ).toBe(5);
   });
 
+  it("takes concurrent batches of two models in the same hour without losing, doubling or deadlocking", async () => {
+    const start = new Date(NOW.getTime() - 30 * 60_000);
+    const gen = (model: string, i: number, n: number) =>
+      syntheticCases({ n, model, start, spanMs: 60_000, seed: 50 + i, caseIdPrefix: `k${i}-` }).map(
+        (c) => c.record,
+      );
+    for (const model of ["conc-a", "conc-b"]) {
+      await m.client.postRecords(gen(model, 0, 100));
+      await m.client.putReference("radiology", model, "v1", { firstRecords: 100 });
+    }
+    // each batch holds both models, in alternating order, and its own order of decisions and buckets
+    const batches = Array.from({ length: 12 }, (_, i) => {
+      const [x, y] = i % 2 === 0 ? ["conc-a", "conc-b"] : ["conc-b", "conc-a"];
+      return [...gen(x, i + 1, 60), ...gen(y, i + 1, 60)];
+    });
+    const answers = await Promise.all(batches.map((b) => m.client.postRecords(b)));
+    expect(answers.every((r) => r.accepted === 120 && r.rejected.length === 0)).toBe(true);
+    for (const model of ["conc-a", "conc-b"]) {
+      const stored = 100 + 12 * 60;
+      expect(await count("SELECT count(*)::int AS n FROM records WHERE model = $1", [model])).toBe(stored);
+      expect(await count("SELECT sum(total)::int AS n FROM traffic WHERE model = $1", [model])).toBe(stored);
+      expect(
+        await count(
+          "SELECT sum(n)::int AS n FROM rollup_numeric WHERE model = $1 AND feature = 'input:image:f0'",
+          [model],
+        ),
+      ).toBe(stored);
+      expect(
+        await count(
+          "SELECT sum(count)::int AS n FROM rollup_categorical WHERE model = $1 AND feature = 'metadata:Manufacturer'",
+          [model],
+        ),
+      ).toBe(stored);
+    }
+  });
+
+  it("stores each case once when concurrent batches repeat the same cases in opposite orders", async () => {
+    const start = new Date(NOW.getTime() - 30 * 60_000);
+    const cases = syntheticCases({ n: 300, model: "conc-rev", start, spanMs: 60_000, seed: 77 }).map(
+      (c) => c.record,
+    );
+    const reversed = [...cases].reverse();
+    const answers = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => m.client.postRecords(i % 2 === 0 ? cases : reversed)),
+    );
+    expect(answers.every((r) => r.accepted === 300)).toBe(true);
+    expect(await count("SELECT count(*)::int AS n FROM records WHERE model = 'conc-rev'")).toBe(300);
+    expect(await count("SELECT sum(total)::int AS n FROM traffic WHERE model = 'conc-rev'")).toBe(300);
+  });
+
   it("refuses oversized batches and malformed bodies as a whole, with codes", async () => {
     const one = syntheticCases({ n: 1, model: "big", start: NOW })[0]!.record;
     const tooMany = new Array(10_001).fill(one);

@@ -39,7 +39,8 @@ export async function erasePatient(
     else byModel.set(k, [r]);
   }
   await lockModels(tx, byModel.keys(), "shared");
-  for (const list of byModel.values()) {
+  // models in one order, as ingest takes them (ingest.ts: concurrent batches lock roll-up rows in one order)
+  for (const [, list] of [...byModel].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) {
     const { namespace, model } = list[0]!;
     const profiles = await loadProfiles(
       tx,

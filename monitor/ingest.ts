@@ -53,6 +53,13 @@ export async function ingestRecords(
   return { accepted, excluded, rejected };
 }
 
+/**
+ * Concurrent batches (several sidecars; PostgreSQL runs them at once) take row locks on the same records keys,
+ * traffic, roll-up and consent rows. They take them in one order — models sorted, and within a statement rows
+ * sorted by key (insertRecords, addTraffic, rollups.ts, the consent counters) — so they wait for each other
+ * instead of deadlocking (api.test.ts: concurrent batches of two models, and of the same cases in opposite
+ * orders, which did deadlock on PostgreSQL before).
+ */
 async function store(tx: Queryable, ctx: MonitorContext, valid: ParsedRecord[]): Promise<number> {
   // Group by model: locks, policies and profiles are per model.
   const byModel = new Map<string, ParsedRecord[]>();
@@ -71,7 +78,8 @@ async function store(tx: Queryable, ctx: MonitorContext, valid: ParsedRecord[]):
     [...byModel.values()].map((l) => ({ namespace: l[0]!.namespace, model: l[0]!.model })),
   );
   const now = ctx.now();
-  for (const [key, list] of byModel) {
+  // Models in one order (as lockModels), so two concurrent batches take the rows of several models in one order.
+  for (const [key, list] of [...byModel].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) {
     const { namespace, model } = list[0]!;
     const rows: Row[] = [];
     for (const r of list) {
@@ -125,6 +133,10 @@ async function store(tx: Queryable, ctx: MonitorContext, valid: ParsedRecord[]):
     }
   }
   if (excludedBy.size > 0) {
+    // the counters' rows locked in key order first (UPDATE … FROM locks in the join's order)
+    await tx.query("SELECT 1 FROM consent WHERE pseudonym = ANY($1::text[]) ORDER BY pseudonym FOR UPDATE", [
+      [...excludedBy.keys()],
+    ]);
     await tx.query(
       `UPDATE consent c SET excluded = c.excluded + x.n
        FROM jsonb_to_recordset($1::jsonb) AS x(pseudonym text, n bigint) WHERE c.pseudonym = x.pseudonym`,
@@ -175,6 +187,9 @@ async function trafficStats(
 
 /**
  * Inserts; a case already stored for its version (a retried batch) is skipped. Returns the rows inserted.
+ * Ids are drawn in the batch's order, rows are then inserted in key order (version, case id; the first
+ * occurrence of a repeated case first), so two concurrent batches holding the same cases wait for each other
+ * on the unique key instead of deadlocking.
  * One statement per model: the rows travel as one jsonb array of positional arrays (no per-row key names,
  * about a third less to send and parse than an array of objects through jsonb_to_recordset).
  */
@@ -196,11 +211,13 @@ async function insertRecords(tx: Queryable, namespace: string, model: string, ro
     x.sampled,
   ]);
   const { rows: ins } = await tx.query<{ version: string; case_id: string }>(
-    `INSERT INTO records (namespace, model, version, case_id, time, bucket, patient, site, metadata, inputs, outputs,
-       decision_label, decision_score, decision_positive, inclusion_prob, sampled)
-     SELECT $1, $2, x->>0, x->>1, (x->>2)::timestamptz, (x->>3)::timestamptz, x->>4, x->>5, x->6, x->7, x->8,
+    `INSERT INTO records (id, namespace, model, version, case_id, time, bucket, patient, site, metadata, inputs,
+       outputs, decision_label, decision_score, decision_positive, inclusion_prob, sampled)
+     SELECT id, $1, $2, x->>0, x->>1, (x->>2)::timestamptz, (x->>3)::timestamptz, x->>4, x->>5, x->6, x->7, x->8,
        x->>9, (x->>10)::float8, (x->>11)::boolean, (x->>12)::float8, (x->>13)::boolean
-     FROM jsonb_array_elements($3::jsonb) AS x
+     FROM (SELECT nextval('records_id_seq') AS id, x, i
+           FROM jsonb_array_elements($3::jsonb) WITH ORDINALITY AS e(x, i) OFFSET 0) s
+     ORDER BY x->>0, x->>1, i
      ON CONFLICT (namespace, model, version, case_id) DO NOTHING
      RETURNING version, case_id`,
     [namespace, model, JSON.stringify(payload)],
@@ -310,6 +327,7 @@ async function addTraffic(tx: Queryable, namespace: string, model: string, rows:
     `INSERT INTO traffic AS t (namespace, model, version, bucket, decision, total, sampled)
      SELECT $1, $2, version, bucket, decision, total, sampled
      FROM jsonb_to_recordset($3::jsonb) AS x(version text, bucket timestamptz, decision text, total bigint, sampled bigint)
+     ORDER BY version, bucket, decision
      ON CONFLICT (namespace, model, version, bucket, decision) DO UPDATE SET
        total = t.total + EXCLUDED.total, sampled = t.sampled + EXCLUDED.sampled`,
     [namespace, model, JSON.stringify([...agg.values()])],

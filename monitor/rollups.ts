@@ -193,6 +193,7 @@ export async function applyDeltas(
        SELECT namespace, model, version, feature, bucket, category, count
        FROM jsonb_to_recordset($1::jsonb) AS x(namespace text, model text, version text, feature text,
          bucket timestamptz, category text, count bigint)
+       ORDER BY namespace, model, version, feature, bucket, category
        ON CONFLICT (namespace, model, version, feature, bucket, category) DO UPDATE SET count = r.count + EXCLUDED.count`,
       [JSON.stringify(rows)],
     );
@@ -218,7 +219,8 @@ export interface NumericStatsRow {
 /**
  * Numeric deltas: the rows that exist are read under row locks (FOR UPDATE), added to in JS (addNumericDelta)
  * and written back by plain assignment; only rows not there yet go through the additive upsert (which also
- * covers a concurrent batch creating the same row first). Element-wise array addition in SQL (unnest … array_agg
+ * covers a concurrent batch creating the same row first). Rows are locked and inserted in key order, as every
+ * upsert of a batch does, so concurrent batches do not deadlock on them (ingest.ts). Element-wise array addition in SQL (unnest … array_agg
  * per row) was the second most expensive statement of ingest.
  */
 async function applyNumeric(tx: Queryable, namespace: string, model: string, d: RollupDeltas): Promise<void> {
@@ -232,6 +234,7 @@ async function applyNumeric(tx: Queryable, namespace: string, model: string, d: 
      FROM rollup_numeric r
      WHERE r.namespace = $1 AND r.model = $2 AND (r.version, r.feature, r.bucket) IN (
        SELECT version, feature, bucket FROM jsonb_to_recordset($3::jsonb) AS x(version text, feature text, bucket timestamptz))
+     ORDER BY r.version, r.feature, r.bucket
      FOR UPDATE`,
     [
       namespace,
@@ -284,6 +287,7 @@ async function applyNumeric(tx: Queryable, namespace: string, model: string, d: 
     await tx.query(
       `INSERT INTO rollup_numeric AS r (namespace, model, version, feature, bucket, counts, sums, n, sum, sum_sq, min, max)
        SELECT $1, $2, version, feature, bucket, counts, sums, n, sum, sum_sq, min, max FROM ${NUMERIC_RECORDSET}
+       ORDER BY version, feature, bucket
        ON CONFLICT (namespace, model, version, feature, bucket) DO UPDATE SET
          counts = (SELECT array_agg(a + b ORDER BY i) FROM unnest(r.counts, EXCLUDED.counts) WITH ORDINALITY AS t(a, b, i)),
          sums = (SELECT array_agg(a + b ORDER BY i) FROM unnest(r.sums, EXCLUDED.sums) WITH ORDINALITY AS t(a, b, i)),
