@@ -49,6 +49,36 @@ const MonitorTls = z
   })
   .describe("The monitor's HTTPS: where its certificate comes from.");
 
+const ModelServingTls = z
+  .strictObject({
+    mode: z
+      .enum(["cert-manager", "none"])
+      .describe(
+        "cert-manager (default): every MedModel serves HTTPS with a certificate the operator has cert-manager issue (needs cert-manager.io/v1 in the cluster); none: plain HTTP unless a MedModel names its own Secret (for a service mesh).",
+      ),
+    issuerRef: z
+      .strictObject({
+        name: z
+          .string()
+          .regex(/^([a-z0-9]([-a-z0-9.]*[a-z0-9])?)?$/)
+          .max(253)
+          .describe("Your issuer; empty = the chart's own CA chain (ClusterIssuer <release>-serving-ca)."),
+        kind: z.enum(["Issuer", "ClusterIssuer"]),
+      })
+      .describe("The cert-manager issuer (group cert-manager.io) of the models' certificates."),
+    certManager: z.strictObject({
+      clusterResourceNamespace: z
+        .string()
+        .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/)
+        .max(63)
+        .describe(
+          "cert-manager's cluster resource namespace (where a ClusterIssuer reads its CA Secret): the chart's CA Certificate goes there.",
+        ),
+      caDuration: Duration.describe("Lifetime of the chart's own CA (empty issuerRef.name only)."),
+    }),
+  })
+  .describe("The models' HTTPS (docs/security.md): certificates issued per MedModel, or plain HTTP.");
+
 export const ChartValuesSchema = z.strictObject({
   image: Image.extend({
     pullPolicy: z.enum(["Always", "IfNotPresent", "Never"]).describe("Kubernetes imagePullPolicy."),
@@ -85,6 +115,7 @@ export const ChartValuesSchema = z.strictObject({
     extraEnv: z.array(Opaque).describe("Extra environment variables (core/v1 EnvVar)."),
   }),
   sidecar: z.strictObject({ image: Image.strict() }),
+  modelServing: z.strictObject({ tls: ModelServingTls }),
   networkPolicy: z
     .strictObject({
       enabled: z.boolean().describe("Install the NetworkPolicies."),

@@ -21,7 +21,11 @@ type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespa
 
 let kubeVersion = "";
 
-/** Offline `helm template` assumes Kubernetes 1.20; render for the server's real version (Chart.yaml needs 1.30+). */
+/**
+ * Offline `helm template` assumes Kubernetes 1.20; render for the server's real version (Chart.yaml needs 1.30+),
+ * and declare cert-manager's API as the server serves it (beforeAll installs its CRDs): the chart's default
+ * modelServing.tls.mode refuses to render without it.
+ */
 async function render(release: string, namespace: string, ...extra: string[]) {
   if (kubeVersion === "") {
     const v = JSON.parse(await kubectlOk(["version", "-o", "json"])) as {
@@ -37,6 +41,8 @@ async function render(release: string, namespace: string, ...extra: string[]) {
     namespace,
     "--kube-version",
     kubeVersion,
+    "--api-versions",
+    "cert-manager.io/v1",
     ...extra,
   ]);
 }
@@ -58,7 +64,11 @@ const objects = (yaml: string) =>
 beforeAll(async () => {
   await installCrds();
   await installGatewayApiCrds();
-}, 300_000);
+  // The default chart serves models over HTTPS with cert-manager: its CRDs (no controller) and the namespace the
+  // chart's CA Certificate goes to (modelServing.tls.certManager.clusterResourceNamespace).
+  await installCertManagerCrds();
+  await kubectl(["create", "namespace", "cert-manager"]);
+}, 400_000);
 
 describe("Helm chart on the real API server", () => {
   let ns: FreshNamespace;
@@ -77,6 +87,8 @@ describe("Helm chart on the real API server", () => {
   });
 
   it("passes helm lint", async () => {
+    // `helm lint` cannot declare API versions, but in lint mode a template's `fail` (here: no cert-manager.io/v1)
+    // is logged, not fatal, so the default is linted as it is.
     const r = await helm(["lint", chart, "--strict"]);
     expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
   });
@@ -86,6 +98,9 @@ describe("Helm chart on the real API server", () => {
       .map((o) => o.kind)
       .sort();
     expect(kinds).toEqual([
+      "Certificate", // the models' CA (modelServing.tls.mode cert-manager)
+      "ClusterIssuer", // self-signed root
+      "ClusterIssuer", // the models' CA issuer the operator names
       "ClusterRole",
       "ClusterRoleBinding",
       "Deployment",
@@ -168,6 +183,16 @@ describe("Helm chart on the real API server", () => {
     const r = await kubectl(["apply", "--dry-run=server", "--validate=strict", "-f", "-"], withCrds);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/deployment.apps\/.*-operator (created|configured) \(server dry run\)/);
+    // The models' CA chain (modelServing.tls.mode cert-manager) against cert-manager's own CRDs.
+    expect(r.stdout).toMatch(
+      /clusterissuer.cert-manager.io\/.*-serving-selfsigned (created|configured) \(server dry run\)/,
+    );
+    expect(r.stdout).toMatch(
+      /certificate.cert-manager.io\/.*-serving-ca (created|configured) \(server dry run\)/,
+    );
+    expect(r.stdout).toMatch(
+      /clusterissuer.cert-manager.io\/.*-serving-ca (created|configured) \(server dry run\)/,
+    );
   });
 
   it("grants the operator exactly what it needs once installed", async () => {
@@ -197,6 +222,9 @@ describe("Helm chart on the real API server", () => {
       ["create", "events.events.k8s.io"],
       ["update", "leases.coordination.k8s.io"],
       ["patch", "httproutes.gateway.networking.k8s.io"],
+      ["create", "certificates.cert-manager.io"], // serving TLS by default: a Certificate per MedModel
+      ["watch", "certificates.cert-manager.io"],
+      ["delete", "certificates.cert-manager.io"],
     ]) {
       expect(await can(verb!, resource!), `${verb} ${resource}`).toBe(true);
     }
@@ -210,6 +238,8 @@ describe("Helm chart on the real API server", () => {
       ["delete", "pods"],
       ["create", "pods"],
       ["create", "clusterroles.rbac.authorization.k8s.io"],
+      ["update", "certificates.cert-manager.io"],
+      ["create", "clusterissuers.cert-manager.io"],
       ["delete", "leases.coordination.k8s.io"],
     ]) {
       expect(await can(verb!, resource!), `must not ${verb} ${resource}`).toBe(false);
@@ -287,7 +317,10 @@ describe("the monitor's certificate (monitor.tls.mode helm) across upgrades", ()
       ],
     ]) {
       const rendered = await template(release, ns.name, "--set", "monitor.tls.mode=cert-manager", ...extra);
-      const cm = objects(rendered).filter((o) => o.apiVersion === "cert-manager.io/v1");
+      // the monitor's (the models' CA chain, modelServing.tls, is checked in the first describe's dry run)
+      const cm = objects(rendered).filter(
+        (o) => o.apiVersion === "cert-manager.io/v1" && !o.metadata.name.includes("-serving-"),
+      );
       expect(cm.length).toBe(extra.length === 0 ? 4 : 1);
       const r = await kubectl(
         ["apply", "--dry-run=server", "--validate=strict", "-f", "-"],
@@ -404,6 +437,14 @@ describe("least privilege with watchNamespaces (kubectl auth can-i --list as the
       expect(rights.get("events.events.k8s.io"), n).toEqual(["create", "patch"]);
       expect(rights.has("jobs.batch"), n).toBe(false);
       expect(rights.has("secrets"), n).toBe(false);
+      expect(rights.get("certificates.cert-manager.io"), n).toEqual([
+        "create",
+        "delete",
+        "get",
+        "list",
+        "patch",
+        "watch",
+      ]);
       expect(rights.has("leases.coordination.k8s.io"), n).toBe(false);
     }
   });
@@ -418,6 +459,7 @@ describe("least privilege with watchNamespaces (kubectl auth can-i --list as the
       "medmodels.medmlops.io",
       "pods",
       "jobs.batch",
+      "certificates.cert-manager.io",
     ])
       expect(elsewhere.has(r), r).toBe(false);
     const atHome = await canList(sa(), home);

@@ -18,14 +18,21 @@ export type Rendered = {
   [k: string]: any;
 };
 
+/**
+ * The API versions an offline render declares beside the built-in ones: cert-manager's, as in a cluster that has
+ * it — the chart's default (modelServing.tls.mode cert-manager) refuses to render without it.
+ */
+export const CLUSTER_API_VERSIONS = ["cert-manager.io/v1"];
+
 /** Renders release `release` into `namespace` with `--set` values; rejects with helm's stderr on a render error. */
 export async function renderChart(
   set: string[],
-  opts: { release?: string; namespace?: string } = {},
+  opts: { release?: string; namespace?: string; apiVersions?: string[] } = {},
 ): Promise<Rendered[]> {
   if (!existsSync(helmBin)) throw new Error(`helm not found at ${helmBin}: run bash test/cluster/build.sh`);
   const args = ["template", opts.release ?? "x", join(repoRoot, "charts/medmlops")];
   args.push("--namespace", opts.namespace ?? "med", "--kube-version", "v1.33.0");
+  for (const v of opts.apiVersions ?? CLUSTER_API_VERSIONS) args.push("--api-versions", v);
   for (const s of set) args.push("--set", s);
   try {
     const r = await promisify(execFile)(helmBin, args, { maxBuffer: 64 * 1024 * 1024 });

@@ -28,6 +28,8 @@ export async function renderChartTemplate(template: string, set: string[]): Prom
   const { repoRoot } = await import("../cluster/paths.ts");
   if (!existsSync(helmBin)) throw new Error(`helm not found at ${helmBin}: run bash test/cluster/build.sh`);
   const args = ["template", "x", join(repoRoot, "charts/medmlops"), "--kube-version", "v1.33.0"];
+  // as in a cluster with cert-manager, which the chart's default modelServing.tls.mode needs (support/chart.ts)
+  args.push("--api-versions", "cert-manager.io/v1");
   for (const s of set) args.push("--set", s);
   const r = await promisify(execFile)(helmBin, [...args, "-s", template]);
   return r.stdout;

@@ -42,7 +42,12 @@ function argAfter(args: string[], flag: string): string | undefined {
 }
 
 async function parts(set: string[]) {
-  const objects = await renderChart(["monitor.serviceMonitor.enabled=true", ...set]);
+  // The models' own cert-manager objects (modelServing.tls, chart-serving-tls.test.ts) stay out of the monitor's.
+  const objects = await renderChart([
+    "monitor.serviceMonitor.enabled=true",
+    "modelServing.tls.mode=none",
+    ...set,
+  ]);
   const monitor = one(objects, "Deployment", "-monitor");
   const operator = one(objects, "Deployment", "-operator");
   const service = all(objects, "Service").find((s) => s.metadata.name.endsWith("-monitor"))!;

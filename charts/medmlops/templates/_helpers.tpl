@@ -125,3 +125,16 @@ checksum annotation see the same CA. Under `helm template` (and Argo CD) lookup 
 {{- end -}}
 {{- toJson (index .Values "__monitorTlsGenerated") -}}
 {{- end -}}
+
+{{/*
+The issuer of the models' serving certificates (modelServing.tls.mode cert-manager), as the operator's
+--serving-tls-issuer takes it: Kind/name. The hospital's issuerRef, or the chart's CA ClusterIssuer.
+*/}}
+{{- define "medmlops.servingTls.issuer" -}}
+{{- $ref := .Values.modelServing.tls.issuerRef -}}
+{{- if $ref.name -}}
+{{ $ref.kind }}/{{ $ref.name }}
+{{- else -}}
+ClusterIssuer/{{ include "medmlops.fullname" . }}-serving-ca
+{{- end -}}
+{{- end }}
