@@ -6,6 +6,10 @@ import { ConsentRecordStatusSchema } from "../../crds/consentrecord.ts";
 import { MedModelStatusSchema } from "../../crds/medmodel.ts";
 import { RetrainJobStatusSchema } from "../../crds/retrainjob.ts";
 import { ValidationPolicyStatusSchema } from "../../crds/validationpolicy.ts";
+import { decide } from "../../operator/medmodel/decide.ts";
+import { medModel } from "../../operator/medmodel/fixtures.ts";
+import { gatedStatus } from "../../operator/medmodel/issued-tls.ts";
+import { input } from "../../operator/medmodel/test-support.ts";
 import { argoHealth } from "../support/argocd-health.ts";
 
 const T = "2026-12-04T12:00:00Z";
@@ -74,6 +78,27 @@ describe("MedModel health", () => {
     ],
   ])("%s → %s", (_, conditions, want) => {
     expect(mm(conditions).status).toBe(want);
+  });
+  it("issued certificates: pending is Progressing, nothing to issue with is Degraded (statuses the operator builds)", () => {
+    const base = decide(input({ spec: medModel().spec as never })).status;
+    const held = (reason: "CertificatePending" | "CertificateUnavailable") =>
+      argoHealth(
+        "MedModel",
+        object(MedModelStatusSchema, {
+          ...gatedStatus(
+            base,
+            { serve: "hold", pending: { reason, message: `${reason}: m` } },
+            3,
+            new Date(T),
+          ),
+          observedGeneration: 3,
+        }),
+      );
+    expect(held("CertificatePending")).toEqual({ status: "Progressing", message: "CertificatePending: m" });
+    expect(held("CertificateUnavailable")).toEqual({
+      status: "Degraded",
+      message: "CertificateUnavailable: m",
+    });
   });
   it("suspension wins over failover; the message says why", () => {
     const h = mm([cond("Suspended", true, "Suspended", "vendor recall"), cond("FailedOver", true)]);
