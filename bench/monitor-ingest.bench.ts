@@ -1,10 +1,11 @@
 // Monitor ingest only, where the time goes (docs/benchmarks.md, "Ingest (session 7)"):
 //   npx tsx bench/monitor-ingest.bench.ts [--engine pglite|postgres] [--records 50000] [--hours 7] [--statements]
+//     [--concurrency 1]
 // The set-up of bench/monitor.bench.ts (a policy with 5 % sampling, a reference frozen from 5,000 records), then
-// --records records in batches of 500, generated before the clock starts and posted one batch at a time through
-// HTTP. --hours spreads them over that many hourly buckets (1,000,000 records over 144 h ≈ 7,000 an hour; 50,000
+// --records records in batches of 500, generated before the clock starts and posted through HTTP one batch at a
+// time, or by --concurrency senders at once (as several sidecars post; batches taken in order). --hours spreads them over that many hourly buckets (1,000,000 records over 144 h ≈ 7,000 an hour; 50,000
 // over 7 h keeps that density). Prints records/s and CPU per 1,000 records: this process (monitor, client and
-// PGlite) and, on PostgreSQL, the database's backends (from /proc). --statements adds each ingest statement's
+// PGlite; and of its main thread alone) and, on PostgreSQL, the database's backends (from /proc). --statements adds each ingest statement's
 // wall and CPU time (CPU of this process while it ran: meaningful on PGlite, where the engine runs in-process).
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
@@ -21,12 +22,14 @@ const { values } = parseArgs({
     records: { type: "string", default: "50000" },
     hours: { type: "string", default: "7" },
     statements: { type: "boolean", default: false },
+    concurrency: { type: "string", default: "1" },
   },
 });
 const N = Number(values.records);
 const SPAN = Number(values.hours) * 3_600_000;
 const NOW = new Date("2026-12-04T12:00:00Z");
 const BATCH = 500;
+const CONCURRENCY = Number(values.concurrency);
 const ns = "bench";
 const model = "big";
 
@@ -78,6 +81,11 @@ const cpuMs = () => {
   const c = process.cpuUsage();
   return (c.user + c.system) / 1000;
 };
+/** CPU of this process's main thread (monitor, client and PGlite run there; GC helpers and compilers do not), ms. */
+function mainThreadCpuMs(): number {
+  const f = readFileSync(`/proc/self/task/${process.pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(f[11]) + Number(f[12])) * 10; // utime + stime in clock ticks (100 Hz)
+}
 const statements = new Map<string, { n: number; wallMs: number; cpuMs: number }>();
 function count(key: string, wall0: number, cpu0: number): void {
   const e = statements.get(key) ?? { n: 0, wallMs: 0, cpuMs: 0 };
@@ -143,20 +151,28 @@ async function backendCpuMs(): Promise<number> {
 
 const backend0 = await backendCpuMs();
 const cpu0 = cpuMs();
+const main0 = mainThreadCpuMs();
 const wall0 = performance.now();
-for (const b of batches) {
-  const r = await m.client.postRecords(b);
-  if (r.accepted !== b.length) throw new Error(`ingest lost records: ${JSON.stringify(r).slice(0, 200)}`);
+let next = 0;
+async function sender(): Promise<void> {
+  while (next < batches.length) {
+    const b = batches[next++]!;
+    const r = await m.client.postRecords(b);
+    if (r.accepted !== b.length) throw new Error(`ingest lost records: ${JSON.stringify(r).slice(0, 200)}`);
+  }
 }
+await Promise.all(Array.from({ length: CONCURRENCY }, sender));
 const seconds = (performance.now() - wall0) / 1000;
 const perK = (ms: number) => Math.round(ms / (N / 1000));
 console.log(
   JSON.stringify({
     engine: values.engine,
     records: N,
+    concurrency: CONCURRENCY,
     seconds: Number(seconds.toFixed(2)),
     recordsPerSecond: Math.round(N / seconds),
     processCpuMsPer1000: perK(cpuMs() - cpu0),
+    mainThreadCpuMsPer1000: perK(mainThreadCpuMs() - main0),
     serverCpuMsPer1000: perK((await backendCpuMs()) - backend0),
   }),
 );
