@@ -11,8 +11,7 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import type { Queryable } from "../monitor/db/index.ts";
 import { type StartedMonitor, startMonitor } from "../monitor/testing/index.ts";
-import { syntheticCases } from "../monitor/testing/records.ts";
-import { freezeSyntheticReference } from "./monitor-reference.ts";
+import { freezeSyntheticReference, ingestBenchBatch, ingestBenchPolicy } from "./monitor-reference.ts";
 import type { MonitorRecord } from "../monitor/wire.ts";
 import { freshPostgresDatabase, type TestDatabase } from "../test/support/postgres.ts";
 
@@ -41,41 +40,12 @@ else {
   m = await startMonitor({ databaseUrl: database.url, now: () => NOW });
 }
 
-await m.client.putPolicy(ns, model, {
-  model,
-  spec: {
-    modelRef: { name: model },
-    sampling: { rate: 0.05, strategy: "Random", minPerWindow: 0 },
-    metrics: [{ name: "sensitivity", min: 0.1, minSamples: 10, bySubgroup: ["site"] }],
-    drift: {
-      window: { duration: "7d" },
-      checks: [0, 1, 2, 3, 4].map((f) => ({
-        source: "input",
-        feature: `image:f${f}`,
-        test: "ks",
-        pValue: 0.01,
-      })),
-    },
-  } as never,
-});
+await m.client.putPolicy(ns, model, ingestBenchPolicy(model, { bySite: true }));
 await freezeSyntheticReference(m, { namespace: ns, model, now: NOW, spanMs: SPAN });
 
 const batches: MonitorRecord[][] = [];
 for (let i = 0; i < N; i += BATCH)
-  batches.push(
-    syntheticCases({
-      n: Math.min(BATCH, N - i),
-      namespace: ns,
-      model,
-      start: new Date(NOW.getTime() - SPAN + Math.floor((i / N) * SPAN)),
-      spanMs: Math.ceil((BATCH / N) * SPAN),
-      caseIdPrefix: `l${i}-`,
-      seed: 100 + i,
-      shift: 0.2,
-      sites: ["a", "b", "c"],
-      manufacturers: ["GE", "Siemens", "Philips"],
-    }).map((c) => c.record),
-  );
+  batches.push(ingestBenchBatch({ i, n: N, batch: BATCH, namespace: ns, model, now: NOW, spanMs: SPAN }));
 
 const cpuMs = () => {
   const c = process.cpuUsage();

@@ -16,9 +16,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { freshPgliteDir, spawnMonitor } from "../monitor/testing/index.ts";
-import { syntheticCases } from "../monitor/testing/records.ts";
 import { freshPostgresDatabase } from "../test/support/postgres.ts";
-import { freezeSyntheticReference } from "./monitor-reference.ts";
+import { freezeSyntheticReference, ingestBenchBatch, ingestBenchPolicy } from "./monitor-reference.ts";
 
 const { values } = parseArgs({
   options: {
@@ -70,23 +69,7 @@ async function run(settings: string): Promise<void> {
   });
   const pid = mon.process.pid!;
   try {
-    await mon.client.putPolicy(ns, model, {
-      model,
-      spec: {
-        modelRef: { name: model },
-        sampling: { rate: 0.05, strategy: "Random", minPerWindow: 0 },
-        metrics: [{ name: "sensitivity", min: 0.1, minSamples: 10, bySubgroup: ["site"] }],
-        drift: {
-          window: { duration: "7d" },
-          checks: [0, 1, 2, 3, 4].map((f) => ({
-            source: "input",
-            feature: `image:f${f}`,
-            test: "ks",
-            pValue: 0.01,
-          })),
-        },
-      } as never,
-    });
+    await mon.client.putPolicy(ns, model, ingestBenchPolicy(model, { bySite: true }));
     await freezeSyntheticReference(mon, { namespace: ns, model, now, spanMs: SPAN });
     const start = status(pid);
     const curve: string[] = [];
@@ -98,18 +81,7 @@ async function run(settings: string): Promise<void> {
     const cpu0 = cpuMs(pid);
     const t0 = performance.now();
     for (let i = 0; i < N; i += BATCH) {
-      const batch = syntheticCases({
-        n: Math.min(BATCH, N - i),
-        namespace: ns,
-        model,
-        start: new Date(now.getTime() - SPAN + Math.floor((i / N) * SPAN)),
-        spanMs: Math.ceil((BATCH / N) * SPAN),
-        caseIdPrefix: `l${i}-`,
-        seed: 100 + i,
-        shift: 0.2,
-        sites: ["a", "b", "c"],
-        manufacturers: ["GE", "Siemens", "Philips"],
-      }).map((c) => c.record);
+      const batch = ingestBenchBatch({ i, n: N, batch: BATCH, namespace: ns, model, now: now, spanMs: SPAN });
       const r = await mon.client.postRecords(batch);
       if (r.accepted !== batch.length)
         throw new Error(`ingest lost records: ${JSON.stringify(r).slice(0, 200)}`);

@@ -11,7 +11,7 @@ import type { Queryable } from "../monitor/db/index.ts";
 import { type StartedMonitor, startMonitor } from "../monitor/testing/index.ts";
 import { syntheticCases } from "../monitor/testing/records.ts";
 import { freshPostgresDatabase, type TestDatabase } from "../test/support/postgres.ts";
-import { freezeSyntheticReference } from "./monitor-reference.ts";
+import { freezeSyntheticReference, ingestBenchPolicy } from "./monitor-reference.ts";
 
 const { values } = parseArgs({
   options: {
@@ -38,23 +38,7 @@ else {
 }
 await m.retention!.sweepNow(); // the sweep at start, on an empty ledger
 
-await m.client.putPolicy(ns, model, {
-  model,
-  spec: {
-    modelRef: { name: model },
-    sampling: { rate: 0.05, strategy: "Random", minPerWindow: 0 },
-    metrics: [{ name: "sensitivity", min: 0.1, minSamples: 10 }],
-    drift: {
-      window: { duration: "7d" },
-      checks: [0, 1, 2, 3, 4].map((f) => ({
-        source: "input",
-        feature: `image:f${f}`,
-        test: "ks",
-        pValue: 0.01,
-      })),
-    },
-  } as never,
-});
+await m.client.putPolicy(ns, model, ingestBenchPolicy(model, { bySite: false }));
 // the reference inside the retained window, so the roll-ups exist for everything after it
 await freezeSyntheticReference(m, { namespace: ns, model, now: NOW, spanMs: SPAN / 2 });
 
