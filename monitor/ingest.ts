@@ -194,22 +194,7 @@ async function trafficStats(
  * about a third less to send and parse than an array of objects through jsonb_to_recordset).
  */
 async function insertRecords(tx: Queryable, namespace: string, model: string, rows: Row[]): Promise<Row[]> {
-  const payload = rows.map((x) => [
-    x.r.version,
-    x.r.caseId,
-    x.time.toISOString(),
-    x.bucket.toISOString(),
-    x.r.patient ?? null,
-    x.r.site ?? null,
-    x.r.metadata ?? {},
-    x.r.inputs,
-    x.r.outputs,
-    x.r.decision?.label ?? null,
-    x.r.decision?.score ?? null,
-    x.r.decision?.positive ?? null,
-    x.pi,
-    x.sampled,
-  ]);
+  const payload = rows.map(recordValues);
   const { rows: ins } = await tx.query<{ version: string; case_id: string }>(
     `INSERT INTO records (id, namespace, model, version, case_id, time, bucket, patient, site, metadata, inputs,
        outputs, decision_label, decision_score, decision_positive, inclusion_prob, sampled)
@@ -230,6 +215,29 @@ async function insertRecords(tx: Queryable, namespace: string, model: string, ro
     if (fresh.delete(k)) out.push(x); // first occurrence only: a case twice in one batch is stored once
   }
   return out;
+}
+
+/**
+ * A stored record's values after namespace and model, in RECORD_COLUMNS' order: the positional array
+ * insertRecords sends as jsonb and the tail of each row copyRecords sends as COPY text.
+ */
+function recordValues(x: Row) {
+  return [
+    x.r.version,
+    x.r.caseId,
+    x.time.toISOString(),
+    x.bucket.toISOString(),
+    x.r.patient ?? null,
+    x.r.site ?? null,
+    x.r.metadata ?? {},
+    x.r.inputs,
+    x.r.outputs,
+    x.r.decision?.label ?? null,
+    x.r.decision?.score ?? null,
+    x.r.decision?.positive ?? null,
+    x.pi,
+    x.sampled,
+  ];
 }
 
 const RECORD_COLUMNS = [
@@ -281,26 +289,7 @@ async function copyRecords(
   const copied = await copyIn(
     "records",
     RECORD_COLUMNS,
-    copyText(
-      fresh.map((x) => [
-        namespace,
-        model,
-        x.r.version,
-        x.r.caseId,
-        x.time.toISOString(),
-        x.bucket.toISOString(),
-        x.r.patient,
-        x.r.site,
-        x.r.metadata ?? {},
-        x.r.inputs,
-        x.r.outputs,
-        x.r.decision?.label,
-        x.r.decision?.score,
-        x.r.decision?.positive,
-        x.pi,
-        x.sampled,
-      ]),
-    ),
+    copyText(fresh.map((x) => [namespace, model, ...recordValues(x)])),
   );
   if (copied !== fresh.length) throw new Error(`COPY stored ${copied} of ${fresh.length} records`);
   return fresh;
