@@ -179,7 +179,14 @@ describe("MedModel serving TLS by default (--serving-tls-issuer)", () => {
 
     await issue(cert);
     await waitFor(async () => tlsArgs(await deployment("mesh-v1")), 30_000);
-    expect(await servicePort("mesh")).toBe(443);
+    // One reconcile applies the Deployment before the Services, so the port may turn a moment later.
+    await waitFor(async () => (await servicePort("mesh")) === 443, 30_000);
+    const endpoint = await waitFor(async () => {
+      const x = await getModel(h, ns.name, "mesh");
+      const e = (x?.status as { endpoint?: string } | undefined)?.endpoint;
+      return e?.startsWith("https://") ? e : undefined;
+    }, 30_000);
+    expect(endpoint).toBe(`https://mesh.${ns.name}.svc/v2/models/mesh`);
 
     // Its own Secret again: the Certificate goes (the model keeps serving TLS from the named Secret).
     await h.user.apply(manifest("mesh", ns.name, spec({ tls: { secretName: "mesh-own-tls" } })));
